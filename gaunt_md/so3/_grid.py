@@ -1,0 +1,114 @@
+r"""Sampling spherical functions on a Gauss-Legendre × uniform grid, and projecting back.
+
+Basis and grid (see ``_harmonics``): the polar axis is y; rings are the Gauss-Legendre nodes
+z_i = cos β_i (i < n_beta), each ring has n_alpha equally spaced points α_j = 2πj / n_alpha.
+A grid function is ``f: [..., n_beta, n_alpha]`` with f[..., i, j] = f(α_j, β_i).
+
+Both transforms are separable, O(L^3) per vector: an associated-Legendre matrix per m between
+degrees and rings (one batched matmul), and a real DFT along each ring (one matmul; at the ring
+sizes of force fields, n_alpha ≤ 41, a matmul beats an FFT on CPU and GPU). ``from_grid`` is the
+quadrature c_lm = Σ_ij w_i (2π / n_alpha) f_ij Y_lm(α_j, β_i); it inverts ``to_grid`` and is exact
+for integrands of degree ≤ 2 n_beta - 1 in cos β and < n_alpha in α.
+
+The work is done in a column layout, one vector per column (``[(L+1)**2, B]`` and
+``[n_alpha, n_beta, B]``), so every step is a contiguous matrix product; the ``[..., (L+1)**2]``
+methods transpose in and out. Layers that chain transforms use the column methods directly.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from ._degrees import lmax_of
+from ._harmonics import azimuthal, legendre
+
+
+def grid_shape(degree: int) -> tuple[int, int]:
+    """Smallest (n_beta, n_alpha) whose quadrature integrates every degree-``degree`` polynomial."""
+    return degree // 2 + 1, degree + 1
+
+
+def _legendre_per_m(lmax: int, n_beta: int) -> tuple[np.ndarray, np.ndarray]:
+    """P̄_l^|m|(z_i) as [2*lmax+1 (m), lmax+1 (l), n_beta] (zero where l < |m|), and GL weights [n_beta]."""
+    z, w = np.polynomial.legendre.leggauss(n_beta)
+    p = legendre(lmax, z)  # [l, m, i]
+    return np.stack([p[:, abs(m)] for m in range(-lmax, lmax + 1)]), w
+
+
+def _rows_by_m(lmax: int) -> np.ndarray:
+    """Flat index l² + l + m of every (m, l) pair, [(2L+1)*(L+1)]; pairs with l < |m| point at row 0
+    (their Legendre entries are zero, so they contribute nothing)."""
+    idx = np.zeros((2 * lmax + 1, lmax + 1), dtype=np.int64)
+    for m in range(-lmax, lmax + 1):
+        for l in range(abs(m), lmax + 1):
+            idx[m + lmax, l] = l * l + l + m
+    return idx.reshape(-1)
+
+
+def _check_ring(lmax: int, n_alpha: int) -> None:
+    if n_alpha < 2 * lmax + 1:
+        raise ValueError(f"n_alpha={n_alpha} cannot resolve degree {lmax}: need at least {2 * lmax + 1}")
+
+
+def _to_columns(x: torch.Tensor) -> torch.Tensor:
+    return x.reshape(-1, x.shape[-1]).t()
+
+
+class ToGrid(torch.nn.Module):
+    """Coefficients ``[..., (lmax+1)**2]`` → grid samples ``[..., n_beta, n_alpha]``."""
+
+    def __init__(self, lmax: int, n_beta: int, n_alpha: int) -> None:
+        super().__init__()
+        _check_ring(lmax, n_alpha)
+        self.lmax, self.n_beta, self.n_alpha = lmax, n_beta, n_alpha
+        p, _ = _legendre_per_m(lmax, n_beta)
+        alpha = 2.0 * math.pi * np.arange(n_alpha) / n_alpha
+        self.register_buffer("legendre", torch.from_numpy(p.transpose(0, 2, 1).copy()), persistent=False)  # [M, nb, l]
+        self.register_buffer("ring", torch.from_numpy(azimuthal(lmax, alpha).T.copy()), persistent=False)  # [na, M]
+        self.register_buffer("rows", torch.from_numpy(_rows_by_m(lmax)), persistent=False)
+
+    def columns(self, x: torch.Tensor) -> torch.Tensor:
+        """``x: [(lmax+1)**2, B]`` → ``[n_alpha, n_beta, B]``."""
+        b = x.shape[-1]
+        xm = x.index_select(0, self.rows).view(2 * self.lmax + 1, self.lmax + 1, b)
+        rings = torch.bmm(self.legendre, xm)  # [M, n_beta, B]
+        return (self.ring @ rings.view(rings.shape[0], -1)).view(self.n_alpha, self.n_beta, b)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if lmax_of(x, "x") != self.lmax:
+            raise ValueError(f"ToGrid expects degree {self.lmax} ({(self.lmax + 1) ** 2} coefficients), got {x.shape[-1]}")
+        f = self.columns(_to_columns(x))  # [na, nb, B]
+        return f.permute(2, 1, 0).reshape(*x.shape[:-1], self.n_beta, self.n_alpha)
+
+
+class FromGrid(torch.nn.Module):
+    """Grid samples ``[..., n_beta, n_alpha]`` → coefficients ``[..., (lmax+1)**2]`` by quadrature."""
+
+    def __init__(self, lmax: int, n_beta: int, n_alpha: int) -> None:
+        super().__init__()
+        _check_ring(lmax, n_alpha)
+        self.lmax, self.n_beta, self.n_alpha = lmax, n_beta, n_alpha
+        p, w = _legendre_per_m(lmax, n_beta)
+        alpha = 2.0 * math.pi * np.arange(n_alpha) / n_alpha
+        ring = azimuthal(lmax, alpha) * (2.0 * math.pi / n_alpha)  # [M, na]
+        self.register_buffer("ring", torch.from_numpy(ring), persistent=False)
+        self.register_buffer("legendre", torch.from_numpy(p * w), persistent=False)  # [M, l, nb]
+        order = [(m + lmax) * (lmax + 1) + l for l in range(lmax + 1) for m in range(-l, l + 1)]
+        self.register_buffer("order", torch.tensor(order), persistent=False)  # (m, l) → l² + l + m
+
+    def columns(self, f: torch.Tensor) -> torch.Tensor:
+        """``f: [n_alpha, n_beta, B]`` → ``[(lmax+1)**2, B]``."""
+        b = f.shape[-1]
+        rings = (self.ring @ f.reshape(self.n_alpha, -1)).view(-1, self.n_beta, b)  # [M, nb, B]
+        c = torch.bmm(self.legendre, rings)  # [M, l, B]
+        return c.view(-1, b).index_select(0, self.order)
+
+    def forward(self, f: torch.Tensor) -> torch.Tensor:
+        if f.dim() < 2 or tuple(f.shape[-2:]) != (self.n_beta, self.n_alpha):
+            raise ValueError(f"FromGrid expects [..., {self.n_beta}, {self.n_alpha}], got {list(f.shape)}")
+        lead = f.shape[:-2]
+        fc = f.reshape(-1, self.n_beta, self.n_alpha).permute(2, 1, 0)  # [na, nb, B]
+        return self.columns(fc).t().reshape(*lead, (self.lmax + 1) ** 2)
