@@ -54,7 +54,7 @@ def _check_ring(lmax: int, n_alpha: int) -> None:
 
 
 def _to_columns(x: torch.Tensor) -> torch.Tensor:
-    return x.reshape(-1, x.shape[-1]).t()
+    return x.reshape(x.shape[:-1].numel(), x.shape[-1]).t()
 
 
 class ToGrid(torch.nn.Module):
@@ -102,13 +102,13 @@ class FromGrid(torch.nn.Module):
     def columns(self, f: torch.Tensor) -> torch.Tensor:
         """``f: [n_alpha, n_beta, B]`` → ``[(lmax+1)**2, B]``."""
         b = f.shape[-1]
-        rings = (self.ring @ f.reshape(self.n_alpha, -1)).view(-1, self.n_beta, b)  # [M, nb, B]
+        rings = (self.ring @ f.reshape(self.n_alpha, -1)).view(2 * self.lmax + 1, self.n_beta, b)  # [M, nb, B]
         c = torch.bmm(self.legendre, rings)  # [M, l, B]
-        return c.view(-1, b).index_select(0, self.order)
+        return c.view((2 * self.lmax + 1) * (self.lmax + 1), b).index_select(0, self.order)
 
     def forward(self, f: torch.Tensor) -> torch.Tensor:
         if f.dim() < 2 or tuple(f.shape[-2:]) != (self.n_beta, self.n_alpha):
             raise ValueError(f"FromGrid expects [..., {self.n_beta}, {self.n_alpha}], got {list(f.shape)}")
         lead = f.shape[:-2]
-        fc = f.reshape(-1, self.n_beta, self.n_alpha).permute(2, 1, 0)  # [na, nb, B]
+        fc = f.reshape(lead.numel(), self.n_beta, self.n_alpha).permute(2, 1, 0)  # [na, nb, B]
         return self.columns(fc).t().reshape(*lead, (self.lmax + 1) ** 2)

@@ -68,12 +68,15 @@ class GauntProduct(torch.nn.Module):
                 f"inputs are {x1.dtype} on {x1.device} but the product's tables are {buffer.dtype} on "
                 f"{buffer.device}; call .to(device, dtype) on the module"
             )
+        lead = torch.broadcast_shapes(x1.shape[:-1], x2.shape[:-1])
+        n_out = (self.lmax_out + 1) ** 2
+        if lead.numel() == 0:  # FFT libraries reject empty batches; keep the graph for autograd
+            return x1.new_zeros(*lead, n_out) + 0.0 * (x1.sum() + x2.sum())
         if self.backend == "grid":
-            lead = torch.broadcast_shapes(x1.shape[:-1], x2.shape[:-1])
-            c1 = x1.expand(*lead, x1.shape[-1]).reshape(-1, x1.shape[-1]).t()
-            c2 = x2.expand(*lead, x2.shape[-1]).reshape(-1, x2.shape[-1]).t()
+            c1 = x1.expand(*lead, x1.shape[-1]).reshape(lead.numel(), x1.shape[-1]).t()
+            c2 = x2.expand(*lead, x2.shape[-1]).reshape(lead.numel(), x2.shape[-1]).t()
             f = self.to_grid1.columns(c1) * self.to_grid2.columns(c2)
-            return self.from_grid.columns(f).t().reshape(*lead, -1)
+            return self.from_grid.columns(f).t().reshape(*lead, n_out)
         if self.backend == "fourier":
             s = (self.n, self.n)
             f1 = torch.fft.irfft2(self.to_fourier1(x1), s=s, norm="forward")
