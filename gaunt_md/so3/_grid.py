@@ -24,6 +24,7 @@ import torch
 
 from ._degrees import lmax_of
 from ._harmonics import azimuthal, legendre
+from ._rows import gather_rows, inverse_table
 
 
 def grid_shape(degree: int) -> tuple[int, int]:
@@ -39,9 +40,9 @@ def _legendre_per_m(lmax: int, n_beta: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _rows_by_m(lmax: int) -> np.ndarray:
-    """Flat index l² + l + m of every (m, l) pair, [(2L+1)*(L+1)]; pairs with l < |m| point at row 0
-    (their Legendre entries are zero, so they contribute nothing)."""
-    idx = np.zeros((2 * lmax + 1, lmax + 1), dtype=np.int64)
+    """Flat index l² + l + m of every (m, l) pair, [(2L+1)*(L+1)]; pairs with l < |m| get
+    (L+1)**2, a zero row."""
+    idx = np.full((2 * lmax + 1, lmax + 1), (lmax + 1) ** 2, dtype=np.int64)
     for m in range(-lmax, lmax + 1):
         for l in range(abs(m), lmax + 1):
             idx[m + lmax, l] = l * l + l + m
@@ -68,12 +69,14 @@ class ToGrid(torch.nn.Module):
         alpha = 2.0 * math.pi * np.arange(n_alpha) / n_alpha
         self.register_buffer("legendre", torch.from_numpy(p.transpose(0, 2, 1).copy()), persistent=False)  # [M, nb, l]
         self.register_buffer("ring", torch.from_numpy(azimuthal(lmax, alpha).T.copy()), persistent=False)  # [na, M]
-        self.register_buffer("rows", torch.from_numpy(_rows_by_m(lmax)), persistent=False)
+        rows = torch.from_numpy(_rows_by_m(lmax))
+        self.register_buffer("rows", rows, persistent=False)
+        self.register_buffer("rows_table", inverse_table(rows, (lmax + 1) ** 2), persistent=False)
 
     def columns(self, x: torch.Tensor) -> torch.Tensor:
         """``x: [(lmax+1)**2, B]`` → ``[n_alpha, n_beta, B]``."""
         b = x.shape[-1]
-        xm = x.index_select(0, self.rows).view(2 * self.lmax + 1, self.lmax + 1, b)
+        xm = gather_rows(x, self.rows, self.rows_table).view(2 * self.lmax + 1, self.lmax + 1, b)
         rings = torch.bmm(self.legendre, xm)  # [M, n_beta, B]
         return (self.ring @ rings.view(rings.shape[0], -1)).view(self.n_alpha, self.n_beta, b)
 
@@ -97,14 +100,16 @@ class FromGrid(torch.nn.Module):
         self.register_buffer("ring", torch.from_numpy(ring), persistent=False)
         self.register_buffer("legendre", torch.from_numpy(p * w), persistent=False)  # [M, l, nb]
         order = [(m + lmax) * (lmax + 1) + l for l in range(lmax + 1) for m in range(-l, l + 1)]
-        self.register_buffer("order", torch.tensor(order), persistent=False)  # (m, l) → l² + l + m
+        order = torch.tensor(order)  # (m, l) → l² + l + m
+        self.register_buffer("order", order, persistent=False)
+        self.register_buffer("order_table", inverse_table(order, (2 * lmax + 1) * (lmax + 1)), persistent=False)
 
     def columns(self, f: torch.Tensor) -> torch.Tensor:
         """``f: [n_alpha, n_beta, B]`` → ``[(lmax+1)**2, B]``."""
         b = f.shape[-1]
         rings = (self.ring @ f.reshape(self.n_alpha, -1)).view(2 * self.lmax + 1, self.n_beta, b)  # [M, nb, B]
         c = torch.bmm(self.legendre, rings)  # [M, l, B]
-        return c.view((2 * self.lmax + 1) * (self.lmax + 1), b).index_select(0, self.order)
+        return gather_rows(c.view((2 * self.lmax + 1) * (self.lmax + 1), b), self.order, self.order_table)
 
     def forward(self, f: torch.Tensor) -> torch.Tensor:
         if f.dim() < 2 or tuple(f.shape[-2:]) != (self.n_beta, self.n_alpha):

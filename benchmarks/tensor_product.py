@@ -1,0 +1,287 @@
+"""Forward+backward time of the Gaunt tensor product backends against e3nn's channel-wise CG product.
+
+For L = 1..--lmax, each contender maps two degree-L inputs (256 vectors x 32 channels, float32,
+CPU) to a degree-2L output, timed forward + backward (fixed random grad_output, inputs need grad):
+
+- ``e3nn``: ``o3.TensorProduct(irreps, irreps, irreps_out, instructions)``, irreps = 32x0e+32x1o+
+  32x2e+... up to L (up to 2L for irreps_out), every allowed path (l1+l2+l3 even) as
+  ``(i1, i2, i3, "uuu", True)``, inputs ``[256, irreps.dim]``; its path weights get gradients too.
+  Its construction time is recorded separately, never timed.
+- ``grid``, ``fourier``, ``dense``: ``gaunt_md.so3.GauntProduct(L, L, 2L, backend)`` on
+  inputs ``[256, 32, (L+1)**2]``.
+
+Measurements are interleaved: after a warm-up, each repeat times every contender once (in rotating
+order) and the median over repeats is reported. Fast calls are looped so that a sample lasts
+≥ ~50 ms. Repeats per L come from the warm-up so that each L takes about --budget s (5 to 60),
+unless --repeats is given. ``dense`` is skipped (null, with a reason) where it would need more than
+20 s per call or too much memory.
+
+Writes benchmarks/results/tensor_product.{json,png} and the table between the
+``<!-- tensor_product:start/end -->`` markers of docs/performance.md. Rerun with (~20 min, 2 threads):
+
+    python benchmarks/tensor_product.py            # full run, L = 1..10
+    python benchmarks/tensor_product.py --quick    # smoke run, L = 1..3, 2 repeats
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import gc
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run from a checkout without installing
+
+import e3nn  # noqa: E402
+from e3nn import o3  # noqa: E402
+
+from gaunt_md.so3 import BACKENDS, GauntProduct  # noqa: E402
+
+BATCH, CHANNELS = 256, 32
+CONTENDERS = ("e3nn",) + tuple(BACKENDS)
+DENSE_MAX_S = 20.0  # skip dense beyond this many seconds per call
+TARGETS = {2: 1.0, 6: 5.0, 10: 20.0}  # L -> required speed-up of the best Gaunt backend over e3nn
+SLOPE_RANGE, SLOPE_MAX = (4, 10), 3.3  # "no faster than ~L^3": fitted slope at most 3.3
+START, END = "<!-- tensor_product:start -->", "<!-- tensor_product:end -->"
+
+
+def e3nn_product(lmax: int) -> tuple[o3.TensorProduct, float]:
+    """e3nn's channel-wise ("uuu") product up to degree L → 2L, and its construction time in s."""
+    irreps = o3.Irreps([(CHANNELS, (l, (-1) ** l)) for l in range(lmax + 1)])
+    irreps_out = o3.Irreps([(CHANNELS, (l, (-1) ** l)) for l in range(2 * lmax + 1)])
+    instructions = [
+        (i1, i2, i3, "uuu", True)
+        for i1, (_, a) in enumerate(irreps) for i2, (_, b) in enumerate(irreps)
+        for i3, (_, c) in enumerate(irreps_out)
+        if abs(a.l - b.l) <= c.l <= a.l + b.l and (a.l + b.l + c.l) % 2 == 0
+    ]
+    start = time.perf_counter()
+    tp = o3.TensorProduct(irreps, irreps, irreps_out, instructions)
+    return tp, time.perf_counter() - start
+
+
+def make_step(module: torch.nn.Module, shape: tuple[int, ...], out_dim: int, seed: int) -> Callable[[], None]:
+    """One forward + backward of ``module`` on fixed random inputs and grad_output."""
+    gen = torch.Generator().manual_seed(seed)
+    x1, x2 = (torch.randn(shape, generator=gen).requires_grad_() for _ in range(2))
+    grad = torch.randn(*shape[:-1], out_dim, generator=gen)
+
+    def step() -> None:
+        x1.grad = x2.grad = None
+        module.zero_grad(set_to_none=True)
+        module(x1, x2).backward(grad)
+
+    return step
+
+
+def seconds(step: Callable[[], None], number: int = 1) -> float:
+    start = time.perf_counter()
+    for _ in range(number):
+        step()
+    return (time.perf_counter() - start) / number
+
+
+def dense_skip(lmax: int, previous: dict | None) -> str | None:
+    """Why ``dense`` should not run at degree L (memory, or time extrapolated from L-1), or None."""
+    need = 5 * BATCH * CHANNELS * (lmax + 1) ** 4 * 4  # outer product, its grad and temporaries
+    if need > 0.5 * os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"):
+        return f"needs ~{need / 2**30:.1f} GiB"
+    if previous is None:
+        return None
+    prev = previous["dense"]["median_ms"]
+    if prev is None:
+        return f"skipped at L = {lmax - 1}"
+    flops = lambda l: (l + 1) ** 4 * (2 * l + 1) ** 2  # noqa: E731
+    guess = prev * 1e-3 * flops(lmax) / flops(lmax - 1)
+    return f"predicted {guess:.0f} s per call > {DENSE_MAX_S:.0f} s" if guess > DENSE_MAX_S else None
+
+
+def measure_l(lmax: int, args: argparse.Namespace, previous: dict | None) -> dict:
+    """Build, warm up and time every contender at degree L (interleaved repeats)."""
+    gc.collect()
+    n_in, n_out = (lmax + 1) ** 2, (2 * lmax + 1) ** 2
+    tp, construct = e3nn_product(lmax)
+    entry: dict = {"L": lmax, "e3nn_construct_s": construct}
+    steps = {"e3nn": make_step(tp, (BATCH, tp.irreps_in1.dim), tp.irreps_out.dim, seed=lmax)}
+    for backend in BACKENDS:
+        reason = dense_skip(lmax, previous) if backend == "dense" else None
+        if reason is not None:
+            entry[backend] = {"median_ms": None, "skipped": reason}
+            continue
+        start = time.perf_counter()
+        module = GauntProduct(lmax, lmax, 2 * lmax, backend).to(torch.float32)
+        entry[f"{backend}_construct_s"] = time.perf_counter() - start
+        steps[backend] = make_step(module, (BATCH, CHANNELS, n_in), n_out, seed=lmax)
+    number: dict[str, int] = {}
+    for name, step in list(steps.items()):
+        t = seconds(step)  # warm-up (e3nn compiles its code on the first call)
+        t = t if t > DENSE_MAX_S else min(t, seconds(step))
+        if name == "dense" and t > DENSE_MAX_S:
+            entry[name] = {"median_ms": None, "skipped": f"{t:.1f} s per call > {DENSE_MAX_S:.0f} s"}
+            del steps[name]
+            continue
+        number[name] = max(1, min(100, math.ceil(0.05 / max(t, 1e-6))))
+    per_repeat = sum(seconds(step) * number[n] for n, step in steps.items())
+    repeats = args.repeats or max(5, min(60, int(args.budget / per_repeat)))
+    names, samples = list(steps), {name: [] for name in steps}
+    for r in range(repeats):
+        for name in names[r % len(names):] + names[: r % len(names)]:  # rotate the order
+            samples[name].append(1e3 * seconds(steps[name], number[name]))
+    entry["repeats"] = repeats
+    for name in steps:
+        entry[name] = {"median_ms": statistics.median(samples[name]), "calls_per_sample": number[name],
+                       "samples_ms": [round(s, 4) for s in samples[name]]}
+    gaunt = {b: entry[b]["median_ms"] for b in BACKENDS if entry[b]["median_ms"] is not None}
+    entry["best_gaunt"] = min(gaunt, key=gaunt.__getitem__)
+    entry["speedup"] = entry["e3nn"]["median_ms"] / gaunt[entry["best_gaunt"]]
+    return entry
+
+
+def grid_slope(results: list[dict]) -> float | None:
+    """Log-log slope of the grid backend's time over L in SLOPE_RANGE (None with < 2 points)."""
+    pts = [(r["L"], r["grid"]["median_ms"]) for r in results if SLOPE_RANGE[0] <= r["L"] <= SLOPE_RANGE[1]]
+    if len(pts) < 2:
+        return None
+    ls, ts = np.log([p[0] for p in pts]), np.log([p[1] for p in pts])
+    return float(np.polyfit(ls, ts, 1)[0])
+
+
+def plot(results: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.8))
+    for name, marker in zip(CONTENDERS, "osd^"):
+        pts = [(r["L"], r[name]["median_ms"]) for r in results if r[name]["median_ms"] is not None]
+        ax.plot(*zip(*pts), marker=marker, label=name if name == "e3nn" else f"Gaunt ({name})")
+    top = results[-1]
+    ls = np.array([r["L"] for r in results], dtype=float)
+    ax.plot(ls, top["grid"]["median_ms"] * (ls / top["L"]) ** 3, "k--", lw=1, label=r"$\propto L^3$")
+    ax.set(xscale="log", yscale="log", xlabel="L (inputs of degree L, output 2L)", ylabel="forward + backward (ms)",
+           title=f"{BATCH} x {CHANNELS} channels, float32, CPU, {torch.get_num_threads()} threads")
+    ax.set_xticks(ls, [str(int(l)) for l in ls])
+    ax.legend()
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def markdown(report: dict) -> str:
+    results, m = report["results"], report["machine"]
+
+    def fmt(v: float | None) -> str:
+        return "skipped" if v is None else f"{v:.{2 if v < 10 else 1 if v < 100 else 0}f}"
+
+    rows = ["| L | e3nn ms | grid ms | fourier ms | dense ms | best Gaunt backend | speed-up = e3nn/best |",
+            "|---:|---:|---:|---:|---:|:---|---:|"]
+    for r in results:
+        cells = [fmt(r[c]["median_ms"]) for c in CONTENDERS]
+        rows.append(f"| {r['L']} | {' | '.join(cells)} | {r['best_gaunt']} | {r['speedup']:.1f}x |")
+    skips = [f"{c} at L = {r['L']} ({r[c]['skipped']})" for r in results for c in CONTENDERS
+             if r[c]["median_ms"] is None]
+    lines = ["Skipped: " + "; ".join(skips) + ".", ""] if skips else []
+    lines.append("Targets:\n")
+    for t in report["targets"]:
+        if t["speedup"] is None:
+            lines.append(f"- L = {t['L']}: best Gaunt ≥ {t['required']:g}x e3nn — not measured in this run.")
+        else:
+            ok = "met" if t["met"] else "**not met**"
+            lines.append(f"- L = {t['L']}: best Gaunt ≥ {t['required']:g}x e3nn — {ok} "
+                         f"({t['speedup']:.1f}x, {t['best']}).")
+    s = report["grid_slope"]
+    if s is None:
+        lines.append(f"- Cost growth ≤ ~L^3 — not measured (needs L in {SLOPE_RANGE[0]}..{SLOPE_RANGE[1]}).")
+    else:
+        ok = "met" if s <= SLOPE_MAX else "**not met**"
+        lines.append(f"- Cost growth ≤ ~L^3 (fitted log-log slope ≤ {SLOPE_MAX}) — {ok}: the grid backend's "
+                     f"time grows as L^{s:.2f} over L = {SLOPE_RANGE[0]}..{min(SLOPE_RANGE[1], results[-1]['L'])}.")
+    return "\n".join([
+        START,
+        f"Forward + backward time of one product of two degree-L inputs into a degree-2L output for "
+        f"{BATCH} vectors x {CHANNELS} channels (float32, CPU, {m['threads']} threads, {m['cpu']}, torch "
+        f"{m['torch']}, e3nn {m['e3nn']}, {m['date']}). e3nn is `o3.TensorProduct` with every allowed "
+        f"path as a `\"uuu\"` instruction (its path weights get gradients too; construction not timed); "
+        f"the Gaunt backends are `GauntProduct(L, L, 2L, backend)`. The contenders alternate within each "
+        f"repeat and the table shows medians over repeats, so machine load affects all of them alike. "
+        f"Rerun with `{report['command']}` (this run took {report['total_s'] / 60:.1f} min); raw numbers "
+        f"are in `benchmarks/results/tensor_product.json`, the plot in `benchmarks/results/tensor_product.png`.",
+        "", *rows, "", *lines, "",
+        "![time vs L](../benchmarks/results/tensor_product.png)",
+        END,
+    ])
+
+
+def update_docs(path: Path, block: str) -> None:
+    text = path.read_text() if path.exists() else "# Performance\n"
+    if START in text and END in text:
+        head, rest = text.split(START, 1)
+        text = head + block + rest.split(END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n## Gaunt tensor product vs e3nn\n\n" + block + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lmax", type=int, default=10, help="largest input degree L (default 10)")
+    parser.add_argument("--repeats", type=int, default=None, help="repeats per L (default: from --budget)")
+    parser.add_argument("--budget", type=float, default=150.0, help="seconds of timing per L when --repeats is unset")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    parser.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "results", help="results directory")
+    parser.add_argument("--docs", type=Path, default=ROOT / "docs" / "performance.md", help="markdown file to update")
+    parser.add_argument("--quick", action="store_true", help="smoke run: L = 1..3, 2 repeats")
+    args = parser.parse_args()
+    if args.quick:
+        args.lmax, args.repeats = min(args.lmax, 3), 2
+    torch.set_num_threads(args.threads)
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    report: dict = {
+        "machine": {"torch": torch.__version__, "e3nn": e3nn.__version__, "numpy": np.__version__,
+                    "python": platform.python_version(), "threads": torch.get_num_threads(), "cpu": cpu,
+                    "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds")},
+        "setup": {"batch": BATCH, "channels": CHANNELS, "lmax_out": "2L", "dtype": "float32", "device": "cpu",
+                  "timed": "forward + backward(fixed random grad_output)", "statistic": "median over repeats"},
+        "command": "python benchmarks/tensor_product.py" + " ".join([""] + sys.argv[1:]),
+        "results": [],
+    }
+    start = time.perf_counter()
+    for lmax in range(1, args.lmax + 1):
+        entry = measure_l(lmax, args, report["results"][-1] if report["results"] else None)
+        report["results"].append(entry)
+        times = ", ".join(f"{c} {entry[c]['median_ms'] or float('nan'):.2f}" for c in CONTENDERS)
+        print(f"L={lmax:2d} ({entry['repeats']} repeats, {time.perf_counter() - start:.0f} s): {times} ms; "
+              f"e3nn/{entry['best_gaunt']} = {entry['speedup']:.1f}x", flush=True)
+    by_l = {r["L"]: r for r in report["results"]}
+    report["targets"] = [  # None where L was not measured
+        {"L": l, "required": req, "speedup": r and r["speedup"], "best": r and r["best_gaunt"],
+         "met": r and r["speedup"] >= req} for l, req in TARGETS.items() for r in [by_l.get(l)]]
+    slope = grid_slope(report["results"])
+    report["grid_slope"], report["grid_slope_range"] = slope, list(SLOPE_RANGE)
+    report["grid_slope_met"] = None if slope is None else slope <= SLOPE_MAX
+    report["total_s"] = time.perf_counter() - start
+    args.output.mkdir(parents=True, exist_ok=True)
+    (args.output / "tensor_product.json").write_text(json.dumps(report, indent=1) + "\n")
+    plot(report["results"], args.output / "tensor_product.png")
+    update_docs(args.docs, markdown(report))
+    print(f"grid slope over L={SLOPE_RANGE[0]}..{SLOPE_RANGE[1]}: {slope}; total {report['total_s']:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""ASE calculator: a thin adapter from ``ase.Atoms`` to :class:`GauntForceField` and back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from ase.calculators.calculator import Calculator, PropertyNotImplementedError, all_changes
+
+from .data import as_atoms, atoms_to_graph, batch_graphs
+from .model import GauntForceField
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def _device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} requested but CUDA is not available; use device='cpu'")
+    if device != "cpu" and not device.startswith("cuda"):
+        raise ValueError(f"unknown device {device!r}; use 'auto', 'cpu' or 'cuda'")
+    return torch.device(device)
+
+
+def load_model(model: GauntForceField | str | Path) -> GauntForceField:
+    """A model object, or one loaded from a file path."""
+    if isinstance(model, GauntForceField):
+        return model
+    if isinstance(model, (str, Path)):
+        return GauntForceField.load(model)
+    raise TypeError(f"model must be a GauntForceField or a path, got {type(model).__name__}")
+
+
+class GauntCalculator(Calculator):
+    """Energies (eV), forces (eV/Å), stress (eV/Å^3, periodic systems) and per-atom energies (eV).
+
+    Args:
+        model: a :class:`GauntForceField` or the path of a saved model.
+        device: "auto" (CUDA when available), "cpu" or "cuda".
+        dtype: "float32" (fast, for relaxations and MD) or "float64" (for energy conservation tests).
+    """
+
+    implemented_properties = ["energy", "free_energy", "forces", "stress", "energies"]
+
+    def __init__(self, model: GauntForceField | str | Path, device: str = "auto", dtype: str = "float32", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if dtype not in DTYPES:
+            raise ValueError(f"unknown dtype {dtype!r}; use one of {', '.join(DTYPES)}")
+        self.device = _device(device)
+        self.dtype = DTYPES[dtype]
+        self.model = load_model(model).to(device=self.device, dtype=self.dtype).eval()
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes) -> None:
+        atoms = as_atoms(atoms) if atoms is not None else None
+        super().calculate(atoms, properties, system_changes)
+        want_stress = "stress" in properties
+        if want_stress and not self.atoms.pbc.all():
+            raise PropertyNotImplementedError("stress is only defined for structures periodic in all three directions")
+        graph = atoms_to_graph(self.atoms, self.model.config.r_max, self.model.species_of, dtype=self.dtype)
+        batch = batch_graphs([graph]).to(self.device)
+        out = self.model(batch, compute_forces=True, compute_stress=self.atoms.pbc.all())
+        energy = float(out["energy"][0].detach())
+        self.results = {
+            "energy": energy,
+            "free_energy": energy,
+            "energies": out["energies"].detach().cpu().double().numpy(),
+            "forces": out["forces"].detach().cpu().double().numpy(),
+        }
+        if "stress" in out:
+            s = out["stress"][0].detach().cpu().double().numpy()
+            self.results["stress"] = np.array([s[0, 0], s[1, 1], s[2, 2], s[1, 2], s[0, 2], s[0, 1]])

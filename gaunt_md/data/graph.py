@@ -1,0 +1,98 @@
+"""Neighbour graphs of structures (matscipy), batched with torch-geometric.
+
+A graph holds, for a structure of N atoms and E directed edges (center i, neighbour j):
+``positions [N, 3]`` (Å), ``species [N]`` (index into the model's elements), ``edge_index [2, E]``
+(row 0 centers, row 1 neighbours), ``shifts [E, 3]`` (Å: the lattice translation that takes atom j
+to the image within r_max of i, so r_ij = x_j - x_i + shift), ``cell [1, 3, 3]`` (Å) and
+``volume [1]`` (Å^3; 0 for non-periodic structures).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from ase import Atoms
+from matscipy.neighbours import neighbour_list
+from torch_geometric.data import Batch, Data
+
+
+def as_atoms(structure: Any) -> Atoms:
+    """``ase.Atoms`` of an Atoms, a pymatgen ``Structure`` or ``Molecule``."""
+    if isinstance(structure, Atoms):
+        return structure
+    try:
+        from pymatgen.core import IStructure, Molecule, Structure
+        from pymatgen.io.ase import AseAtomsAdaptor
+    except ImportError:  # pragma: no cover - pymatgen is a dependency
+        raise TypeError(f"expected ase.Atoms, got {type(structure).__name__}") from None
+    if isinstance(structure, (Structure, IStructure, Molecule)):
+        return AseAtomsAdaptor.get_atoms(structure)
+    raise TypeError(f"expected ase.Atoms or a pymatgen Structure/Molecule, got {type(structure).__name__}")
+
+
+def _check(atoms: Atoms) -> None:
+    positions = atoms.get_positions()
+    if not np.all(np.isfinite(positions)):
+        bad = np.flatnonzero(~np.isfinite(positions).all(axis=1))
+        raise ValueError(f"positions of atoms {bad[:10].tolist()} are NaN or infinite")
+    if atoms.pbc.any():
+        cell = atoms.cell.array
+        for axis in np.flatnonzero(atoms.pbc):
+            if np.linalg.norm(cell[axis]) < 1e-8:
+                raise ValueError(
+                    f"periodic boundary conditions along axis {axis} but cell vector {axis} is zero; "
+                    "set atoms.cell or turn pbc off for that axis"
+                )
+        if atoms.pbc.all() and abs(np.linalg.det(cell)) < 1e-8:
+            raise ValueError("the cell of this periodic structure has zero volume")
+
+
+def _search_cell(atoms: Atoms, r_max: float) -> tuple[np.ndarray, np.ndarray]:
+    """Cell and positions for matscipy: non-periodic axes get a box around all atoms."""
+    cell = atoms.cell.array.copy()
+    positions = atoms.get_positions()
+    if atoms.pbc.all():
+        return cell, positions
+    span = np.ptp(positions, axis=0).max() if len(atoms) else 0.0
+    size = span + 2 * r_max + 1.0
+    if not atoms.pbc.any():
+        return np.eye(3) * size, positions - positions.min(axis=0) + r_max
+    for axis in np.flatnonzero(~atoms.pbc):
+        others = cell[[a for a in range(3) if a != axis]]
+        normal = np.cross(others[0], others[1])
+        normal /= np.linalg.norm(normal)
+        cell[axis] = normal * (size + abs(positions @ normal).max())
+    return cell, positions
+
+
+def atoms_to_graph(atoms: Atoms, r_max: float, species_of: dict[int, int], dtype: torch.dtype = torch.float64) -> Data:
+    """The neighbour graph of ``atoms`` within ``r_max`` (Å); ``species_of`` maps Z → element index."""
+    _check(atoms)
+    numbers = atoms.get_atomic_numbers()
+    unknown = sorted(set(numbers.tolist()) - set(species_of))
+    if unknown:
+        from ase.data import chemical_symbols
+
+        names = ", ".join(chemical_symbols[z] for z in unknown)
+        known = ", ".join(chemical_symbols[z] for z in sorted(species_of))
+        raise ValueError(f"element(s) {names} not supported by this model, which knows {known}")
+    cell, positions = _search_cell(atoms, r_max)
+    i, j, shift_index = neighbour_list("ijS", positions=positions, cell=cell, pbc=atoms.pbc, cutoff=r_max)
+    shifts = shift_index @ atoms.cell.array
+    periodic = atoms.pbc.all()
+    return Data(
+        positions=torch.tensor(atoms.get_positions(), dtype=dtype),
+        species=torch.tensor([species_of[z] for z in numbers], dtype=torch.long),
+        edge_index=torch.tensor(np.stack([i, j]), dtype=torch.long),
+        shifts=torch.tensor(shifts, dtype=dtype),
+        cell=torch.tensor(atoms.cell.array, dtype=dtype).unsqueeze(0),
+        volume=torch.tensor([abs(atoms.cell.volume) if periodic else 0.0], dtype=dtype),
+        num_nodes=len(atoms),
+    )
+
+
+def batch_graphs(graphs: Sequence[Data]) -> Batch:
+    """One disjoint graph of several structures; ``batch [N]`` says which structure each atom is in."""
+    return Batch.from_data_list(list(graphs))

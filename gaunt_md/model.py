@@ -1,0 +1,205 @@
+"""The Gaunt force field: a MACE-like equivariant message-passing potential built on Gaunt products.
+
+Energy E = Σ_i (E0[z_i] + scale · Σ_t e_i^(t) + shift) in eV, with e_i^(t) the readout of layer t;
+forces F = -∂E/∂x (eV/Å) and stress σ = (1/V) ∂E/∂ε (eV/Å^3, strain ε) by automatic
+differentiation, so they are exact derivatives of the energy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from ase.data import chemical_symbols
+
+from .data import atomic_numbers_of
+from .nn import DegreeLinear, GauntConvolution, ManyBodyProduct, RadialEmbedding
+from .nn.neighbours import NeighbourTable
+from .nn.radial import mlp
+
+FORMAT = "gaunt-md-model"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class ModelConfig:
+    """Everything needed to rebuild a model; saved with its weights."""
+
+    elements: list[int]
+    r_max: float = 5.0
+    channels: int = 128
+    lmax: int = 3
+    hidden_lmax: int = 1
+    correlation: int = 3
+    num_layers: int = 2
+    num_basis: int = 8
+    radial_hidden: int = 64
+    radial_groups: int = 8
+    avg_num_neighbors: float = 10.0
+    e0s: dict[int, float] = field(default_factory=dict)
+    scale: float = 1.0
+    shift: float = 0.0
+
+
+class InteractionLayer(torch.nn.Module):
+    """Gaunt convolution → channel mixing → many-body product → channel mixing, plus a residual."""
+
+    def __init__(self, cfg: ModelConfig, lmax_in: int, lmax_out: int) -> None:
+        super().__init__()
+        c = cfg.channels
+        self.lmax_out = lmax_out
+        self.linear_in = DegreeLinear(c, c, lmax_in)
+        self.conv = GauntConvolution(c, lmax_in, cfg.lmax, cfg.num_basis, cfg.radial_hidden, cfg.radial_groups)
+        self.linear_a = DegreeLinear(c, c, cfg.lmax)
+        self.product = ManyBodyProduct(c, cfg.lmax, lmax_out, cfg.correlation, len(cfg.elements))
+        self.linear_out = DegreeLinear(c, c, lmax_out)
+        self.skip = DegreeLinear(c, c, min(lmax_in, lmax_out))
+
+    def forward(self, h, species, radial, vectors, table, avg_num_neighbors):
+        """h: [N, (lmax_in+1)**2, C] → [N, (lmax_out+1)**2, C]."""
+        a = self.conv(self.linear_in(h), radial, vectors, table, avg_num_neighbors)
+        out = self.linear_out(self.product(self.linear_a(a), species))
+        n_skip = (self.skip.lmax + 1) ** 2
+        return out + torch.nn.functional.pad(self.skip(h[:, :n_skip]), (0, 0, 0, out.shape[1] - n_skip))
+
+
+class GauntForceField(torch.nn.Module):
+    """Equivariant interatomic potential whose tensor products are Gaunt products.
+
+    Args:
+        elements: chemical symbols or atomic numbers the model can handle.
+        r_max: cutoff radius (Å); neighbours within it interact.
+        channels: feature channels per degree.
+        lmax: degree of the edge filters' spherical harmonics and of the neighbour density A.
+        hidden_lmax: degree of the node features passed between layers (the last layer keeps 0).
+        correlation: body order ν of the many-body products (products of up to ν densities).
+        num_layers: message-passing layers; the receptive field is num_layers · r_max.
+        num_basis: Bessel radial basis functions; radial_hidden: width of the radial MLP.
+        radial_groups: distinct radial filters per degree; channels share them in equal groups.
+        avg_num_neighbors: normaliser of the neighbour sum (set from the training data).
+        e0s: isolated-atom energies {Z: eV}; scale, shift: per-atom energy scale and shift (eV).
+    """
+
+    def __init__(
+        self,
+        elements: list[str | int] = ("H", "C", "O"),
+        r_max: float = 5.0,
+        channels: int = 128,
+        lmax: int = 3,
+        hidden_lmax: int = 1,
+        correlation: int = 3,
+        num_layers: int = 2,
+        num_basis: int = 8,
+        radial_hidden: int = 64,
+        radial_groups: int = 8,
+        avg_num_neighbors: float = 10.0,
+        e0s: dict[int | str, float] | None = None,
+        scale: float = 1.0,
+        shift: float = 0.0,
+    ) -> None:
+        super().__init__()
+        zs = atomic_numbers_of(elements)
+        e0 = {atomic_numbers_of([k])[0]: float(v) for k, v in (e0s or {}).items()}
+        if min(channels, num_layers, correlation, num_basis) < 1 or min(lmax, hidden_lmax) < 0 or r_max <= 0:
+            raise ValueError("channels, num_layers, correlation, num_basis must be ≥ 1, lmax, hidden_lmax ≥ 0, r_max > 0")
+        self.config = ModelConfig(
+            zs, float(r_max), channels, lmax, hidden_lmax, correlation, num_layers, num_basis, radial_hidden,
+            radial_groups, float(avg_num_neighbors), e0, float(scale), float(shift),
+        )
+        self.species_of = {z: i for i, z in enumerate(zs)}
+        self.radial = RadialEmbedding(r_max, num_basis)
+        self.embedding = torch.nn.Parameter(torch.randn(len(zs), channels))
+        degrees = [0] + [hidden_lmax] * (num_layers - 1) + [0]
+        self.layers = torch.nn.ModuleList(InteractionLayer(self.config, degrees[t], degrees[t + 1]) for t in range(num_layers))
+        self.readouts = torch.nn.ModuleList(
+            [torch.nn.Linear(channels, 1, bias=False) for _ in range(num_layers - 1)] + [mlp([channels, 16, 1])]
+        )
+        self.register_buffer("e0", torch.tensor([e0.get(z, 0.0) for z in zs], dtype=torch.get_default_dtype()))
+
+    @property
+    def elements(self) -> list[str]:
+        return [chemical_symbols[z] for z in self.config.elements]
+
+    def forward(self, graph, compute_forces: bool = True, compute_stress: bool = False) -> dict[str, torch.Tensor]:
+        """Energies and derivatives of a batch of graphs (``gaunt_md.data.batch_graphs``).
+
+        Returns ``energy [B]`` (eV), ``energies [N]`` (eV per atom), and when asked ``forces [N, 3]``
+        (eV/Å) and ``stress [B, 3, 3]`` (eV/Å^3; zero for non-periodic structures).
+        """
+        cfg = self.config
+        positions, species = graph.positions, graph.species
+        batch, num_graphs = graph.batch, int(graph.num_graphs)
+        centers, neighbours = graph.edge_index[0], graph.edge_index[1]
+        strain = positions.new_zeros(num_graphs, 3, 3)
+        if compute_forces:
+            positions = positions.detach().requires_grad_(True)
+        if compute_stress:
+            strain.requires_grad_(True)
+        vectors = positions.index_select(0, neighbours) - positions.index_select(0, centers) + graph.shifts
+        vectors = vectors + torch.einsum("ei,eij->ej", vectors, strain.index_select(0, batch.index_select(0, centers)))
+        radial = self.radial(vectors.norm(dim=-1))
+        table = NeighbourTable.build(centers, neighbours, positions.shape[0])
+
+        h = self.embedding.index_select(0, species)[:, None, :]  # [N, 1, C]
+        atom_energy = positions.new_zeros(positions.shape[0])
+        for layer, readout in zip(self.layers, self.readouts):
+            h = layer(h, species, radial, vectors, table, cfg.avg_num_neighbors)
+            atom_energy = atom_energy + readout(h[:, 0]).squeeze(-1)
+        energies = self.e0.index_select(0, species) + cfg.scale * atom_energy + cfg.shift
+        energy = positions.new_zeros(num_graphs).index_add(0, batch, energies)
+        out = {"energy": energy, "energies": energies}
+        inputs = [t for t, want in ((positions, compute_forces), (strain, compute_stress)) if want]
+        if inputs:
+            grads = torch.autograd.grad(energy.sum(), inputs, create_graph=self.training, allow_unused=True)
+            grads = [torch.zeros_like(t) if g is None else g for t, g in zip(inputs, grads)]
+            if compute_forces:
+                out["forces"] = -grads[0]
+            if compute_stress:
+                volume = graph.volume.to(energy.dtype)
+                virial = grads[-1]
+                stress = 0.5 * (virial + virial.transpose(1, 2)) / volume.clamp(min=1e-12)[:, None, None]
+                out["stress"] = torch.where(volume[:, None, None] > 0, stress, torch.zeros_like(stress))
+        return out
+
+    # ---- files -------------------------------------------------------------------------------
+    def save(self, path: str | Path) -> None:
+        """Write weights, hyperparameters, elements, E0s and the format version to one file."""
+        cfg = asdict(self.config)
+        cfg["e0s"] = {int(k): float(v) for k, v in cfg["e0s"].items()}
+        state = {k: v.detach().cpu() for k, v in self.state_dict().items()}
+        torch.save({"format": FORMAT, "format_version": FORMAT_VERSION, "config": cfg, "state_dict": state}, str(path))
+
+    @classmethod
+    def load(cls, path: str | Path, map_location: str | torch.device = "cpu") -> "GauntForceField":
+        """Rebuild a model saved with :meth:`save`; clear errors for files that are not models."""
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"model file {path} does not exist")
+        try:
+            blob = torch.load(path, map_location=map_location, weights_only=True)
+        except Exception as exc:  # torch raises many types for corrupt or foreign files
+            raise ValueError(f"{path} is not a gaunt-md model file (could not be read: {type(exc).__name__})") from None
+        if not isinstance(blob, dict) or blob.get("format") != FORMAT:
+            raise ValueError(f"{path} is not a gaunt-md model file")
+        if blob.get("format_version") != FORMAT_VERSION:
+            raise ValueError(
+                f"{path} has model format version {blob.get('format_version')}, but this gaunt-md reads "
+                f"version {FORMAT_VERSION}; upgrade gaunt-md or re-export the model"
+            )
+        cfg = dict(blob["config"])
+        try:
+            model = cls(**cfg)
+            model.load_state_dict(blob["state_dict"])
+        except (TypeError, RuntimeError, ValueError) as exc:
+            raise ValueError(f"{path} does not match the gaunt-md model architecture: {str(exc).splitlines()[0]}") from None
+        dtype = next(iter(blob["state_dict"].values())).dtype
+        return model.to(dtype)
+
+
+def count_parameters(model: torch.nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+__all__ = ["GauntForceField", "ModelConfig", "count_parameters", "FORMAT_VERSION"]

@@ -1,0 +1,51 @@
+"""Gaunt convolution: neighbour features times the edge filter R(r) Y(r̂), summed over neighbours."""
+
+from __future__ import annotations
+
+import torch
+from e3nn import o3
+
+from ..so3 import gaunt_tensor
+from ..so3._rows import gather_rows
+from .neighbours import NeighbourTable
+from .radial import mlp
+
+
+class GauntConvolution(torch.nn.Module):
+    """A_i = (1 / avg_num_neighbors) Σ_j Gaunt(h_j, F_ij), truncated at degree ``lmax``.
+
+    The filter F_ij,c = Σ_l R_g(c),l(r_ij) Y_l(r̂_ij) has radial functions from an MLP of the
+    radial basis, one per degree and per radial group g (``radial_groups`` groups of channels).
+    The product is bilinear, so the neighbour sum is taken first, per atom and on channel-free
+    edge data, and the Gaunt coefficients are applied once per atom:
+
+        D_i,k,lm,c = Σ_j h_j,k,c R_ij,g(c),l Y_lm(r̂_ij)      (one batched matmul per atom)
+        A_i,o,c    = Σ_k,lm G(k; lm; o) D_i,k,lm,c           (one matmul per atom)
+
+    No tensor of size edges × channels × (lmax+1)**2 is formed.
+
+    h: [N, (lmax_in+1)**2, C]; radial: [E, num_basis]; vectors: [E, 3] (Å, center → neighbour).
+    Returns [N, (lmax+1)**2, C].
+    """
+
+    def __init__(self, channels: int, lmax_in: int, lmax: int, num_basis: int, radial_hidden: int, radial_groups: int) -> None:
+        super().__init__()
+        if channels % radial_groups:
+            raise ValueError(f"channels ({channels}) must be a multiple of radial_groups ({radial_groups})")
+        self.channels, self.lmax_in, self.lmax, self.groups = channels, lmax_in, lmax, radial_groups
+        self.radial = mlp([num_basis, radial_hidden, radial_hidden, radial_hidden, radial_groups * (lmax + 1)])
+        g = gaunt_tensor(lmax_in, lmax, lmax)  # [K, lm, o]
+        self.register_buffer("gaunt", g.reshape(-1, g.shape[2]).t().contiguous().to(torch.get_default_dtype()), persistent=False)
+
+    def forward(self, h: torch.Tensor, radial: torch.Tensor, vectors: torch.Tensor, table: NeighbourTable, avg_num_neighbors: float) -> torch.Tensor:
+        n, k, c = h.shape
+        g, w = self.groups, table.width
+        y = o3.spherical_harmonics(list(range(self.lmax + 1)), vectors, normalize=True, normalization="integral")
+        r = self.radial(radial).view(-1, g, self.lmax + 1)
+        phi = torch.cat([r[:, :, l : l + 1] * y[:, None, l * l : (l + 1) ** 2] for l in range(self.lmax + 1)], dim=2)
+        phi = gather_rows(phi, table.edge, table.edge_table).view(n, w, g, -1).permute(0, 2, 3, 1)  # [N, G, f, w]
+        hn = h.view(n, k, g, c // g).transpose(1, 2).reshape(n, g * k * (c // g))  # group-major channels
+        hn = gather_rows(hn, table.neighbour, table.neighbour_table).view(n, w, g, k * (c // g))
+        d = torch.matmul(phi, hn.transpose(1, 2))  # [N, G, f, K C/G]
+        d = d.view(n, g, -1, k, c // g).permute(0, 3, 2, 1, 4).reshape(n, k * d.shape[2], c)  # [N, (k lm), C]
+        return torch.matmul(self.gaunt, d) / avg_num_neighbors

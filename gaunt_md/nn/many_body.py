@@ -1,0 +1,40 @@
+"""Many-body (ACE-style) features as pointwise products of the neighbour density on the sphere grid."""
+
+from __future__ import annotations
+
+import torch
+
+from ..so3 import FromGrid, ToGrid, grid_shape
+from .linear import DegreeLinear
+
+
+class ManyBodyProduct(torch.nn.Module):
+    """B = Π-expansion of A up to correlation order ν, projected to degree ``lmax_out``.
+
+    With a_k = W_k A (channel mixing per degree, element-dependent channel weights), the grid
+    function B(s) = a_1(s) (1 + a_2(s) (1 + a_3(s) (...))) = a_1 + a_1 a_2 + a_1 a_2 a_3 + ... holds
+    every correlation order up to ν, at ν - 1 pointwise multiplications. The grid integrates the
+    degree ν·lmax + lmax_out projection exactly, so B is the exact Gaunt product expansion.
+
+    A: [N, (lmax+1)**2, C], species: [N] (element index) → [N, (lmax_out+1)**2, C].
+    """
+
+    def __init__(self, channels: int, lmax: int, lmax_out: int, correlation: int, num_elements: int) -> None:
+        super().__init__()
+        self.channels, self.lmax_out, self.correlation = channels, lmax_out, correlation
+        self.linears = torch.nn.ModuleList(DegreeLinear(channels, channels, lmax) for _ in range(correlation))
+        self.element_weights = torch.nn.Parameter(torch.ones(num_elements, correlation, channels))
+        n_beta, n_alpha = grid_shape(correlation * lmax + lmax_out)
+        n_alpha = max(n_alpha, 2 * lmax + 1)
+        self.to_grid = ToGrid(lmax, n_beta, n_alpha)
+        self.from_grid = FromGrid(lmax_out, n_beta, n_alpha)
+
+    def forward(self, a: torch.Tensor, species: torch.Tensor) -> torch.Tensor:
+        n, f, c = a.shape
+        weights = self.element_weights.index_select(0, species)  # [N, ν, C]
+        product = None
+        for k in reversed(range(self.correlation)):
+            ak = self.linears[k](a) * weights[:, None, k, :]
+            fk = self.to_grid.columns(ak.transpose(0, 1).reshape(f, n * c))  # [n_alpha, n_beta, N C]
+            product = fk if product is None else fk * (1.0 + product)
+        return self.from_grid.columns(product).view(-1, n, c).transpose(0, 1)

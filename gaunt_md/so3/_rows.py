@@ -1,0 +1,66 @@
+"""Row gathers whose backward passes are gathers too (scatter-adds are slow on CPU).
+
+``gather_rows(x, index, table)`` returns ``x[index]``, where an index equal to ``len(x)`` gives a
+zero row. Its adjoint is ``sum_rows(v, table, index)``: row r is the sum of the rows of v listed
+in ``table[r]`` (the positions p with index[p] == r, padded with ``len(index)``). Each is the
+other's backward, so derivatives of every order stay gathers. Build the table once per index
+with :func:`inverse_table`.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def _padded(x: torch.Tensor) -> torch.Tensor:
+    return torch.cat([x, x.new_zeros(1, *x.shape[1:])])
+
+
+class _GatherRows(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, index, table):
+        ctx.save_for_backward(index, table)
+        return _padded(x).index_select(0, index)
+
+    @staticmethod
+    def backward(ctx, grad):
+        index, table = ctx.saved_tensors
+        return _SumRows.apply(grad, table, index), None, None
+
+
+class _SumRows(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, v, table, index):
+        ctx.save_for_backward(index, table)
+        rows = _padded(v).index_select(0, table.reshape(-1))
+        return rows.view(*table.shape, *v.shape[1:]).sum(1)
+
+    @staticmethod
+    def backward(ctx, grad):
+        index, table = ctx.saved_tensors
+        return _GatherRows.apply(grad, index, table), None, None
+
+
+def gather_rows(x: torch.Tensor, index: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+    """``x: [R, ...]`` → ``[len(index), ...]`` with rows ``index`` (R means a zero row)."""
+    return _GatherRows.apply(x, index, table)
+
+
+def sum_rows(v: torch.Tensor, table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``v: [P, ...]`` → ``[len(table), ...]``, row r = Σ_k v[table[r, k]] (P means nothing)."""
+    return _SumRows.apply(v, table, index)
+
+
+def inverse_table(index: torch.Tensor, num_rows: int) -> torch.Tensor:
+    """``[num_rows, width]``: for each row r the positions p with index[p] == r, padded with
+    ``len(index)``; entries of ``index`` ≥ num_rows (zero rows) are left out."""
+    valid = torch.nonzero(index < num_rows).squeeze(1)
+    target = index[valid]
+    counts = torch.bincount(target, minlength=num_rows)
+    width = max(int(counts.max()) if target.numel() else 0, 1)
+    order = torch.argsort(target, stable=True)
+    start = torch.cumsum(counts, 0) - counts
+    rank = torch.arange(target.numel(), device=index.device) - start[target[order]]
+    table = torch.full((num_rows * width,), index.numel(), dtype=torch.long, device=index.device)
+    table[target[order] * width + rank] = valid[order]
+    return table.view(num_rows, width)

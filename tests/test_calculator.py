@@ -1,0 +1,125 @@
+"""The calculator's contract with ASE and its errors for bad input."""
+
+import numpy as np
+import pytest
+import torch
+from ase import Atoms
+from ase.build import bulk, molecule
+from ase.calculators.calculator import PropertyNotImplementedError
+from ase.neighborlist import neighbor_list as ase_neighbor_list
+
+from gaunt_md import GauntCalculator, GauntForceField
+from gaunt_md.data import atoms_to_graph
+
+from conftest import small_model
+
+
+def calc():
+    return GauntCalculator(small_model(), device="cpu", dtype="float64")
+
+
+def test_unknown_element_is_named():
+    atoms = molecule("CH3CH2OH")
+    atoms[0].symbol = "N"
+    atoms.calc = calc()
+    with pytest.raises(ValueError, match="element\\(s\\) N not supported by this model, which knows H, C, O"):
+        atoms.get_potential_energy()
+
+
+def test_nan_positions():
+    atoms = molecule("H2O")
+    atoms.positions[1, 0] = np.nan
+    atoms.calc = calc()
+    with pytest.raises(ValueError, match="positions of atoms \\[1\\] are NaN or infinite"):
+        atoms.get_potential_energy()
+
+
+def test_periodic_without_cell():
+    atoms = molecule("H2O")
+    atoms.pbc = True
+    atoms.calc = calc()
+    with pytest.raises(ValueError, match="cell vector 0 is zero"):
+        atoms.get_potential_energy()
+
+
+def test_stress_needs_periodicity():
+    atoms = molecule("H2O")
+    atoms.calc = calc()
+    with pytest.raises(PropertyNotImplementedError):
+        atoms.get_stress()
+
+
+def test_files_that_are_not_models(tmp_path):
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a model at all")
+    with pytest.raises(ValueError, match="is not a gaunt-md model file"):
+        GauntCalculator(junk)
+    other = tmp_path / "other.pt"
+    torch.save({"weights": torch.zeros(3)}, other)
+    with pytest.raises(ValueError, match="is not a gaunt-md model file"):
+        GauntForceField.load(other)
+    model = small_model()
+    path = tmp_path / "model.pt"
+    model.save(path)
+    blob = torch.load(path, weights_only=True)
+    blob["format_version"] = 99
+    torch.save(blob, tmp_path / "future.pt")
+    with pytest.raises(ValueError, match="format version 99"):
+        GauntForceField.load(tmp_path / "future.pt")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        GauntForceField.load(tmp_path / "missing.pt")
+
+
+def test_bad_options():
+    with pytest.raises(ValueError, match="unknown dtype 'float16'"):
+        GauntCalculator(small_model(), dtype="float16")
+    with pytest.raises(ValueError, match="unknown element symbol 'Xx'"):
+        GauntForceField(elements=["H", "Xx"])
+    with pytest.raises(ValueError, match="multiple of radial_groups"):
+        GauntForceField(elements=["H"], channels=10, radial_groups=4)
+
+
+def test_elements_accept_numbers_and_symbols():
+    assert GauntForceField(elements=[8, "H", 1], channels=8, radial_groups=2).elements == ["H", "O"]
+
+
+def test_pymatgen_structures_are_accepted():
+    from pymatgen.core import Lattice, Molecule, Structure
+
+    c = calc()
+    structure = Structure(Lattice.cubic(4.2), ["O", "H"], [[0, 0, 0], [0.2, 0.1, 0.15]])
+    c.calculate(structure, ["energy", "forces", "stress"])
+    assert c.results["forces"].shape == (2, 3) and c.results["stress"].shape == (6,)
+    mol = Molecule(["O", "H", "H"], [[0, 0, 0], [0.96, 0, 0], [-0.24, 0.93, 0]])
+    c.calculate(mol, ["energy"])
+    assert np.isfinite(c.results["energy"])
+
+
+@pytest.mark.parametrize(
+    "atoms",
+    [
+        molecule("CH3CH2OH"),
+        bulk("Cu", "fcc", a=3.6),  # non-orthogonal cell much smaller than the cutoff
+        bulk("Si", "diamond", a=5.43, orthorhombic=True),
+    ],
+)
+def test_neighbour_lists_match_ase(atoms):
+    g = atoms_to_graph(atoms, 3.5, {z: z for z in set(atoms.numbers)})
+    ours = sorted(zip(g.edge_index[0].tolist(), g.edge_index[1].tolist(), np.round(g.shifts.numpy(), 6).tolist()))
+    i, j, d = ase_neighbor_list("ijD", atoms, 3.5)
+    lengths = np.linalg.norm(atoms.positions[j] - atoms.positions[i] + 0.0, axis=1)
+    vec = g.positions[g.edge_index[1]] - g.positions[g.edge_index[0]] + g.shifts
+    assert len(ours) == len(i)
+    np.testing.assert_allclose(np.sort(vec.norm(dim=1).numpy()), np.sort(np.linalg.norm(d, axis=1)), atol=1e-10)
+    assert lengths.shape == (len(i),)
+
+
+def test_mixed_boundary_conditions_match_ase():
+    atoms = bulk("Cu", "fcc", a=3.6, cubic=True).repeat((2, 2, 2))
+    atoms.pbc = [True, True, False]
+    atoms.center(vacuum=5.0, axis=2)
+    g = atoms_to_graph(atoms, 3.0, {29: 0})
+    i, j, d = ase_neighbor_list("ijD", atoms, 3.0)
+    vec = g.positions[g.edge_index[1]] - g.positions[g.edge_index[0]] + g.shifts
+    assert g.edge_index.shape[1] == len(i)
+    np.testing.assert_allclose(np.sort(vec.norm(dim=1).numpy()), np.sort(np.linalg.norm(d, axis=1)), atol=1e-10)

@@ -1,0 +1,147 @@
+"""Physics of the force field: symmetries, exact derivatives, extensivity, batching, files."""
+
+import numpy as np
+import pytest
+import torch
+from ase import Atoms
+from ase.build import bulk
+from ase.io import read
+from e3nn import o3
+
+from gaunt_md import GauntCalculator, GauntForceField
+from gaunt_md.data import atoms_to_graph, batch_graphs
+
+from conftest import DATA, small_model
+
+
+@pytest.fixture(scope="module")
+def acac():
+    return read(DATA / "acac" / "train_300K.xyz", 0)
+
+
+def periodic_box(seed=0, n=6, size=4.0, tilt=True):
+    rng = np.random.default_rng(seed)
+    cell = np.diag([size, size * 1.1, size * 0.9])
+    if tilt:
+        cell[1, 0], cell[2, 1] = 0.7, -0.5
+    atoms = Atoms(["O", "H", "H", "C", "H", "O"][:n], cell=cell, pbc=True)
+    atoms.set_scaled_positions(rng.random((n, 3)))
+    return atoms
+
+
+def energy_forces(model, atoms, dtype="float64"):
+    atoms = atoms.copy()
+    atoms.calc = GauntCalculator(model, device="cpu", dtype=dtype)
+    return atoms.get_potential_energy(), atoms.get_forces()
+
+
+def test_forces_are_nonzero_and_equal_finite_differences(acac):
+    model = small_model()
+    e, f = energy_forces(model, acac)
+    assert np.abs(f).max() > 0.1  # a real test: the forces are O(1) eV/Å
+    h = 1e-4
+    for atom in range(0, len(acac), 4):
+        for axis in range(3):
+            plus, minus = acac.copy(), acac.copy()
+            plus.positions[atom, axis] += h
+            minus.positions[atom, axis] -= h
+            fd = -(energy_forces(model, plus)[0] - energy_forces(model, minus)[0]) / (2 * h)
+            assert abs(fd - f[atom, axis]) < 1e-6, (atom, axis, fd, f[atom, axis])
+
+
+def test_invariance_and_equivariance(acac):
+    model = small_model()
+    e, f = energy_forces(model, acac)
+    for r in [o3.rand_matrix(dtype=torch.float64).numpy(), -o3.rand_matrix(dtype=torch.float64).numpy()]:
+        moved = acac.copy()
+        moved.positions = acac.positions @ r.T + np.array([1.0, -2.0, 0.5])
+        e2, f2 = energy_forces(model, moved)
+        assert e2 == pytest.approx(e, abs=1e-9)
+        np.testing.assert_allclose(f2, f @ r.T, atol=1e-9)
+    perm = np.random.default_rng(1).permutation(len(acac))
+    e3, f3 = energy_forces(model, acac[perm])
+    assert e3 == pytest.approx(e, abs=1e-9)
+    np.testing.assert_allclose(f3, f[perm], atol=1e-9)
+
+
+def test_periodic_rotation_and_translation():
+    model = small_model()
+    atoms = periodic_box()
+    e, f = energy_forces(model, atoms)
+    r = o3.rand_matrix(dtype=torch.float64).numpy()
+    moved = atoms.copy()
+    moved.set_cell(atoms.cell.array @ r.T, scale_atoms=True)
+    moved.positions += 0.3
+    e2, f2 = energy_forces(model, moved)
+    assert e2 == pytest.approx(e, abs=1e-9)
+    np.testing.assert_allclose(f2, f @ r.T, atol=1e-9)
+
+
+def test_stress_equals_strain_derivative():
+    model = small_model()
+    atoms = periodic_box()
+    atoms.calc = GauntCalculator(model, device="cpu", dtype="float64")
+    stress = atoms.get_stress(voigt=False)
+    assert np.abs(stress).max() > 1e-3
+    numerical = atoms.calc.calculate_numerical_stress(atoms, d=1e-5, voigt=False)
+    np.testing.assert_allclose(stress, numerical, atol=1e-7)
+
+
+@pytest.mark.parametrize("size", [4.0, 2.6])  # the second cell is smaller than the 3.5 Å cutoff
+def test_extensive_in_supercells(size):
+    model = small_model()
+    atoms = periodic_box(n=3, size=size)
+    e1, f1 = energy_forces(model, atoms)
+    e2, f2 = energy_forces(model, atoms.repeat((2, 1, 1)))
+    assert e2 == pytest.approx(2 * e1, rel=1e-9)
+    np.testing.assert_allclose(f2[: len(atoms)], f1, atol=1e-9)
+
+
+def test_batch_equals_one_at_a_time(acac):
+    model = small_model()
+    structures = [acac, periodic_box(), read(DATA / "acac" / "train_300K.xyz", 5)]
+    graphs = [atoms_to_graph(a, model.config.r_max, model.species_of) for a in structures]
+    out = model(batch_graphs(graphs), compute_forces=True)
+    start = 0
+    for i, g in enumerate(graphs):
+        single = model(batch_graphs([g]), compute_forces=True)
+        assert out["energy"][i].item() == pytest.approx(single["energy"][0].item(), abs=1e-10)
+        torch.testing.assert_close(out["forces"][start : start + g.num_nodes], single["forces"], atol=1e-10, rtol=0)
+        start += g.num_nodes
+
+
+def test_float32_agrees_with_float64(acac):
+    model = small_model()
+    e64, f64 = energy_forces(model, acac, "float64")
+    e32, f32 = energy_forces(model, acac, "float32")
+    assert abs(e32 - e64) / abs(e64) < 1e-5
+    assert np.abs(f32 - f64).max() / np.abs(f64).max() < 1e-4
+
+
+def test_save_and_load_give_identical_outputs(tmp_path, acac):
+    model = small_model(e0s={"H": -13.6, "C": -1029.0, "O": -2041.0}, avg_num_neighbors=12.5)
+    path = tmp_path / "model.pt"
+    model.save(path)
+    loaded = GauntForceField.load(path)
+    assert loaded.config == model.config
+    e, f = energy_forces(model, acac)
+    e2, f2 = energy_forces(loaded, acac)
+    assert e2 == e
+    np.testing.assert_array_equal(f2, f)
+    atoms = acac.copy()
+    atoms.calc = GauntCalculator(str(path), device="cpu", dtype="float64")
+    assert atoms.get_potential_energy() == e
+
+
+def test_e0s_enter_the_energy(acac):
+    zero = small_model(scale=0.0)
+    shifted = small_model(scale=0.0, e0s={"H": -1.0, "C": -10.0, "O": -100.0}, shift=0.25)
+    counts = {s: acac.get_chemical_symbols().count(s) for s in "HCO"}
+    expected = -1.0 * counts["H"] - 10.0 * counts["C"] - 100.0 * counts["O"] + 0.25 * len(acac)
+    assert energy_forces(shifted, acac)[0] - energy_forces(zero, acac)[0] == pytest.approx(expected, abs=1e-9)
+
+
+def test_per_atom_energies_sum_to_total(acac):
+    atoms = acac.copy()
+    atoms.calc = GauntCalculator(small_model(), device="cpu", dtype="float64")
+    assert atoms.get_potential_energies().sum() == pytest.approx(atoms.get_potential_energy(), abs=1e-9)
