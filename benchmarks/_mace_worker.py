@@ -1,0 +1,43 @@
+"""MACE side of benchmarks/speed.py; runs in MACE's own venv and answers timing requests on stdin.
+
+Protocol: one JSON line per request {"file": path, "index": i, "repeat": [nx, ny, nz]}; the reply is
+{"seconds": t, "atoms": n, "maxrss_mb": m} for one energy+forces(+stress) call on a fresh calculator
+result (the model and neighbour-list code are warm).
+"""
+
+import json
+import resource
+import sys
+import time
+
+import numpy as np
+import torch
+from ase.io import read
+from e3nn import o3
+from mace import modules
+from mace.calculators import MACECalculator
+
+torch.set_num_threads(int(sys.argv[2]))
+torch.set_default_dtype(torch.float32)
+block = modules.interaction_classes["RealAgnosticResidualInteractionBlock"]
+model = modules.MACE(
+    r_max=5.0, num_bessel=8, num_polynomial_cutoff=5, max_ell=3, interaction_cls=block,
+    interaction_cls_first=block, num_interactions=2, num_elements=3,
+    hidden_irreps=o3.Irreps("128x0e+128x1o"), MLP_irreps=o3.Irreps("16x0e"),
+    atomic_energies=np.zeros(3), avg_num_neighbors=10.0, atomic_numbers=[1, 6, 8], correlation=3,
+    gate=torch.nn.functional.silu,
+)
+torch.save(model, sys.argv[1])
+calc = MACECalculator(model_paths=sys.argv[1], device="cpu", default_dtype="float32")
+print(json.dumps({"ready": True}), flush=True)
+for line in sys.stdin:
+    req = json.loads(line)
+    atoms = read(req["file"], req["index"]).repeat(req["repeat"])
+    atoms.calc = calc
+    t0 = time.perf_counter()
+    atoms.get_forces()
+    if atoms.pbc.all():
+        atoms.get_stress()
+    seconds = time.perf_counter() - t0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "atoms": len(atoms), "maxrss_mb": rss}), flush=True)

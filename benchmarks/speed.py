@@ -1,0 +1,127 @@
+"""Force-call throughput of GauntCalculator against MACE at matched sizes, interleaved in one run.
+
+Both sides: 128 channels, hidden L=1, spherical harmonics / density L=3, correlation 3, 2 layers,
+r_max 5 Å, float32, random weights (speed does not depend on their values), CPU threads as given.
+One call = energy + forces, plus stress for periodic systems, on a structure whose neighbour list
+the calculator has to rebuild (as in MD). MACE (mace-torch 0.3.16, which pins e3nn 0.4.4) runs in
+its own virtual environment, built on first use:
+
+    python -m venv benchmarks/_work/mace-venv
+    benchmarks/_work/mace-venv/bin/pip install torch==2.13.0 mace-torch==0.3.16
+
+Rerun: ``python benchmarks/speed.py [--mace-python PATH] [--repeats 5]``. Writes
+``benchmarks/results/speed.json`` and the table in ``docs/performance.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import time
+from pathlib import Path
+
+import torch
+from ase.io import read
+
+from gaunt_md import GauntCalculator, GauntForceField
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+SYSTEMS = [  # name, file, frame, supercell
+    ("acac (15 atoms)", DATA / "acac" / "test_MD_300K.xyz", 0, [1, 1, 1]),
+    ("water 64 H2O (192 atoms)", DATA / "water" / "test.xyz", 0, [1, 1, 1]),
+    ("water 512 H2O (1536 atoms)", DATA / "water" / "test.xyz", 0, [2, 2, 2]),
+]
+MARK = ("<!-- speed:start -->", "<!-- speed:end -->")
+
+
+def gaunt_call(calc: GauntCalculator, atoms) -> float:
+    atoms = atoms.copy()
+    atoms.calc = calc
+    calc.reset()
+    t0 = time.perf_counter()
+    atoms.get_forces()
+    if atoms.pbc.all():
+        atoms.get_stress()
+    return time.perf_counter() - t0
+
+
+def write_docs(results: list[dict], threads: int, path: Path) -> None:
+    lines = [
+        MARK[0],
+        f"Force call (energy + forces, + stress when periodic), float32, {threads} CPU threads, matched sizes",
+        "(128 channels, hidden L=1, L=3, correlation 3, 2 layers, r_max 5 Å); median of interleaved repeats.",
+        "Rerun: `python benchmarks/speed.py`.",
+        "",
+        "| system | MACE s/call | gaunt-md s/call | speed-up (atom-steps/s) | gaunt-md µs/atom |",
+        "|---|---|---|---|---|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['system']} | {r['mace_s']:.3f} | {r['gaunt_s']:.4f} | {r['mace_s'] / r['gaunt_s']:.1f}x | "
+            f"{1e6 * r['gaunt_s'] / r['atoms']:.0f} |"
+        )
+    lines.append(MARK[1])
+    text = path.read_text() if path.exists() else "# Performance\n"
+    block = "\n".join(lines)
+    if MARK[0] in text:
+        start, end = text.index(MARK[0]), text.index(MARK[1]) + len(MARK[1])
+        text = text[:start] + block + text[end:]
+    else:
+        text += "\n## Force field vs MACE\n\n" + block + "\n"
+    path.write_text(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mace-python", default=str(ROOT / "benchmarks" / "_work" / "mace-venv" / "bin" / "python"))
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--output", default=str(ROOT / "benchmarks" / "results" / "speed.json"))
+    parser.add_argument("--docs", default=str(ROOT / "docs" / "performance.md"))
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    work = ROOT / "benchmarks" / "_work"
+    work.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD="1")
+    mace = subprocess.Popen(
+        [args.mace_python, str(ROOT / "benchmarks" / "_mace_worker.py"), str(work / "mace.model"), str(args.threads)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
+    )
+    assert json.loads(mace.stdout.readline())["ready"]
+    model = GauntForceField(elements=["H", "C", "O"])
+    calc = GauntCalculator(model, device="cpu", dtype="float32")
+    results = []
+    for name, file, index, repeat in SYSTEMS:
+        atoms = read(file, index).repeat(repeat)
+        ours, theirs = [], []
+        for i in range(args.repeats + 1):  # the first round warms both up and is dropped
+            t_ours = gaunt_call(calc, atoms)
+            mace.stdin.write(json.dumps({"file": str(file), "index": index, "repeat": repeat}) + "\n")
+            mace.stdin.flush()
+            reply = json.loads(mace.stdout.readline())
+            if i:
+                ours.append(t_ours)
+                theirs.append(reply["seconds"])
+        row = {
+            "system": name, "atoms": len(atoms), "gaunt_s": statistics.median(ours), "mace_s": statistics.median(theirs),
+            "gaunt_all_s": ours, "mace_all_s": theirs, "mace_maxrss_mb": reply["maxrss_mb"],
+            "gaunt_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        }
+        row["speedup"] = row["mace_s"] / row["gaunt_s"]
+        results.append(row)
+        print(f"{name}: MACE {row['mace_s']:.3f} s, gaunt-md {row['gaunt_s']:.4f} s, {row['speedup']:.1f}x", flush=True)
+    mace.stdin.close()
+    mace.wait()
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    meta = {"torch": torch.__version__, "threads": args.threads, "time": time.strftime("%Y-%m-%d %H:%M")}
+    Path(args.output).write_text(json.dumps({"meta": meta, "results": results}, indent=2))
+    write_docs(results, args.threads, Path(args.docs))
+
+
+if __name__ == "__main__":
+    main()
