@@ -39,6 +39,14 @@ SYSTEMS = [  # name, file, frame, supercell
 MARK = ("<!-- speed:start -->", "<!-- speed:end -->")
 
 
+def read_reply(stream) -> dict:
+    """Next JSON line from the MACE worker (MACE prints log lines of its own to stdout)."""
+    for line in stream:
+        if line.startswith("{"):
+            return json.loads(line)
+    raise RuntimeError("the MACE worker stopped; run it by hand to see why")
+
+
 def gaunt_call(calc: GauntCalculator, atoms) -> float:
     atoms = atoms.copy()
     atoms.calc = calc
@@ -92,7 +100,7 @@ def main() -> None:
         [args.mace_python, str(ROOT / "benchmarks" / "_mace_worker.py"), str(work / "mace.model"), str(args.threads)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env,
     )
-    assert json.loads(mace.stdout.readline())["ready"]
+    assert read_reply(mace.stdout)["ready"]
     model = GauntForceField(elements=["H", "C", "O"])
     calc = GauntCalculator(model, device="cpu", dtype="float32")
     results = []
@@ -103,7 +111,7 @@ def main() -> None:
             t_ours = gaunt_call(calc, atoms)
             mace.stdin.write(json.dumps({"file": str(file), "index": index, "repeat": repeat}) + "\n")
             mace.stdin.flush()
-            reply = json.loads(mace.stdout.readline())
+            reply = read_reply(mace.stdout)
             if i:
                 ours.append(t_ours)
                 theirs.append(reply["seconds"])

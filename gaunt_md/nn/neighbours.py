@@ -26,13 +26,7 @@ class NeighbourTable:
 
     @classmethod
     def build(cls, centers: torch.Tensor, neighbours: torch.Tensor, num_nodes: int) -> "NeighbourTable":
-        n_edges = centers.numel()
-        counts = torch.bincount(centers, minlength=num_nodes)
-        width = max(int(counts.max()) if n_edges else 0, 1)
-        order = torch.argsort(centers, stable=True)
-        start = torch.cumsum(counts, 0) - counts
-        rank = torch.arange(n_edges, device=centers.device) - start[centers[order]]
-        edge = torch.full((num_nodes * width,), n_edges, dtype=torch.long, device=centers.device)
-        edge[centers[order] * width + rank] = order
+        slots = inverse_table(centers, num_nodes)  # [N, width]: the edges of each center
+        edge = slots.reshape(-1)
         neighbour = torch.cat([neighbours, neighbours.new_full((1,), num_nodes)])[edge]
-        return cls(width, edge, inverse_table(edge, n_edges), neighbour, inverse_table(neighbour, num_nodes))
+        return cls(slots.shape[1], edge, inverse_table(edge, centers.numel()), neighbour, inverse_table(neighbour, num_nodes))
