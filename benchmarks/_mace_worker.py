@@ -34,6 +34,7 @@ for line in sys.stdin:
     req = json.loads(line)
     atoms = read(req["file"], req["index"]).repeat(req["repeat"])
     atoms.calc = calc
+    calc.reset()  # as in MD: every call computes
     t0 = time.perf_counter()
     atoms.get_forces()
     if atoms.pbc.all():
