@@ -166,7 +166,6 @@ class GauntForceField(torch.nn.Module):
     def save(self, path: str | Path) -> None:
         """Write weights, hyperparameters, elements, E0s and the format version to one file."""
         cfg = asdict(self.config)
-        cfg["e0s"] = {int(k): float(v) for k, v in cfg["e0s"].items()}
         state = {k: v.detach().cpu() for k, v in self.state_dict().items()}
         torch.save({"format": FORMAT, "format_version": FORMAT_VERSION, "config": cfg, "state_dict": state}, str(path))
 
@@ -197,9 +196,4 @@ class GauntForceField(torch.nn.Module):
         return model.to(dtype)
 
 
-def count_parameters(model: torch.nn.Module) -> int:
-    """Number of trainable parameters."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
-__all__ = ["GauntForceField", "ModelConfig", "count_parameters", "FORMAT_VERSION"]
+__all__ = ["FORMAT_VERSION", "GauntForceField", "ModelConfig"]

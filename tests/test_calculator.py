@@ -95,6 +95,16 @@ def test_pymatgen_structures_are_accepted():
     assert np.isfinite(c.results["energy"])
 
 
+def edges(i, j, vectors):
+    """Sorted (center, neighbour, rounded vector) triples: equal lists mean equal neighbour lists."""
+    return sorted(zip(np.asarray(i).tolist(), np.asarray(j).tolist(), np.round(np.asarray(vectors), 8).tolist()))
+
+
+def our_edges(g):
+    vectors = g.positions[g.edge_index[1]] - g.positions[g.edge_index[0]] + g.shifts
+    return edges(g.edge_index[0], g.edge_index[1], vectors.numpy())
+
+
 @pytest.mark.parametrize(
     "atoms",
     [
@@ -105,13 +115,8 @@ def test_pymatgen_structures_are_accepted():
 )
 def test_neighbour_lists_match_ase(atoms):
     g = atoms_to_graph(atoms, 3.5, {z: z for z in set(atoms.numbers)})
-    ours = sorted(zip(g.edge_index[0].tolist(), g.edge_index[1].tolist(), np.round(g.shifts.numpy(), 6).tolist()))
-    i, j, d = ase_neighbor_list("ijD", atoms, 3.5)
-    lengths = np.linalg.norm(atoms.positions[j] - atoms.positions[i] + 0.0, axis=1)
-    vec = g.positions[g.edge_index[1]] - g.positions[g.edge_index[0]] + g.shifts
-    assert len(ours) == len(i)
-    np.testing.assert_allclose(np.sort(vec.norm(dim=1).numpy()), np.sort(np.linalg.norm(d, axis=1)), atol=1e-10)
-    assert lengths.shape == (len(i),)
+    assert g.edge_index.shape[1] > 0
+    assert our_edges(g) == edges(*ase_neighbor_list("ijD", atoms, 3.5))
 
 
 def test_mixed_boundary_conditions_match_ase():
@@ -119,7 +124,5 @@ def test_mixed_boundary_conditions_match_ase():
     atoms.pbc = [True, True, False]
     atoms.center(vacuum=5.0, axis=2)
     g = atoms_to_graph(atoms, 3.0, {29: 0})
-    i, j, d = ase_neighbor_list("ijD", atoms, 3.0)
-    vec = g.positions[g.edge_index[1]] - g.positions[g.edge_index[0]] + g.shifts
-    assert g.edge_index.shape[1] == len(i)
-    np.testing.assert_allclose(np.sort(vec.norm(dim=1).numpy()), np.sort(np.linalg.norm(d, axis=1)), atol=1e-10)
+    assert g.edge_index.shape[1] > 0
+    assert our_edges(g) == edges(*ase_neighbor_list("ijD", atoms, 3.0))

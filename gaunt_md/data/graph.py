@@ -22,11 +22,9 @@ def as_atoms(structure: Any) -> Atoms:
     """``ase.Atoms`` of an Atoms, a pymatgen ``Structure`` or ``Molecule``."""
     if isinstance(structure, Atoms):
         return structure
-    try:
-        from pymatgen.core import IStructure, Molecule, Structure
-        from pymatgen.io.ase import AseAtomsAdaptor
-    except ImportError:  # pragma: no cover - pymatgen is a dependency
-        raise TypeError(f"expected ase.Atoms, got {type(structure).__name__}") from None
+    from pymatgen.core import IStructure, Molecule, Structure  # imported here: pymatgen is slow to import
+    from pymatgen.io.ase import AseAtomsAdaptor
+
     if isinstance(structure, (Structure, IStructure, Molecule)):
         return AseAtomsAdaptor.get_atoms(structure)
     raise TypeError(f"expected ase.Atoms or a pymatgen Structure/Molecule, got {type(structure).__name__}")

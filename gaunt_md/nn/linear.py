@@ -20,7 +20,5 @@ class DegreeLinear(torch.nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, _, c = x.shape
-        if self.lmax == 0:
-            return (x.reshape(n, c) @ self.weight[0]).unsqueeze(1)
         blocks = [x[:, l * l : (l + 1) ** 2].reshape(-1, c) @ self.weight[l] for l in range(self.lmax + 1)]
         return torch.cat([b.view(n, -1, b.shape[-1]) for b in blocks], dim=1)

@@ -24,8 +24,7 @@ class ManyBodyProduct(torch.nn.Module):
         self.channels, self.lmax_out, self.correlation = channels, lmax_out, correlation
         self.linears = torch.nn.ModuleList(DegreeLinear(channels, channels, lmax) for _ in range(correlation))
         self.element_weights = torch.nn.Parameter(torch.ones(num_elements, correlation, channels))
-        n_beta, n_alpha = grid_shape(correlation * lmax + lmax_out)
-        n_alpha = max(n_alpha, 2 * lmax + 1)
+        n_beta, n_alpha = grid_shape(correlation * lmax + lmax_out, lmax)
         self.to_grid = ToGrid(lmax, n_beta, n_alpha)
         self.from_grid = FromGrid(lmax_out, n_beta, n_alpha)
 

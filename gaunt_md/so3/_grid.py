@@ -27,9 +27,10 @@ from ._harmonics import azimuthal, legendre
 from ._rows import gather_rows, inverse_table
 
 
-def grid_shape(degree: int) -> tuple[int, int]:
-    """Smallest (n_beta, n_alpha) whose quadrature integrates every degree-``degree`` polynomial."""
-    return degree // 2 + 1, degree + 1
+def grid_shape(degree: int, lmax: int = 0) -> tuple[int, int]:
+    """Smallest (n_beta, n_alpha) whose quadrature integrates every degree-``degree`` polynomial
+    and whose rings resolve inputs of degree ``lmax`` (n_alpha ≥ 2 lmax + 1)."""
+    return degree // 2 + 1, max(degree + 1, 2 * lmax + 1)
 
 
 def _legendre_per_m(lmax: int, n_beta: int) -> tuple[np.ndarray, np.ndarray]:

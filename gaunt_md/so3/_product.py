@@ -40,8 +40,7 @@ class GauntProduct(torch.nn.Module):
         self.lmax1, self.lmax2, self.lmax_out, self.backend = lmax1, lmax2, lmax_out, backend
         degree = lmax1 + lmax2 + lmax_out
         if backend == "grid":
-            n_beta, n_alpha = grid_shape(degree)
-            n_alpha = max(n_alpha, 2 * max(lmax1, lmax2) + 1)  # every input must be resolved on the rings
+            n_beta, n_alpha = grid_shape(degree, max(lmax1, lmax2))
             self.to_grid1 = ToGrid(lmax1, n_beta, n_alpha)
             self.to_grid2 = ToGrid(lmax2, n_beta, n_alpha)
             self.from_grid = FromGrid(lmax_out, n_beta, n_alpha)
