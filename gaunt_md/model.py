@@ -139,7 +139,7 @@ class GauntForceField(torch.nn.Module):
         vectors = positions.index_select(0, neighbours) - positions.index_select(0, centers) + graph.shifts
         vectors = vectors + torch.einsum("ei,eij->ej", vectors, strain.index_select(0, batch.index_select(0, centers)))
         radial = self.radial(vectors.norm(dim=-1))
-        table = NeighbourTable.build(centers, neighbours, positions.shape[0])
+        table = NeighbourTable.build(centers, neighbours, positions.shape[0], cfg.radial_groups)
 
         h = self.embedding.index_select(0, species)[:, None, :]  # [N, 1, C]
         atom_energy = positions.new_zeros(positions.shape[0])

@@ -43,9 +43,9 @@ class GauntConvolution(torch.nn.Module):
         y = o3.spherical_harmonics(list(range(self.lmax + 1)), vectors, normalize=True, normalization="integral")
         r = self.radial(radial).view(-1, g, self.lmax + 1)
         phi = torch.cat([r[:, :, l : l + 1] * y[:, None, l * l : (l + 1) ** 2] for l in range(self.lmax + 1)], dim=2)
-        phi = gather_rows(phi, table.edge, table.edge_table).view(n, w, g, -1).permute(0, 2, 3, 1)  # [N, G, f, w]
-        hn = h.view(n, k, g, c // g).transpose(1, 2).reshape(n, g * k * (c // g))  # group-major channels
-        hn = gather_rows(hn, table.neighbour, table.neighbour_table).view(n, w, g, k * (c // g))
-        d = torch.matmul(phi, hn.transpose(1, 2))  # [N, G, f, K C/G]
+        phi = gather_rows(phi.reshape(-1, phi.shape[2]), table.edge, table.edge_table).view(n, g, w, -1)  # [N, G, w, f]
+        hg = h.view(n, k, g, c // g).transpose(1, 2).reshape(n * g, k * (c // g))  # rows (atom, group)
+        hn = gather_rows(hg, table.neighbour, table.neighbour_table).view(n, g, w, -1)  # [N, G, w, K C/G]
+        d = torch.matmul(phi.transpose(2, 3), hn)  # [N, G, f, K C/G]
         d = d.view(n, g, -1, k, c // g).permute(0, 3, 2, 1, 4).reshape(n, k * d.shape[2], c)  # [N, (k lm), C]
         return torch.matmul(self.gaunt, d) / avg_num_neighbors

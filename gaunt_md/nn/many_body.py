@@ -11,7 +11,8 @@ from .linear import DegreeLinear
 class ManyBodyProduct(torch.nn.Module):
     """B = Π-expansion of A up to correlation order ν, projected to degree ``lmax_out``.
 
-    With a_k = W_k A (channel mixing per degree, element-dependent channel weights), the grid
+    With a_k = W_k A (channel mixing per degree, element-dependent channel weights; the ν maps are
+    one matmul and the ν grid transforms one transform of ν·C channels), the grid
     function B(s) = a_1(s) (1 + a_2(s) (1 + a_3(s) (...))) = a_1 + a_1 a_2 + a_1 a_2 a_3 + ... holds
     every correlation order up to ν, at ν - 1 pointwise multiplications. The grid integrates the
     degree ν·lmax + lmax_out projection exactly, so B is the exact Gaunt product expansion.
@@ -22,18 +23,18 @@ class ManyBodyProduct(torch.nn.Module):
     def __init__(self, channels: int, lmax: int, lmax_out: int, correlation: int, num_elements: int) -> None:
         super().__init__()
         self.channels, self.lmax_out, self.correlation = channels, lmax_out, correlation
-        self.linears = torch.nn.ModuleList(DegreeLinear(channels, channels, lmax) for _ in range(correlation))
-        self.element_weights = torch.nn.Parameter(torch.ones(num_elements, correlation, channels))
+        self.linear = DegreeLinear(channels, correlation * channels, lmax)
+        self.element_weights = torch.nn.Parameter(torch.ones(num_elements, correlation * channels))
         n_beta, n_alpha = grid_shape(correlation * lmax + lmax_out, lmax)
         self.to_grid = ToGrid(lmax, n_beta, n_alpha)
         self.from_grid = FromGrid(lmax_out, n_beta, n_alpha)
 
     def forward(self, a: torch.Tensor, species: torch.Tensor) -> torch.Tensor:
         n, f, c = a.shape
-        weights = self.element_weights.index_select(0, species)  # [N, ν, C]
-        product = None
-        for k in reversed(range(self.correlation)):
-            ak = self.linears[k](a) * weights[:, None, k, :]
-            fk = self.to_grid.columns(ak.transpose(0, 1).reshape(f, n * c))  # [n_alpha, n_beta, N C]
-            product = fk if product is None else fk * (1.0 + product)
-        return self.from_grid.columns(product).view(-1, n, c).transpose(0, 1)
+        a = self.linear(a) * self.element_weights.index_select(0, species)[:, None, :]  # [N, f, ν C]
+        grids = self.to_grid.columns(a.transpose(0, 1).reshape(f, -1))  # [n_alpha, n_beta, N ν C]
+        factors = grids.view(grids.shape[0], grids.shape[1], n, self.correlation, c).unbind(3)
+        product = factors[-1]
+        for fk in reversed(factors[:-1]):
+            product = fk * (1.0 + product)
+        return self.from_grid.columns(product.reshape(grids.shape[0], grids.shape[1], n * c)).view(-1, n, c).transpose(0, 1)

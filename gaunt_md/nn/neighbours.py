@@ -11,11 +11,13 @@ from ..so3._rows import inverse_table
 
 @dataclass
 class NeighbourTable:
-    """Edges laid out as [N atoms, width] slots (width = the largest neighbour count).
+    """Edges laid out as [N atoms, G radial groups, width] slots (width = the largest neighbour count),
+    the layout in which the Gaunt convolution's neighbour sum is one batched matmul.
 
-    ``edge [N*width]``: the edge in each slot (E for an empty slot); ``neighbour [N*width]``: its
-    neighbour atom (N for an empty slot); the ``*_table`` fields are the inverse maps that make the
-    backward passes gathers (see ``gaunt_md.so3._rows``).
+    ``edge [N*G*width]``: row e·G + g of per-edge, per-group data for each slot (E·G when empty);
+    ``neighbour [N*G*width]``: row j·G + g of per-atom, per-group features (N·G when empty). The
+    ``*_table`` fields are the inverse maps that make the backward passes gathers
+    (see ``gaunt_md.so3._rows``).
     """
 
     width: int
@@ -25,8 +27,18 @@ class NeighbourTable:
     neighbour_table: torch.Tensor
 
     @classmethod
-    def build(cls, centers: torch.Tensor, neighbours: torch.Tensor, num_nodes: int) -> "NeighbourTable":
-        slots = inverse_table(centers, num_nodes)  # [N, width]: the edges of each center
-        edge = slots.reshape(-1)
-        neighbour = torch.cat([neighbours, neighbours.new_full((1,), num_nodes)])[edge]
-        return cls(slots.shape[1], edge, inverse_table(edge, centers.numel()), neighbour, inverse_table(neighbour, num_nodes))
+    def build(cls, centers: torch.Tensor, neighbours: torch.Tensor, num_nodes: int, groups: int) -> "NeighbourTable":
+        n_edges = centers.numel()
+        slots = inverse_table(centers, num_nodes)  # [N, width]: the edges of each center, E when empty
+        group = torch.arange(groups, device=centers.device)[None, :, None]
+        empty = (slots == n_edges)[:, None, :]
+        edge = torch.where(empty, n_edges * groups, slots[:, None, :] * groups + group).reshape(-1)
+        atom = torch.cat([neighbours, neighbours.new_full((1,), num_nodes)])[slots]
+        neighbour = torch.where(empty, num_nodes * groups, atom[:, None, :] * groups + group).reshape(-1)
+        return cls(
+            slots.shape[1],
+            edge,
+            inverse_table(edge, n_edges * groups),
+            neighbour,
+            inverse_table(neighbour, num_nodes * groups),
+        )

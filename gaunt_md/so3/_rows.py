@@ -12,15 +12,21 @@ from __future__ import annotations
 import torch
 
 
-def _padded(x: torch.Tensor) -> torch.Tensor:
-    return torch.cat([x, x.new_zeros(1, *x.shape[1:])])
+def _take(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """Rows ``index`` of x, zero where index == len(x); x is never copied whole."""
+    n = x.shape[0]
+    if n == 0:
+        return x.new_zeros(index.shape[0], *x.shape[1:])
+    out = x.index_select(0, index.clamp(max=n - 1))
+    empty = torch.nonzero(index >= n).squeeze(1)
+    return out.index_fill_(0, empty, 0) if empty.numel() else out
 
 
 class _GatherRows(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, index, table):
         ctx.save_for_backward(index, table)
-        return _padded(x).index_select(0, index)
+        return _take(x, index)
 
     @staticmethod
     def backward(ctx, grad):
@@ -32,7 +38,7 @@ class _SumRows(torch.autograd.Function):
     @staticmethod
     def forward(ctx, v, table, index):
         ctx.save_for_backward(index, table)
-        rows = _padded(v).index_select(0, table.reshape(-1))
+        rows = _take(v, table.reshape(-1))
         return rows.view(*table.shape, *v.shape[1:]).sum(1)
 
     @staticmethod
