@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 from ase.data import chemical_symbols
+from e3nn import o3
 
 from .data import atomic_numbers_of
 from .nn import DegreeLinear, GauntConvolution, ManyBodyProduct, RadialEmbedding
@@ -56,9 +57,9 @@ class InteractionLayer(torch.nn.Module):
         self.linear_out = DegreeLinear(c, c, lmax_out)
         self.skip = DegreeLinear(c, c, min(lmax_in, lmax_out))
 
-    def forward(self, h, species, radial, vectors, table, avg_num_neighbors):
+    def forward(self, h, species, radial, y, table, avg_num_neighbors):
         """h: [N, (lmax_in+1)**2, C] → [N, (lmax_out+1)**2, C]."""
-        a = self.conv(self.linear_in(h), radial, vectors, table, avg_num_neighbors)
+        a = self.conv(self.linear_in(h), radial, y, table, avg_num_neighbors)
         out = self.linear_out(self.product(self.linear_a(a), species))
         n_skip = (self.skip.lmax + 1) ** 2
         return out + torch.nn.functional.pad(self.skip(h[:, :n_skip]), (0, 0, 0, out.shape[1] - n_skip))
@@ -139,12 +140,13 @@ class GauntForceField(torch.nn.Module):
         vectors = positions.index_select(0, neighbours) - positions.index_select(0, centers) + graph.shifts
         vectors = vectors + torch.einsum("ei,eij->ej", vectors, strain.index_select(0, batch.index_select(0, centers)))
         radial = self.radial(vectors.norm(dim=-1))
+        y = o3.spherical_harmonics(list(range(cfg.lmax + 1)), vectors, normalize=True, normalization="integral")
         table = NeighbourTable.build(centers, neighbours, positions.shape[0], cfg.radial_groups)
 
         h = self.embedding.index_select(0, species)[:, None, :]  # [N, 1, C]
         atom_energy = positions.new_zeros(positions.shape[0])
         for layer, readout in zip(self.layers, self.readouts):
-            h = layer(h, species, radial, vectors, table, cfg.avg_num_neighbors)
+            h = layer(h, species, radial, y, table, cfg.avg_num_neighbors)
             atom_energy = atom_energy + readout(h[:, 0]).squeeze(-1)
         energies = self.e0.index_select(0, species) + cfg.scale * atom_energy + cfg.shift
         energy = positions.new_zeros(num_graphs).index_add(0, batch, energies)

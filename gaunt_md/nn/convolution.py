@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import torch
-from e3nn import o3
 
 from ..so3 import gaunt_tensor
 from ..so3._rows import gather_rows
@@ -24,8 +23,8 @@ class GauntConvolution(torch.nn.Module):
 
     No tensor of size edges × channels × (lmax+1)**2 is formed.
 
-    h: [N, (lmax_in+1)**2, C]; radial: [E, num_basis]; vectors: [E, 3] (Å, center → neighbour).
-    Returns [N, (lmax+1)**2, C].
+    h: [N, (lmax_in+1)**2, C]; radial: [E, num_basis]; y: [E, (lmax+1)**2], the spherical harmonics
+    of the edge directions (center → neighbour). Returns [N, (lmax+1)**2, C].
     """
 
     def __init__(self, channels: int, lmax_in: int, lmax: int, num_basis: int, radial_hidden: int, radial_groups: int) -> None:
@@ -37,10 +36,9 @@ class GauntConvolution(torch.nn.Module):
         g = gaunt_tensor(lmax_in, lmax, lmax)  # [K, lm, o]
         self.register_buffer("gaunt", g.reshape(-1, g.shape[2]).t().contiguous().to(torch.get_default_dtype()), persistent=False)
 
-    def forward(self, h: torch.Tensor, radial: torch.Tensor, vectors: torch.Tensor, table: NeighbourTable, avg_num_neighbors: float) -> torch.Tensor:
+    def forward(self, h: torch.Tensor, radial: torch.Tensor, y: torch.Tensor, table: NeighbourTable, avg_num_neighbors: float) -> torch.Tensor:
         n, k, c = h.shape
         g, w = self.groups, table.width
-        y = o3.spherical_harmonics(list(range(self.lmax + 1)), vectors, normalize=True, normalization="integral")
         r = self.radial(radial).view(-1, g, self.lmax + 1)
         phi = torch.cat([r[:, :, l : l + 1] * y[:, None, l * l : (l + 1) ** 2] for l in range(self.lmax + 1)], dim=2)
         phi = gather_rows(phi.reshape(-1, phi.shape[2]), table.edge, table.edge_table).view(n, g, w, -1)  # [N, G, w, f]

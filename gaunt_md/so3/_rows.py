@@ -39,6 +39,8 @@ class _SumRows(torch.autograd.Function):
     def forward(ctx, v, table, index):
         ctx.save_for_backward(index, table)
         rows = _take(v, table.reshape(-1))
+        if table.shape[1] == 1:  # a partial permutation: nothing to add up
+            return rows
         return rows.view(*table.shape, *v.shape[1:]).sum(1)
 
     @staticmethod
