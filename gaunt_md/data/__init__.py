@@ -1,6 +1,17 @@
 """From structures (ase.Atoms, pymatgen Structure/Molecule) to batched neighbour graphs."""
 
+from .e0s import e0s_from_isolated_atoms, e0s_least_squares
 from .elements import atomic_numbers_of
 from .graph import as_atoms, atoms_to_graph, batch_graphs
+from .labels import Frame, read_frames
 
-__all__ = ["as_atoms", "atomic_numbers_of", "atoms_to_graph", "batch_graphs"]
+__all__ = [
+    "Frame",
+    "as_atoms",
+    "atomic_numbers_of",
+    "atoms_to_graph",
+    "batch_graphs",
+    "e0s_from_isolated_atoms",
+    "e0s_least_squares",
+    "read_frames",
+]

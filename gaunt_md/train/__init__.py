@@ -1,0 +1,7 @@
+"""Fitting a GauntForceField to labelled structures: data preparation, loss, the training loop."""
+
+from .config import FitConfig
+from .fit import fit
+from .metrics import evaluate
+
+__all__ = ["FitConfig", "evaluate", "fit"]

@@ -1,0 +1,58 @@
+"""Loss and error metrics of a model on labelled graphs (energies per atom, force components)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import torch
+
+
+def predict(model, batch, with_stress: bool) -> dict[str, torch.Tensor]:
+    return model(batch, compute_forces=True, compute_stress=with_stress)
+
+
+def loss_terms(out: dict, batch) -> dict[str, torch.Tensor]:
+    """Mean squared errors: energy per atom (eV²/atom²), force components (eV²/Å²), stress (eV²/Å^6)."""
+    n_atoms = torch.bincount(batch.batch, minlength=int(batch.num_graphs)).to(out["energy"].dtype)
+    terms = {
+        "energy": (((out["energy"] - batch.energy) / n_atoms) ** 2).mean(),
+        "forces": ((out["forces"] - batch.forces) ** 2).mean(),
+    }
+    if "stress" in out and bool(batch.has_stress.any()):
+        mask = batch.has_stress
+        terms["stress"] = ((out["stress"][mask] - batch.stress[mask]) ** 2).mean()
+    return terms
+
+
+class ErrorAccumulator:
+    """Collects per-structure energy errors (eV/atom) and force component errors (eV/Å)."""
+
+    def __init__(self) -> None:
+        self.energy: list[torch.Tensor] = []
+        self.forces: list[torch.Tensor] = []
+
+    def add(self, out: dict, batch) -> None:
+        n_atoms = torch.bincount(batch.batch, minlength=int(batch.num_graphs))
+        self.energy.append(((out["energy"] - batch.energy) / n_atoms).detach().double().cpu())
+        self.forces.append((out["forces"] - batch.forces).detach().double().cpu().reshape(-1))
+
+    def summary(self) -> dict[str, float]:
+        """RMSE and MAE in meV/atom (energy) and meV/Å (forces)."""
+        e, f = torch.cat(self.energy), torch.cat(self.forces)
+        return {
+            "energy_rmse": 1e3 * e.pow(2).mean().sqrt().item(),
+            "energy_mae": 1e3 * e.abs().mean().item(),
+            "forces_rmse": 1e3 * f.pow(2).mean().sqrt().item(),
+            "forces_mae": 1e3 * f.abs().mean().item(),
+        }
+
+
+def evaluate(model, loader: Iterable) -> dict[str, float]:
+    """Error metrics of ``model`` over a loader of labelled batches (gradients only for forces)."""
+    acc = ErrorAccumulator()
+    was_training = model.training
+    model.eval()
+    for batch in loader:
+        acc.add(predict(model, batch, with_stress=False), batch)
+    model.train(was_training)
+    return acc.summary()

@@ -1,0 +1,153 @@
+"""gaunt-md fit and eval on a few acac frames: learning, exact resume, metrics, bad input."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import torch
+from ase.io import read, write
+from click.testing import CliRunner
+
+from gaunt_md import GauntCalculator
+from gaunt_md.cli import main
+from gaunt_md.data import read_frames
+
+from conftest import DATA
+
+TINY = ["--channels", "8", "--radial-groups", "2", "--lmax", "2", "--hidden-lmax", "1", "--correlation", "2",
+        "--num-layers", "2", "--r-max", "4.0", "--batch-size", "4", "--lr", "0.01", "--dtype", "float64"]
+
+
+@pytest.fixture(scope="module")
+def acac_files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("acac")
+    frames = read(DATA / "acac" / "train_300K.xyz", ":24")
+    write(folder / "train.xyz", frames[:20])
+    write(folder / "valid.xyz", frames[20:])
+    return folder
+
+
+def run(*args):
+    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+    return result
+
+
+def fit_args(files, out, epochs):
+    return ["fit", "--train", files / "train.xyz", "--valid", files / "valid.xyz", "--output", out,
+            "--e0s", DATA / "acac" / "isolated_atoms.xyz", "--epochs", epochs, *TINY]
+
+
+def log(out):
+    return list(csv.DictReader((out / "log.csv").open()))
+
+
+def test_fit_lowers_the_loss_and_writes_its_results(acac_files, tmp_path):
+    out = tmp_path / "run"
+    result = run(*fit_args(acac_files, out, 6))
+    assert result.exit_code == 0, result.output
+    rows = log(out)
+    assert len(rows) == 6
+    first = float(rows[0]["train_loss"])
+    assert min(float(r["train_loss"]) for r in rows[-3:]) < 0.6 * first  # without learning it stays near first
+    assert float(rows[-1]["energy_rmse"]) < 0.9 * float(rows[0]["energy_rmse"])
+    for name in ("model.pt", "config.yaml", "learning_curve.png", "metrics.json", "checkpoints/best.pt", "checkpoints/latest.pt"):
+        assert (out / name).is_file(), name
+    assert "epoch 6/6" in result.output and "meV/Å" in result.output
+
+
+def test_resume_continues_exactly(acac_files, tmp_path):
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    assert run(*fit_args(acac_files, straight, 3)).exit_code == 0
+    assert run(*fit_args(acac_files, split, 2)).exit_code == 0
+    resumed = run("fit", "--output", split, "--epochs", 3, "--resume")
+    assert resumed.exit_code == 0, resumed.output
+    assert "resuming" in resumed.output
+    a, b = log(straight), log(split)
+    assert [r["epoch"] for r in b] == ["1", "2", "3"]
+    assert float(b[-1]["train_loss"]) == pytest.approx(float(a[-1]["train_loss"]), rel=1e-9)
+    assert float(b[-1]["forces_rmse"]) == pytest.approx(float(a[-1]["forces_rmse"]), rel=1e-9)
+
+
+def test_refuses_to_overwrite_results(acac_files, tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "precious.txt").write_text("mine")
+    result = run(*fit_args(acac_files, out, 1))
+    assert result.exit_code != 0 and "use --resume to continue or --force" in result.output
+    assert (out / "precious.txt").read_text() == "mine"
+
+
+def test_eval_numbers_equal_a_hand_computation(acac_files, tmp_path):
+    out = tmp_path / "run"
+    assert run(*fit_args(acac_files, out, 1)).exit_code == 0
+    preds = tmp_path / "preds.xyz"
+    result = run("eval", out / "model.pt", acac_files / "valid.xyz", "--output", preds, "--plot", tmp_path / "parity.png")
+    assert result.exit_code == 0, result.output
+    calc = GauntCalculator(str(out / "model.pt"), device="cpu", dtype="float64")
+    e_err, f_err = [], []
+    for frame in read_frames(acac_files / "valid.xyz"):
+        atoms = frame.atoms.copy()
+        atoms.calc = calc
+        e_err.append((atoms.get_potential_energy() - frame.energy) / len(atoms))
+        f_err.append((atoms.get_forces() - frame.forces).ravel())
+    f_err = np.concatenate(f_err)
+    line = next(l for l in result.output.splitlines() if l.strip().startswith("all:"))
+    reported = json.loads(line.split("all:", 1)[1])
+    assert reported["energy_mae"] == pytest.approx(1e3 * np.mean(np.abs(e_err)), abs=1e-3)
+    assert reported["forces_rmse"] == pytest.approx(1e3 * np.sqrt(np.mean(f_err**2)), abs=1e-3)
+    written = read(preds, ":")
+    reference = read(acac_files / "valid.xyz", ":")
+    assert written[0].get_potential_energy() == pytest.approx(reference[0].get_potential_energy())  # labels untouched
+    assert "gaunt_energy" in written[0].info and written[0].arrays["gaunt_forces"].shape == (15, 3)
+    assert (tmp_path / "parity.png").stat().st_size > 1000
+
+
+def test_bad_input_gives_one_line_errors(acac_files, tmp_path):
+    cases = [
+        (["fit", "--train", tmp_path / "missing.xyz", "--output", tmp_path / "a"], "does not exist"),
+        (["fit", "--train", acac_files / "train.xyz", "--energy-key", "REF_energy", "--output", tmp_path / "b"],
+         "frame 0 of"),
+        (["fit", "--train", acac_files / "train.xyz", "--config", tmp_path / "bad.yaml", "--output", tmp_path / "c"],
+         "unknown config key(s): chanels"),
+    ]
+    (tmp_path / "bad.yaml").write_text("chanels: 8\n")
+    for args, message in cases:
+        result = run(*args)
+        assert result.exit_code != 0, args
+        assert message in result.output, (message, result.output)
+        assert "Traceback" not in result.output
+    nan = read(acac_files / "train.xyz", ":3")
+    nan[1].calc.results["forces"][0, 0] = np.nan
+    write(tmp_path / "nan.xyz", nan)
+    result = run("fit", "--train", tmp_path / "nan.xyz", "--output", tmp_path / "d")
+    assert result.exit_code != 0 and "frame 1" in result.output and "NaN" in result.output
+    nitrogen = read(acac_files / "valid.xyz", ":2")
+    nitrogen[0][0].symbol = "N"
+    write(tmp_path / "n.xyz", nitrogen)
+    result = run(*fit_args(acac_files, tmp_path / "e", 1)[:3], "--valid", tmp_path / "n.xyz", "--output", tmp_path / "e")
+    assert result.exit_code != 0 and "element(s) N not in the training data" in result.output
+    assert not (tmp_path / "a").exists()
+
+
+def test_missing_key_error_lists_the_keys(acac_files):
+    with pytest.raises(ValueError, match="keys it has: .*energy.*forces"):
+        read_frames(acac_files / "train.xyz", energy_key="REF_energy")
+
+
+def test_two_gloo_processes_under_torchrun(acac_files, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from gaunt_md import GauntForceField
+
+    out = tmp_path / "ddp"
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "gaunt_md.cli",
+               *map(str, fit_args(acac_files, out, 2))]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "training on 20 frames (2 processes)" in result.stdout
+    assert result.stdout.count("epoch 2/2") == 1  # rank 0 alone prints
+    assert len(log(out)) == 2
+    assert GauntForceField.load(out / "model.pt").config.channels == 8
