@@ -7,6 +7,8 @@ from pathlib import Path
 
 import yaml
 
+from ..model import ModelConfig
+
 
 @dataclass
 class FitConfig:
@@ -21,14 +23,14 @@ class FitConfig:
     forces_key: str = "forces"
     stress_key: str | None = None
     e0s: str = "average"  # "average" (least squares) or a file of isolated atoms
-    # model (GauntForceField keywords)
-    r_max: float = 5.0
-    channels: int = 128
-    lmax: int = 3
-    hidden_lmax: int = 1
-    correlation: int = 3
-    num_layers: int = 2
-    radial_groups: int = 8
+    # model (GauntForceField keywords; defaults are the model's own)
+    r_max: float = ModelConfig.r_max
+    channels: int = ModelConfig.channels
+    lmax: int = ModelConfig.lmax
+    hidden_lmax: int = ModelConfig.hidden_lmax
+    correlation: int = ModelConfig.correlation
+    num_layers: int = ModelConfig.num_layers
+    radial_groups: int = ModelConfig.radial_groups
     # optimisation
     epochs: int = 100
     batch_size: int = 5
