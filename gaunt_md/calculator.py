@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from ase.calculators.calculator import Calculator, PropertyNotImplementedError, all_changes
 
+from . import hub
 from .allocator import tune_cpu_allocator
 from .data import as_atoms, atoms_to_graph, batch_graphs
 from .model import GauntForceField
@@ -27,19 +28,20 @@ def _device(device: str) -> torch.device:
 
 
 def load_model(model: GauntForceField | str | Path) -> GauntForceField:
-    """A model object, or one loaded from a file path."""
+    """A model object, or one loaded from a file path or a pretrained-model name (see :mod:`gaunt_md.hub`)."""
     if isinstance(model, GauntForceField):
         return model
     if isinstance(model, (str, Path)):
-        return GauntForceField.load(model)
-    raise TypeError(f"model must be a GauntForceField or a path, got {type(model).__name__}")
+        return hub.load_model(model)
+    raise TypeError(f"model must be a GauntForceField, a path or a pretrained-model name, got {type(model).__name__}")
 
 
 class GauntCalculator(Calculator):
     """Energies (eV), forces (eV/Å), stress (eV/Å^3, periodic systems) and per-atom energies (eV).
 
     Args:
-        model: a :class:`GauntForceField` or the path of a saved model.
+        model: a :class:`GauntForceField`, the path of a saved model, or a pretrained-model name
+            ("name" or "name@version", see :mod:`gaunt_md.hub`).
         device: "auto" (CUDA when available), "cpu" or "cuda".
         dtype: "float32" (fast, for relaxations and MD) or "float64" (for energy conservation tests).
 

@@ -22,7 +22,8 @@ def predictions(calc: GauntCalculator, frames: list[Frame]) -> list[dict]:
 
 
 def error_table(frames: list[Frame], preds: list[dict]) -> dict[str, dict[str, float]]:
-    """{group: metrics} for the group "all" and each config_type; energies in meV/atom, forces in
+    """{group: metrics} for the group "all" and each config_type; energies in meV/atom (and meV per
+    structure, ``energy_total_*``), forces in
     meV/Å, stress in meV/Å^3 (only frames with reference stress)."""
     groups: dict[str, list[int]] = defaultdict(list)
     for i, f in enumerate(frames):
@@ -33,8 +34,10 @@ def error_table(frames: list[Frame], preds: list[dict]) -> dict[str, dict[str, f
     table = {}
     for name, idx in groups.items():
         e = np.array([(preds[i]["energy"] - frames[i].energy) / len(frames[i].atoms) for i in idx])
+        et = np.array([preds[i]["energy"] - frames[i].energy for i in idx])
         f = np.concatenate([(preds[i]["forces"] - frames[i].forces).ravel() for i in idx])
         row = {"frames": len(idx), "energy_rmse": 1e3 * np.sqrt(np.mean(e**2)), "energy_mae": 1e3 * np.mean(np.abs(e)),
+               "energy_total_rmse": 1e3 * np.sqrt(np.mean(et**2)), "energy_total_mae": 1e3 * np.mean(np.abs(et)),
                "forces_rmse": 1e3 * np.sqrt(np.mean(f**2)), "forces_mae": 1e3 * np.mean(np.abs(f))}
         s = [(preds[i]["stress"], frames[i].stress) for i in idx if frames[i].stress is not None and preds[i]["stress"] is not None]
         if s:

@@ -8,6 +8,7 @@ differentiation, so they are exact derivatives of the energy.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+import os
 from pathlib import Path
 
 import torch
@@ -15,7 +16,7 @@ from ase.data import chemical_symbols
 from e3nn import o3
 
 from .data import atomic_numbers_of
-from .nn import DegreeLinear, GauntConvolution, ManyBodyProduct, RadialEmbedding
+from .nn import Dense, DegreeLinear, GauntConvolution, ManyBodyProduct, RadialEmbedding
 from .nn.neighbours import NeighbourTable
 from .nn.radial import mlp
 
@@ -114,7 +115,7 @@ class GauntForceField(torch.nn.Module):
         degrees = [0] + [hidden_lmax] * (num_layers - 1) + [0]
         self.layers = torch.nn.ModuleList(InteractionLayer(self.config, degrees[t], degrees[t + 1]) for t in range(num_layers))
         self.readouts = torch.nn.ModuleList(
-            [torch.nn.Linear(channels, 1, bias=False) for _ in range(num_layers - 1)] + [mlp([channels, 16, 1])]
+            [Dense(channels, 1) for _ in range(num_layers - 1)] + [mlp([channels, 16, 1])]
         )
         self.register_buffer("e0", torch.tensor([e0.get(z, 0.0) for z in zs], dtype=torch.get_default_dtype()))
 
@@ -169,7 +170,10 @@ class GauntForceField(torch.nn.Module):
         """Write weights, hyperparameters, elements, E0s and the format version to one file."""
         cfg = asdict(self.config)
         state = {k: v.detach().cpu() for k, v in self.state_dict().items()}
-        torch.save({"format": FORMAT, "format_version": FORMAT_VERSION, "config": cfg, "state_dict": state}, str(path))
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp")
+        torch.save({"format": FORMAT, "format_version": FORMAT_VERSION, "config": cfg, "state_dict": state}, str(tmp))
+        os.replace(tmp, path)  # atomic: a reader never sees half a file
 
     @classmethod
     def load(cls, path: str | Path, map_location: str | torch.device = "cpu") -> "GauntForceField":

@@ -16,7 +16,7 @@ from gaunt_md.data import read_frames
 from conftest import DATA
 
 TINY = ["--channels", "8", "--radial-groups", "2", "--lmax", "2", "--hidden-lmax", "1", "--correlation", "2",
-        "--num-layers", "2", "--r-max", "4.0", "--batch-size", "4", "--lr", "0.01", "--dtype", "float64"]
+        "--num-layers", "2", "--r-max", "4.0", "--batch-size", "4", "--lr", "0.05", "--dtype", "float64"]
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,8 @@
 many-body products on the sphere grid."""
 
 from .convolution import GauntConvolution
-from .linear import DegreeLinear
+from .linear import DegreeLinear, Dense
 from .many_body import ManyBodyProduct
 from .radial import RadialEmbedding
 
-__all__ = ["DegreeLinear", "GauntConvolution", "ManyBodyProduct", "RadialEmbedding"]
+__all__ = ["DegreeLinear", "Dense", "GauntConvolution", "ManyBodyProduct", "RadialEmbedding"]

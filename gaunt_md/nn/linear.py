@@ -1,4 +1,8 @@
-"""Channel mixing within each degree: the equivariant linear map on ``[N, (L+1)**2, channels]``."""
+"""Linear maps in the normalised parameterisation of e3nn: weights ~ N(0, 1), multiplied by
+gain/sqrt(fan_in) in the forward pass. The function at initialisation is that of a standard
+``torch.nn.Linear`` with the same variance, but an Adam step moves the output sqrt(fan_in) times less,
+so one learning rate suits every width (without it, a 128-channel readout jumps by ~0.5 eV/atom per
+step at lr 0.01)."""
 
 from __future__ import annotations
 
@@ -16,9 +20,23 @@ class DegreeLinear(torch.nn.Module):
     def __init__(self, c_in: int, c_out: int, lmax: int) -> None:
         super().__init__()
         self.lmax = lmax
-        self.weight = torch.nn.Parameter(torch.randn(lmax + 1, c_in, c_out) / math.sqrt(c_in))
+        self.weight = torch.nn.Parameter(torch.randn(lmax + 1, c_in, c_out))
+        self.norm = 1.0 / math.sqrt(c_in)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, _, c = x.shape
-        blocks = [x[:, l * l : (l + 1) ** 2].reshape(-1, c) @ self.weight[l] for l in range(self.lmax + 1)]
+        weight = self.weight * self.norm
+        blocks = [x[:, l * l : (l + 1) ** 2].reshape(-1, c) @ weight[l] for l in range(self.lmax + 1)]
         return torch.cat([b.view(n, -1, b.shape[-1]) for b in blocks], dim=1)
+
+
+class Dense(torch.nn.Module):
+    """x: [..., c_in] → [..., c_out], no bias; ``gain`` keeps unit second moment after an activation."""
+
+    def __init__(self, c_in: int, c_out: int, gain: float = 1.0) -> None:
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.randn(c_in, c_out))
+        self.norm = gain / math.sqrt(c_in)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x @ (self.weight * self.norm)

@@ -6,6 +6,8 @@ import math
 
 import torch
 
+from .linear import Dense
+
 
 class RadialEmbedding(torch.nn.Module):
     """r: [E] (Å) → [E, num_basis] Bessel functions sin(nπr/r_max)/r · envelope(r/r_max).
@@ -28,14 +30,11 @@ class RadialEmbedding(torch.nn.Module):
 
 
 def mlp(sizes: list[int]) -> torch.nn.Sequential:
-    """Linear layers with SiLU between them (none after the last), initialised so that activations
+    """:class:`Dense` layers with SiLU between them (none after the last), scaled so that activations
     keep unit second moment (1.679 is SiLU's normalising gain for unit-Gaussian inputs)."""
     layers: list[torch.nn.Module] = []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-        linear = torch.nn.Linear(a, b, bias=False)
-        gain = 1.679 if i > 0 else 1.0
-        torch.nn.init.normal_(linear.weight, std=gain / math.sqrt(a))
-        layers.append(linear)
+        layers.append(Dense(a, b, gain=1.679 if i > 0 else 1.0))
         if i < len(sizes) - 2:
             layers.append(torch.nn.SiLU())
     return torch.nn.Sequential(*layers)

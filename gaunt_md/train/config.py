@@ -33,6 +33,7 @@ class FitConfig:
     radial_groups: int = ModelConfig.radial_groups
     # optimisation
     epochs: int = 100
+    max_minutes: float | None = None  # wall-time budget; stage two starts at stage_two_fraction of it
     batch_size: int = 5
     lr: float = 0.01
     weight_decay: float = 5e-7

@@ -115,6 +115,15 @@ def _start_processes(cfg: FitConfig) -> tuple[int, int, torch.device]:
     return rank, world, device
 
 
+def _all_agree(flag: bool, world: int) -> bool:
+    """True on every rank when it is true on any (time-based decisions must not split the ranks)."""
+    if world == 1:
+        return flag
+    t = torch.tensor([float(flag)])
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item())
+
+
 def fit(cfg: FitConfig, resume: bool = False, force: bool = False) -> dict:
     """Train, validate every epoch, keep the best EMA model; returns the final metrics."""
     if cfg.dtype not in DTYPES:
@@ -148,7 +157,7 @@ def fit(cfg: FitConfig, resume: bool = False, force: bool = False) -> dict:
     sampler = DistributedSampler(train_graphs, num_replicas=world, rank=rank, shuffle=True, seed=cfg.seed)
     train_loader = DataLoader(train_graphs, batch_size=cfg.batch_size, sampler=sampler)
     valid_loader = DataLoader(valid_graphs, batch_size=cfg.batch_size)
-    start_epoch, best, since_best = 0, float("inf"), 0
+    start_epoch, best, since_best, elapsed_before = 0, float("inf"), 0, 0.0
     checkpoint_path = out / "checkpoints" / "latest.pt"
     if resume:
         state = torch.load(checkpoint_path, map_location=device, weights_only=False)
@@ -157,7 +166,7 @@ def fit(cfg: FitConfig, resume: bool = False, force: bool = False) -> dict:
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         _set_rng_state(state["rng"])
-        start_epoch, best, since_best = state["epoch"] + 1, state["best"], state["since_best"]
+        start_epoch, best, since_best, elapsed_before = state["epoch"] + 1, state["best"], state["since_best"], state["elapsed"]
         echo(f"resuming {out} after epoch {state['epoch'] + 1}")
     echo(
         f"training on {len(train)} frames ({world} process{'es' if world > 1 else ''}), validating on {len(valid)}; elements {model.elements}; "
@@ -169,9 +178,11 @@ def fit(cfg: FitConfig, resume: bool = False, force: bool = False) -> dict:
         with log_path.open("w", newline="") as fh:
             csv.writer(fh).writerow(LOG_FIELDS)
     t_start = time.perf_counter()
+    budget = cfg.max_minutes * 60 if cfg.max_minutes else float("inf")
+    elapsed = lambda: elapsed_before + time.perf_counter() - t_start
     for epoch in range(start_epoch, cfg.epochs):
         t0 = time.perf_counter()
-        stage_two = epoch >= cfg.stage_two_fraction * cfg.epochs
+        stage_two = epoch >= cfg.stage_two_fraction * cfg.epochs or _all_agree(elapsed() >= cfg.stage_two_fraction * budget, world)
         weights = {"energy": cfg.stage_two_energy_weight if stage_two else cfg.energy_weight, "forces": cfg.forces_weight, "stress": cfg.stress_weight}
         model.train()
         sampler.set_epoch(epoch)
@@ -205,10 +216,10 @@ def fit(cfg: FitConfig, resume: bool = False, force: bool = False) -> dict:
                 csv.DictWriter(fh, LOG_FIELDS).writerow(row)
             _save_atomic(
                 {"model": model.state_dict(), "ema": ema.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                 "rng": _rng_state(), "epoch": epoch, "best": best, "since_best": since_best},
+                 "rng": _rng_state(), "epoch": epoch, "best": best, "since_best": since_best, "elapsed": elapsed()},
                 checkpoint_path,
             )
-        eta = (time.perf_counter() - t_start) / (epoch + 1 - start_epoch) * (cfg.epochs - epoch - 1)
+        eta = min((time.perf_counter() - t_start) / (epoch + 1 - start_epoch) * (cfg.epochs - epoch - 1), budget - elapsed())
         echo(
             f"epoch {epoch + 1}/{cfg.epochs} loss {total / count:.4g} | valid E {metrics['energy_rmse']:.2f}/{metrics['energy_mae']:.2f} "
             f"meV/atom F {metrics['forces_rmse']:.1f}/{metrics['forces_mae']:.1f} meV/Å (RMSE/MAE) | {seconds:.1f} s, ETA {eta / 60:.1f} min"
@@ -216,6 +227,9 @@ def fit(cfg: FitConfig, resume: bool = False, force: bool = False) -> dict:
         )
         if since_best >= cfg.patience:
             echo(f"stopping early: no improvement for {cfg.patience} epochs")
+            break
+        if _all_agree(elapsed() >= budget, world):
+            echo(f"stopping: the time budget of {cfg.max_minutes:g} min is spent")
             break
 
     if world > 1:

@@ -1,0 +1,56 @@
+"""Reading one input structure for ``gaunt-md relax`` and ``gaunt-md md``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ase import Atoms
+
+
+def read_structure(path: str | Path, index: int | str = -1) -> Atoms:
+    """Frame ``index`` of any file ``ase.io.read`` understands (xyz/extxyz, CIF, POSCAR, .traj,
+    PDB); CIF and POSCAR files ASE cannot parse are tried again through pymatgen.
+
+    Raises FileNotFoundError for a missing file and ValueError for one that neither can read.
+    """
+    from ase.io import read
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"structure file {path} does not exist")
+    try:
+        atoms = read(path, index=index)
+    except Exception as ase_error:  # ase raises many types for unreadable files
+        atoms = _read_with_pymatgen(path)
+        if atoms is None:
+            raise ValueError(f"cannot read a structure from {path}: {type(ase_error).__name__}: {ase_error}") from None
+    if isinstance(atoms, list):
+        raise ValueError(f"--index {index!r} selects {len(atoms)} frames of {path}; give a single frame")
+    if len(atoms) == 0:
+        raise ValueError(f"{path} frame {index} has no atoms")
+    atoms.calc = None  # labels in the file must not be mistaken for model results
+    return atoms
+
+
+def _read_with_pymatgen(path: Path) -> Atoms | None:
+    from pymatgen.core import Structure
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    try:
+        return AseAtomsAdaptor.get_atoms(Structure.from_file(str(path)))
+    except Exception:  # pymatgen could not read it either; the caller reports ASE's reason
+        return None
+
+
+def snapshot(atoms: Atoms, **info) -> Atoms:
+    """A copy of ``atoms`` carrying its calculator's current energy (eV), forces (eV/Å) and, when
+    periodic, stress (eV/Å^3) as a SinglePointCalculator, plus ``info`` entries: a trajectory frame."""
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    frame = atoms.copy()
+    results = {"energy": atoms.get_potential_energy(), "forces": atoms.get_forces()}
+    if atoms.pbc.all():
+        results["stress"] = atoms.get_stress()
+    frame.calc = SinglePointCalculator(frame, **results)
+    frame.info.update(info)
+    return frame

@@ -1,0 +1,212 @@
+"""Molecular dynamics with ASE's integrators (``gaunt-md md``): NVE, NVT and NPT, with a CSV log,
+an extxyz trajectory, a live ns/day line, a guard against blow-ups, and resume from a trajectory."""
+
+from __future__ import annotations
+
+import csv
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms, units
+from ase.io import write
+from tqdm import tqdm
+
+from .data import snapshot
+
+ENSEMBLES = ("nve", "nvt", "npt")
+THERMOSTATS = ("langevin", "nose-hoover")
+BAROSTATS = ("isotropic", "anisotropic")
+LOG_FIELDS = ["step", "time_ps", "epot_eV", "ekin_eV", "etot_eV", "temperature_K", "pressure_GPa", "volume_A3"]
+
+
+class BlowUp(RuntimeError):
+    """The simulation produced NaN/inf energies or forces, or an atom jumped too far in one step."""
+
+
+@dataclass
+class MDSettings:
+    """Units: temperature K, timestep fs, friction 1/fs (Langevin), tdamp and pdamp fs (Nosé-Hoover
+    and MTK time constants), pressure GPa, max_displacement Å per step."""
+
+    ensemble: str = "nvt"
+    thermostat: str = "langevin"
+    barostat: str = "isotropic"
+    temperature: float = 300.0
+    timestep: float = 0.5
+    steps: int = 1000
+    friction: float = 0.01
+    tdamp: float = 50.0
+    pdamp: float = 500.0
+    pressure: float = 0.0
+    seed: int = 0
+    traj_every: int = 10
+    log_every: int = 10
+    max_displacement: float = 0.5
+
+    def check(self, atoms: Atoms) -> None:
+        for name, value, valid in (("ensemble", self.ensemble, ENSEMBLES), ("thermostat", self.thermostat, THERMOSTATS),
+                                   ("barostat", self.barostat, BAROSTATS)):
+            if value not in valid:
+                raise ValueError(f"unknown {name} {value!r}; choose one of {', '.join(valid)}")
+        if self.timestep <= 0 or self.steps < 0 or self.temperature < 0 or self.traj_every < 1 or self.log_every < 1:
+            raise ValueError("timestep must be > 0, steps and temperature ≥ 0, traj_every and log_every ≥ 1")
+        if self.ensemble == "npt" and not atoms.pbc.all():
+            raise ValueError("npt needs a structure periodic in all three directions with a cell")
+
+
+def integrator(atoms: Atoms, s: MDSettings, start_step: int):
+    """The ASE dynamics object for the settings (Langevin noise seeded by seed and start step)."""
+    dt = s.timestep * units.fs
+    if s.ensemble == "nve":
+        from ase.md.verlet import VelocityVerlet
+
+        return VelocityVerlet(atoms, timestep=dt)
+    if s.ensemble == "nvt" and s.thermostat == "langevin":
+        from ase.md.langevin import Langevin
+
+        from ase.constraints import FixCom
+
+        if not atoms.constraints:  # ASE's recommended way to keep the centre of mass at rest
+            atoms.set_constraint(FixCom())
+        rng = np.random.default_rng([s.seed, start_step])
+        return Langevin(atoms, timestep=dt, temperature_K=s.temperature, friction=s.friction / units.fs, fixcm=False, rng=rng)
+    from ase.md import nose_hoover_chain as nhc
+
+    if s.ensemble == "nvt":
+        return nhc.NoseHooverChainNVT(atoms, timestep=dt, temperature_K=s.temperature, tdamp=s.tdamp * units.fs)
+    npt = nhc.IsotropicMTKNPT if s.barostat == "isotropic" else nhc.MTKNPT
+    return npt(atoms, timestep=dt, temperature_K=s.temperature, pressure_au=s.pressure * units.GPa, tdamp=s.tdamp * units.fs,
+               pdamp=s.pdamp * units.fs)
+
+
+def initial_velocities(atoms: Atoms, temperature: float, seed: int) -> None:
+    """Maxwell-Boltzmann velocities at ``temperature`` (K) with zero total momentum."""
+    from ase.md.velocitydistribution import Stationary, thermalize_momenta
+
+    thermalize_momenta(atoms, temperature_K=temperature, rng=np.random.default_rng(seed))
+    Stationary(atoms)
+
+
+def log_row(atoms: Atoms, step: int, timestep: float) -> dict:
+    epot, ekin = atoms.get_potential_energy(), atoms.get_kinetic_energy()
+    row = {"step": step, "time_ps": step * timestep / 1000, "epot_eV": epot, "ekin_eV": ekin, "etot_eV": epot + ekin,
+           "temperature_K": atoms.get_temperature(), "pressure_GPa": "", "volume_A3": ""}
+    if atoms.pbc.all():
+        stress = atoms.get_stress(include_ideal_gas=True)
+        row |= {"pressure_GPa": -stress[:3].mean() / units.GPa, "volume_A3": atoms.get_volume()}
+    return row
+
+
+def run_md(atoms: Atoms, settings: MDSettings, trajectory: Path, log: Path, start_step: int = 0, echo=print) -> dict:
+    """Integrate ``atoms`` (calculator attached, velocities set) from ``start_step`` to
+    ``settings.steps``, appending frames to ``trajectory`` (extxyz with momenta, energy, forces and
+    ``info['step']``) and rows to ``log`` (CSV). Raises :class:`BlowUp` after writing the last good
+    frame if energies or forces turn NaN/inf or an atom moves more than ``max_displacement``.
+    Returns a summary {steps, ns_per_day, mean_temperature_K, ...}.
+    """
+    settings.check(atoms)
+    dyn = integrator(atoms, settings, start_step)
+    new_log = not log.exists() or log.stat().st_size == 0
+    log_handle, traj_handle = log.open("a", newline=""), trajectory.open("a")
+    writer = csv.DictWriter(log_handle, LOG_FIELDS)
+    if new_log:
+        writer.writeheader()
+    n = settings.steps - start_step
+    bar = tqdm(total=n, unit="step", disable=None)
+    print_every = settings.log_every * max(1, round(n / settings.log_every / 20))
+    state = {"step": start_step, "good": atoms.copy(), "t0": time.perf_counter(), "temperatures": []}
+
+    def frame(step: int) -> Atoms:
+        return snapshot(atoms, step=step, time_fs=step * settings.timestep)
+
+    def observe() -> None:
+        step = start_step + dyn.nsteps
+        if step == state["step"] and dyn.nsteps > 0:
+            return
+        positions = atoms.get_positions()
+        jump = np.linalg.norm(positions - state["good"].get_positions(), axis=1).max()
+        energy, forces = atoms.get_potential_energy(), atoms.get_forces()
+        if not (np.isfinite(energy) and np.isfinite(forces).all() and np.isfinite(positions).all()):
+            raise BlowUp(f"step {step}: the energy or forces are NaN/inf")
+        if jump > settings.max_displacement:
+            raise BlowUp(f"step {step}: an atom moved {jump:.2f} Å in one step (limit {settings.max_displacement} Å)")
+        state["step"], state["good"] = step, frame(step)
+        if step == start_step and start_step > 0:
+            return  # a resumed run starts from a frame the trajectory and log already hold
+        if step % settings.traj_every == 0 or step == settings.steps:
+            write(traj_handle, state["good"], format="extxyz")
+            traj_handle.flush()
+        if step % settings.log_every == 0 or step == settings.steps:
+            row = log_row(atoms, step, settings.timestep)
+            writer.writerow(row)
+            log_handle.flush()
+            state["temperatures"].append(row["temperature_K"])
+            rate = _ns_per_day(step - start_step, settings.timestep, time.perf_counter() - state["t0"])
+            bar.set_postfix_str(f"T {row['temperature_K']:.0f} K, Etot {row['etot_eV']:.4f} eV, {rate:.3g} ns/day", refresh=False)
+            if bar.disable and (step % print_every == 0 or step == settings.steps):
+                echo(f"step {step}/{settings.steps} t {row['time_ps']:.3f} ps | Epot {row['epot_eV']:.4f} Etot {row['etot_eV']:.4f} eV"
+                     f" | T {row['temperature_K']:.1f} K | {rate:.3g} ns/day")
+        bar.update(step - start_step - bar.n)
+
+    dyn.attach(observe, interval=1)
+    try:
+        if n > 0:
+            try:
+                dyn.run(n)
+            except BlowUp:
+                raise
+            except ValueError as exc:  # the calculator refuses NaN positions
+                raise BlowUp(f"step {state['step'] + 1}: {exc}") from None
+        else:
+            observe()
+    except BlowUp:
+        if state["step"] % settings.traj_every:  # keep the last good frame
+            write(traj_handle, state["good"], format="extxyz")
+        raise
+    finally:
+        bar.close()
+        log_handle.close()
+        traj_handle.close()
+    seconds = time.perf_counter() - state["t0"]
+    return {"steps": settings.steps, "steps_run": n, "seconds": seconds, "ns_per_day": _ns_per_day(n, settings.timestep, seconds),
+            "mean_temperature_K": float(np.mean(state["temperatures"])) if state["temperatures"] else float("nan")}
+
+
+def _ns_per_day(steps: int, timestep_fs: float, seconds: float) -> float:
+    return steps * timestep_fs * 1e-6 / max(seconds, 1e-9) * 86400
+
+
+def resume_state(trajectory: Path) -> tuple[Atoms, int]:
+    """Atoms (positions, momenta, cell) and step count of the last frame of a trajectory."""
+    from ase.io import read
+
+    if not trajectory.is_file():
+        raise FileNotFoundError(f"nothing to resume: trajectory {trajectory} does not exist")
+    atoms = read(trajectory, index=-1)
+    if "step" not in atoms.info or "momenta" not in atoms.arrays:
+        raise ValueError(f"{trajectory} was not written by gaunt-md md (its last frame has no step or momenta)")
+    atoms.calc = None
+    return atoms, int(atoms.info["step"])
+
+
+def plot_log(log: Path, png: Path) -> None:
+    """Energies and temperature against time from the CSV log."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = list(csv.DictReader(log.open()))
+    t = [float(r["time_ps"]) for r in rows]
+    fig, (a, b) = plt.subplots(2, 1, figsize=(7, 5), sharex=True)
+    for key, label in (("epot_eV", "potential"), ("etot_eV", "total")):
+        a.plot(t, [float(r[key]) for r in rows], label=label)
+    a.set(ylabel="energy (eV)")
+    a.legend()
+    b.plot(t, [float(r["temperature_K"]) for r in rows], color="C3")
+    b.set(xlabel="time (ps)", ylabel="temperature (K)")
+    fig.tight_layout()
+    fig.savefig(png, dpi=120)
+    plt.close(fig)
