@@ -69,6 +69,17 @@ def test_resume_continues_exactly(acac_files, tmp_path):
     assert float(b[-1]["forces_rmse"]) == pytest.approx(float(a[-1]["forces_rmse"]), rel=1e-9)
 
 
+def test_time_budget_stops_training_and_survives_resume(acac_files, tmp_path):
+    out = tmp_path / "run"
+    result = run(*fit_args(acac_files, out, 50), "--max-minutes", 0.001)
+    assert result.exit_code == 0, result.output
+    assert "time budget of 0.001 min is spent" in result.output and len(log(out)) == 1
+    state = torch.load(out / "checkpoints" / "latest.pt", weights_only=False)
+    assert state["elapsed"] > 0.06  # seconds spent so far travel with the checkpoint
+    resumed = run("fit", "--output", out, "--resume", "--max-minutes", 0.001)
+    assert resumed.exit_code == 0 and len(log(out)) == 2  # one more epoch, then the budget stops it again
+
+
 def test_refuses_to_overwrite_results(acac_files, tmp_path):
     out = tmp_path / "run"
     out.mkdir()
@@ -82,7 +93,8 @@ def test_eval_numbers_equal_a_hand_computation(acac_files, tmp_path):
     out = tmp_path / "run"
     assert run(*fit_args(acac_files, out, 1)).exit_code == 0
     preds = tmp_path / "preds.xyz"
-    result = run("eval", out / "model.pt", acac_files / "valid.xyz", "--output", preds, "--plot", tmp_path / "parity.png")
+    result = run("eval", out / "model.pt", acac_files / "valid.xyz", "--output", preds, "--plot", tmp_path / "parity.png",
+                 "--json", tmp_path / "errors.json")
     assert result.exit_code == 0, result.output
     calc = GauntCalculator(str(out / "model.pt"), device="cpu", dtype="float64")
     e_err, f_err = [], []
@@ -96,6 +108,8 @@ def test_eval_numbers_equal_a_hand_computation(acac_files, tmp_path):
     reported = json.loads(line.split("all:", 1)[1])
     assert reported["energy_mae"] == pytest.approx(1e3 * np.mean(np.abs(e_err)), abs=1e-3)
     assert reported["forces_rmse"] == pytest.approx(1e3 * np.sqrt(np.mean(f_err**2)), abs=1e-3)
+    table = json.loads((tmp_path / "errors.json").read_text())[str(acac_files / "valid.xyz")]["all"]
+    assert table["energy_total_mae"] == pytest.approx(1e3 * np.mean(np.abs(e_err)) * 15, rel=1e-9)
     written = read(preds, ":")
     reference = read(acac_files / "valid.xyz", ":")
     assert written[0].get_potential_energy() == pytest.approx(reference[0].get_potential_energy())  # labels untouched
