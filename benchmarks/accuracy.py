@@ -3,7 +3,8 @@
 Three steps, each a subcommand, so the long runs can be spread over sessions and machines:
 
     python benchmarks/accuracy.py gaunt acac --minutes 90 --snapshot 30   # gaunt-md fit, timed
-    python benchmarks/accuracy.py mace acac --epochs 20                   # MACE, same data
+    python benchmarks/accuracy.py mace acac --epochs 20                   # MACE, same data and split
+    python benchmarks/accuracy.py gaunt-epochs acac --epochs 20           # gaunt-md, the same epochs
     python benchmarks/accuracy.py report                                  # docs/accuracy.md
 
 ``gaunt`` runs ``gaunt-md fit`` with a wall-time budget and copies the best model so far at each
@@ -71,12 +72,118 @@ def run_gaunt(system: str, minutes: float, snapshots: list[float], threads: int)
     _update(system, "gaunt", {"threads": threads, "runs": rows})
 
 
+def _split(system: str, folder: Path) -> tuple[Path, Path, Path]:
+    """Train/validation/test files with ``REF_energy``/``REF_forces`` labels (what mace-torch 0.3 reads),
+    split exactly as ``gaunt-md fit`` splits (seed 0 permutation), in ``folder``."""
+    import numpy as np
+    from ase.io import read, write
+
+    from gaunt_md.data import read_frames
+
+    train, test, _, valid_fraction = SYSTEMS[system]
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def relabel(frames):
+        out = []
+        for f in frames:
+            atoms = f.atoms.copy()
+            atoms.calc = None
+            atoms.info["REF_energy"], atoms.arrays["REF_forces"] = f.energy, f.forces
+            out.append(atoms)
+        return out
+
+    frames = read_frames(train)
+    order = np.random.default_rng(0).permutation(len(frames))
+    n_valid = max(1, int(round(valid_fraction * len(frames))))
+    paths = folder / "train.xyz", folder / "valid.xyz", folder / "test.xyz"
+    write(paths[0], relabel([frames[i] for i in order[n_valid:]]))
+    write(paths[1], relabel([frames[i] for i in order[:n_valid]]))
+    write(paths[2], relabel(read_frames(test)))
+    return paths
+
+
+def run_mace(system: str, epochs: int, mace_python: Path, threads: int) -> None:
+    """MACE at the size of gaunt-md's defaults (128x0e+128x1o hidden, L=3, correlation 3, 2 layers,
+    r_max 5 Å, float64, batch 5, lr 0.01, EMA 0.99, AMSGrad, stage two for the last 20%), trained
+    for ``epochs`` on the same split, evaluated on the same test file."""
+    import numpy as np
+    from ase.io import read
+
+    from gaunt_md.data import e0s_from_isolated_atoms
+
+    out = WORK / system / "mace"
+    if out.exists():
+        shutil.rmtree(out)
+    train, valid, test = _split(system, out / "data")
+    e0s = e0s_from_isolated_atoms(SYSTEMS[system][2])
+    bin_dir = mace_python.parent
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    cmd = [str(bin_dir / "mace_run_train"), "--name", "mace", "--train_file", str(train), "--valid_file", str(valid),
+           "--E0s", str({int(z): e for z, e in e0s.items()}), "--energy_key", "REF_energy", "--forces_key", "REF_forces",
+           "--model", "MACE", "--hidden_irreps", "128x0e + 128x1o", "--max_ell", "3", "--correlation", "3", "--num_interactions", "2",
+           "--r_max", "5.0", "--batch_size", "5", "--valid_batch_size", "10", "--max_num_epochs", str(epochs), "--lr", "0.01",
+           "--ema", "--ema_decay", "0.99", "--amsgrad", "--swa", "--start_swa", str(max(1, int(0.8 * epochs))),
+           "--energy_weight", "1", "--forces_weight", "100", "--default_dtype", "float64", "--device", "cpu", "--seed", "0",
+           "--eval_interval", "1", "--patience", "1000"]
+    t0 = time.perf_counter()
+    subprocess.run(cmd, cwd=out, env=env, check=True)
+    wall = time.perf_counter() - t0
+    model = next(p for p in [out / "mace_stagetwo.model", out / "mace.model"] if p.is_file())
+    subprocess.run([str(bin_dir / "mace_eval_configs"), "--configs", str(test), "--model", str(model), "--output", str(out / "pred.xyz"),
+                    "--default_dtype", "float64", "--device", "cpu"], cwd=out, env=env, check=True)
+    pred, ref = read(out / "pred.xyz", ":"), read(test, ":")
+    e = np.array([(p.info["MACE_energy"] - r.info["REF_energy"]) / len(r) for p, r in zip(pred, ref)])
+    et = np.array([p.info["MACE_energy"] - r.info["REF_energy"] for p, r in zip(pred, ref)])
+    f = np.concatenate([(p.arrays["MACE_forces"] - r.arrays["REF_forces"]).ravel() for p, r in zip(pred, ref)])
+    row = {"minutes": wall / 60, "epochs": epochs, "frames": len(ref), "energy_rmse": 1e3 * np.sqrt(np.mean(e**2)),
+           "energy_mae": 1e3 * np.mean(np.abs(e)), "energy_total_rmse": 1e3 * np.sqrt(np.mean(et**2)),
+           "energy_total_mae": 1e3 * np.mean(np.abs(et)), "forces_rmse": 1e3 * np.sqrt(np.mean(f**2)), "forces_mae": 1e3 * np.mean(np.abs(f))}
+    _update(system, "mace", {"threads": threads, "runs": {"final": row}})
+
+
+def run_gaunt_epochs(system: str, epochs: int, threads: int) -> None:
+    """gaunt-md fit for a fixed number of epochs (the equal-epoch partner of ``run_mace``)."""
+    train, test, e0s, valid_fraction = SYSTEMS[system]
+    out = WORK / system / f"gaunt_{epochs}epochs"
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "gaunt_md.cli", "fit", "--train", str(train), "--valid-fraction", str(valid_fraction), "--e0s",
+                    str(e0s), "--output", str(out), "--epochs", str(epochs), "--force"], env=env, check=True)
+    row = {"minutes": (time.perf_counter() - t0) / 60, "epochs": epochs, **_eval(out / "model.pt", test, out)}
+    _update(system, "gaunt_equal_epochs", {"threads": threads, "runs": {"final": row}})
+
+
 def _update(system: str, key: str, value: dict) -> None:
     path = RESULTS / f"accuracy_{system}.json"
     data = json.loads(path.read_text()) if path.is_file() else {}
     data[key] = value
     path.write_text(json.dumps(data, indent=2))
     print(json.dumps(value, indent=2))
+
+
+def report() -> None:
+    """docs/accuracy.md from the JSON results."""
+    lines = ["# Accuracy on the shared DFT datasets", "",
+             "Generated by `python benchmarks/accuracy.py report` from `benchmarks/results/accuracy_*.json`; the commands that",
+             "produced each row are in the docstring of `benchmarks/accuracy.py`. Test-set errors: energies per atom (meV/atom) and per",
+             "structure (meV), forces per component (meV/Å). Hyperparameters are gaunt-md fit's defaults, chosen without the test files.",
+             "All runs on 2 shared CPU cores; `threads` is the OpenMP thread count of the run, and runs shared the machine with others,",
+             "so minutes are wall time under load.", ""]
+    header = "| run | threads | epochs | minutes | E RMSE meV/atom | E MAE meV/atom | E RMSE meV/structure | F RMSE meV/Å | F MAE meV/Å |"
+    labels = {"gaunt": "gaunt-md, time budget", "gaunt_equal_epochs": "gaunt-md, equal epochs", "mace": "MACE 0.3.16, equal epochs"}
+    for path in sorted(RESULTS.glob("accuracy_*.json")):
+        system = path.stem.split("_", 1)[1]
+        data = json.loads(path.read_text())
+        lines += [f"## {system}", "", f"Published for orientation: {PUBLISHED[system]}.", "", header, "|" + "---|" * 9]
+        for key, label in labels.items():
+            for run, r in sorted(data.get(key, {}).get("runs", {}).items(), key=lambda kv: kv[1]["minutes"]):
+                name = label if run == "final" else f"{label}: best model at {r['minutes']:g} min"
+                epochs = r.get("epochs", "")
+                lines.append(f"| {name} | {data[key]['threads']} | {epochs} | {r['minutes']:.1f} | {r['energy_rmse']:.2f} | {r['energy_mae']:.2f} | "
+                             f"{r['energy_total_rmse']:.1f} | {r['forces_rmse']:.1f} | {r['forces_mae']:.1f} |")
+        lines.append("")
+    (ROOT / "docs" / "accuracy.md").write_text("\n".join(lines))
+    print("\n".join(lines))
 
 
 def main() -> None:
@@ -87,9 +194,25 @@ def main() -> None:
     g.add_argument("--minutes", type=float, default=120)
     g.add_argument("--snapshot", type=float, action="append", default=[], help="also evaluate the best model at this minute mark")
     g.add_argument("--threads", type=int, default=2)
+    m = sub.add_parser("mace")
+    m.add_argument("system", choices=SYSTEMS)
+    m.add_argument("--epochs", type=int, default=10)
+    m.add_argument("--threads", type=int, default=2)
+    m.add_argument("--mace-python", type=Path, default=ROOT / "benchmarks" / "_work" / "mace-venv" / "bin" / "python")
+    e = sub.add_parser("gaunt-epochs")
+    e.add_argument("system", choices=SYSTEMS)
+    e.add_argument("--epochs", type=int, default=10)
+    e.add_argument("--threads", type=int, default=2)
+    sub.add_parser("report")
     args = parser.parse_args()
     if args.step == "gaunt":
         run_gaunt(args.system, args.minutes, args.snapshot, args.threads)
+    elif args.step == "mace":
+        run_mace(args.system, args.epochs, args.mace_python, args.threads)
+    elif args.step == "gaunt-epochs":
+        run_gaunt_epochs(args.system, args.epochs, args.threads)
+    else:
+        report()
 
 
 if __name__ == "__main__":

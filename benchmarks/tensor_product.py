@@ -9,6 +9,10 @@ CPU) to a degree-2L output, timed forward + backward (fixed random grad_output, 
   Its construction time is recorded separately, never timed.
 - ``grid``, ``fourier``, ``dense``: ``gaunt_md.so3.GauntProduct(L, L, 2L, backend)`` on
   inputs ``[256, 32, (L+1)**2]``.
+- ``grid+bracket``: the Gaunt product (to 2L) and the Poisson bracket (the odd paths, to 2L-1) from
+  one grid transform of each input, ``gaunt_md.so3.GauntBracket(L, L, 2L-1, "grid",
+  product_lmax_out=2L)``; reported as the ratio (product + bracket) / (product alone, ``grid``),
+  target ≤ 2.5x at every L.
 
 Measurements are interleaved: after a warm-up, each repeat times every contender once (in rotating
 order) and the median over repeats is reported. Fast calls are looped so that a sample lasts
@@ -47,13 +51,15 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 import e3nn  # noqa: E402
 from e3nn import o3  # noqa: E402
 
-from gaunt_md.so3 import BACKENDS, GauntProduct  # noqa: E402
+from gaunt_md.so3 import BACKENDS, GauntBracket, GauntProduct  # noqa: E402
 
 BATCH, CHANNELS = 256, 32
 CONTENDERS = ("e3nn",) + tuple(BACKENDS)
 DENSE_MAX_S = 20.0  # skip dense beyond this many seconds per call
 TARGETS = {2: 1.0, 6: 5.0, 10: 20.0}  # L -> required speed-up of the best Gaunt backend over e3nn
 SLOPE_RANGE, SLOPE_MAX = (4, 10), 3.3  # "no faster than ~L^3": fitted slope at most 3.3
+BRACKET = "grid+bracket"  # product + bracket from one grid pass, compared with the grid product
+BRACKET_RATIO_MAX = 2.5  # target: (product + bracket) / product ≤ 2.5 at every L
 START, END = "<!-- tensor_product:start -->", "<!-- tensor_product:end -->"
 
 
@@ -72,16 +78,18 @@ def e3nn_product(lmax: int) -> tuple[o3.TensorProduct, float]:
     return tp, time.perf_counter() - start
 
 
-def make_step(module: torch.nn.Module, shape: tuple[int, ...], out_dim: int, seed: int) -> Callable[[], None]:
-    """One forward + backward of ``module`` on fixed random inputs and grad_output."""
+def make_step(module: torch.nn.Module, shape: tuple[int, ...], out_dims: int | tuple[int, ...], seed: int) -> Callable[[], None]:
+    """One forward + backward of ``module`` on fixed random inputs and grad_output(s); a tuple of
+    ``out_dims`` is for a module that returns a tuple of outputs."""
     gen = torch.Generator().manual_seed(seed)
     x1, x2 = (torch.randn(shape, generator=gen).requires_grad_() for _ in range(2))
-    grad = torch.randn(*shape[:-1], out_dim, generator=gen)
+    grads = [torch.randn(*shape[:-1], d, generator=gen) for d in (out_dims if isinstance(out_dims, tuple) else (out_dims,))]
 
     def step() -> None:
         x1.grad = x2.grad = None
         module.zero_grad(set_to_none=True)
-        module(x1, x2).backward(grad)
+        out = module(x1, x2)
+        torch.autograd.backward(out if isinstance(out, tuple) else (out,), grads)
 
     return step
 
@@ -124,6 +132,10 @@ def measure_l(lmax: int, args: argparse.Namespace, previous: dict | None) -> dic
         module = GauntProduct(lmax, lmax, 2 * lmax, backend).to(torch.float32)
         entry[f"{backend}_construct_s"] = time.perf_counter() - start
         steps[backend] = make_step(module, (BATCH, CHANNELS, n_in), n_out, seed=lmax)
+    start = time.perf_counter()
+    module = GauntBracket(lmax, lmax, 2 * lmax - 1, "grid", product_lmax_out=2 * lmax).to(torch.float32)
+    entry[f"{BRACKET}_construct_s"] = time.perf_counter() - start
+    steps[BRACKET] = make_step(module, (BATCH, CHANNELS, n_in), (n_out, (2 * lmax) ** 2), seed=lmax)
     number: dict[str, int] = {}
     for name, step in list(steps.items()):
         t = seconds(step)  # warm-up (e3nn compiles its code on the first call)
@@ -146,6 +158,7 @@ def measure_l(lmax: int, args: argparse.Namespace, previous: dict | None) -> dic
     gaunt = {b: entry[b]["median_ms"] for b in BACKENDS if entry[b]["median_ms"] is not None}
     entry["best_gaunt"] = min(gaunt, key=gaunt.__getitem__)
     entry["speedup"] = entry["e3nn"]["median_ms"] / gaunt[entry["best_gaunt"]]
+    entry["bracket_ratio"] = entry[BRACKET]["median_ms"] / entry["grid"]["median_ms"]
     return entry
 
 
@@ -168,6 +181,8 @@ def plot(results: list[dict], path: Path) -> None:
     for name, marker in zip(CONTENDERS, "osd^"):
         pts = [(r["L"], r[name]["median_ms"]) for r in results if r[name]["median_ms"] is not None]
         ax.plot(*zip(*pts), marker=marker, label=name if name == "e3nn" else f"Gaunt ({name})")
+    ax.plot([r["L"] for r in results], [r[BRACKET]["median_ms"] for r in results], marker="v", ls=":",
+            label="Gaunt (grid) product + bracket")
     top = results[-1]
     ls = np.array([r["L"] for r in results], dtype=float)
     ax.plot(ls, top["grid"]["median_ms"] * (ls / top["L"]) ** 3, "k--", lw=1, label=r"$\propto L^3$")
@@ -187,11 +202,13 @@ def markdown(report: dict) -> str:
     def fmt(v: float | None) -> str:
         return "skipped" if v is None else f"{v:.{2 if v < 10 else 1 if v < 100 else 0}f}"
 
-    rows = ["| L | e3nn ms | grid ms | fourier ms | dense ms | best Gaunt backend | speed-up = e3nn/best |",
-            "|---:|---:|---:|---:|---:|:---|---:|"]
+    rows = ["| L | e3nn ms | grid ms | fourier ms | dense ms | best Gaunt backend | speed-up = e3nn/best "
+            "| grid product + bracket ms | (product + bracket) / product |",
+            "|---:|---:|---:|---:|---:|:---|---:|---:|---:|"]
     for r in results:
         cells = [fmt(r[c]["median_ms"]) for c in CONTENDERS]
-        rows.append(f"| {r['L']} | {' | '.join(cells)} | {r['best_gaunt']} | {r['speedup']:.1f}x |")
+        rows.append(f"| {r['L']} | {' | '.join(cells)} | {r['best_gaunt']} | {r['speedup']:.1f}x "
+                    f"| {fmt(r[BRACKET]['median_ms'])} | {r['bracket_ratio']:.2f}x |")
     skips = [f"{c} at L = {r['L']} ({r[c]['skipped']})" for r in results for c in CONTENDERS
              if r[c]["median_ms"] is None]
     lines = ["Skipped: " + "; ".join(skips) + ".", ""] if skips else []
@@ -203,6 +220,11 @@ def markdown(report: dict) -> str:
             ok = "met" if t["met"] else "**not met**"
             lines.append(f"- L = {t['L']}: best Gaunt ≥ {t['required']:g}x e3nn — {ok} "
                          f"({t['speedup']:.1f}x, {t['best']}).")
+    b = report["bracket_target"]
+    ok = "met" if b["met"] else "**not met**"
+    lines.append(f"- Product + bracket (all CG paths, odd ones from the Poisson bracket, one grid pass) ≤ "
+                 f"{BRACKET_RATIO_MAX:g}x the product alone at every L — {ok} (largest {b['max_ratio']:.2f}x at "
+                 f"L = {b['at_L']}).")
     s = report["grid_slope"]
     if s is None:
         lines.append(f"- Cost growth ≤ ~L^3 — not measured (needs L in {SLOPE_RANGE[0]}..{SLOPE_RANGE[1]}).")
@@ -216,7 +238,9 @@ def markdown(report: dict) -> str:
         f"{BATCH} vectors x {CHANNELS} channels (float32, CPU, {m['threads']} threads, {m['cpu']}, torch "
         f"{m['torch']}, e3nn {m['e3nn']}, {m['date']}). e3nn is `o3.TensorProduct` with every allowed "
         f"path as a `\"uuu\"` instruction (its path weights get gradients too; construction not timed); "
-        f"the Gaunt backends are `GauntProduct(L, L, 2L, backend)`. The contenders alternate within each "
+        f"the Gaunt backends are `GauntProduct(L, L, 2L, backend)`; 'grid product + bracket' is "
+        f"`GauntBracket(L, L, 2L-1, 'grid', product_lmax_out=2L)`, the product and the odd-path bracket "
+        f"from one grid transform of each input. The contenders alternate within each "
         f"repeat and the table shows medians over repeats, so machine load affects all of them alike. "
         f"Rerun with `{report['command']}` (this run took {report['total_s'] / 60:.1f} min); raw numbers "
         f"are in `benchmarks/results/tensor_product.json`, the plot in `benchmarks/results/tensor_product.png`.",
@@ -257,7 +281,8 @@ def main() -> None:
                     "python": platform.python_version(), "threads": torch.get_num_threads(), "cpu": cpu,
                     "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds")},
         "setup": {"batch": BATCH, "channels": CHANNELS, "lmax_out": "2L", "dtype": "float32", "device": "cpu",
-                  "timed": "forward + backward(fixed random grad_output)", "statistic": "median over repeats"},
+                  "timed": "forward + backward(fixed random grad_output)", "statistic": "median over repeats",
+                  BRACKET: "GauntBracket(L, L, 2L-1, 'grid', product_lmax_out=2L) vs GauntProduct(L, L, 2L, 'grid')"},
         "command": "python benchmarks/tensor_product.py" + " ".join([""] + sys.argv[1:]),
         "results": [],
     }
@@ -265,13 +290,18 @@ def main() -> None:
     for lmax in range(1, args.lmax + 1):
         entry = measure_l(lmax, args, report["results"][-1] if report["results"] else None)
         report["results"].append(entry)
-        times = ", ".join(f"{c} {entry[c]['median_ms'] or float('nan'):.2f}" for c in CONTENDERS)
+        times = ", ".join(f"{c} {entry[c]['median_ms'] or float('nan'):.2f}" for c in CONTENDERS + (BRACKET,))
         print(f"L={lmax:2d} ({entry['repeats']} repeats, {time.perf_counter() - start:.0f} s): {times} ms; "
-              f"e3nn/{entry['best_gaunt']} = {entry['speedup']:.1f}x", flush=True)
+              f"e3nn/{entry['best_gaunt']} = {entry['speedup']:.1f}x; "
+              f"(product+bracket)/product = {entry['bracket_ratio']:.2f}x", flush=True)
     by_l = {r["L"]: r for r in report["results"]}
     report["targets"] = [  # None where L was not measured
         {"L": l, "required": req, "speedup": r and r["speedup"], "best": r and r["best_gaunt"],
          "met": r and r["speedup"] >= req} for l, req in TARGETS.items() for r in [by_l.get(l)]]
+    worst = max(report["results"], key=lambda r: r["bracket_ratio"])
+    report["bracket_target"] = {"max_ratio": worst["bracket_ratio"], "at_L": worst["L"], "required_max": BRACKET_RATIO_MAX,
+                                "met": worst["bracket_ratio"] <= BRACKET_RATIO_MAX,
+                                "ratio_by_L": {r["L"]: r["bracket_ratio"] for r in report["results"]}}
     slope = grid_slope(report["results"])
     report["grid_slope"], report["grid_slope_range"] = slope, list(SLOPE_RANGE)
     report["grid_slope_met"] = None if slope is None else slope <= SLOPE_MAX

@@ -118,6 +118,158 @@ def _register(name: str, weights: Path, config: dict, metrics: dict, test_label:
     registry_file.write_text(json.dumps(registry, indent=2) + "\n")
 
 
+def _md_log(path: Path) -> dict[str, np.ndarray]:
+    rows = list(csv.DictReader(path.open()))
+    return {k: np.array([float(r[k]) if r[k] != "" else np.nan for r in rows]) for k in rows[0]}
+
+
+def accept(name: str) -> None:
+    """NVE drift (1 ps, 0.5 fs, float64), a relaxation from a rattled frame, and for water the O-O
+    radial distribution function of 2 ps NVT at 300 K and the density of NPT at 300 K, 1 bar."""
+    from ase.io import read, write
+
+    m = MODELS[name]
+    folder = WORK / f"{name}_accept"
+    folder.mkdir(parents=True, exist_ok=True)
+    weights = HERE / f"{name}-{VERSION}.pt"
+    source = DATA / (m["test"] or m["train"])
+    start = folder / "start.xyz"
+    write(start, read(source, 0))
+    water = name == "gaunt-water"
+    results: dict = {}
+
+    gaunt_md("md", start, "--model", weights, "--ensemble", "nve", "--temperature", 300, "--timestep", 0.5, "--steps", 2000,
+             "--dtype", "float64", "--log-every", 10, "--traj-every", 200, "--output", folder / "nve", "--force")
+    log = _md_log(folder / "nve.csv")
+    n_atoms = len(read(start))
+    slope = np.polyfit(log["time_ps"], log["etot_eV"], 1)[0]
+    results["nve"] = {"steps": 2000, "timestep_fs": 0.5, "dtype": "float64", "drift_meV_per_atom_per_ps": 1e3 * slope / n_atoms,
+                      "etot_std_meV_per_atom": 1e3 * np.std(log["etot_eV"]) / n_atoms,
+                      "mean_temperature_K": float(np.mean(log["temperature_K"])),
+                      "command": "gaunt-md md start.xyz --model MODEL --ensemble nve --temperature 300 --timestep 0.5 --steps 2000 --dtype float64"}
+
+    rattled = read(source, 1)
+    rattled.rattle(0.05, seed=0)
+    write(folder / "rattled.xyz", rattled)
+    fmax = 0.05 if water else 0.01
+    proc = subprocess.run([sys.executable, "-m", "gaunt_md.cli", "relax", str(folder / "rattled.xyz"), "--model", str(weights), "--fmax",
+                           str(fmax), "--steps", "2000", "--optimizer", "FIRE" if water else "BFGS", "--output", str(folder / "relax"), "--force"],
+                          capture_output=True, text=True)
+    summary = [l for l in proc.stdout.splitlines() if not l.startswith(("BFGS", "FIRE", "  "))]
+    results["relax"] = {"fmax_eV_per_A": fmax, "exit_code": proc.returncode, "summary": summary[-4:]}
+    print("\n".join(summary))
+
+    if water:
+        gaunt_md("md", start, "--model", weights, "--ensemble", "nvt", "--temperature", 300, "--timestep", 0.5, "--steps", 4000,
+                 "--dtype", "float32", "--friction", 0.01, "--traj-every", 40, "--log-every", 20, "--output", folder / "nvt", "--force")
+        results["nvt_rdf"] = _rdf(folder / "nvt.extxyz", HERE / f"{name}_rdf.png")
+        gaunt_md("md", start, "--model", weights, "--ensemble", "npt", "--temperature", 300, "--pressure", 1e-4, "--timestep", 0.5,
+                 "--steps", 3000, "--dtype", "float32", "--tdamp", 50, "--pdamp", 500, "--traj-every", 100, "--log-every", 20,
+                 "--output", folder / "npt", "--force")
+        log = _md_log(folder / "npt.csv")
+        mass = sum(read(start).get_masses()) / 6.02214076e23  # g
+        density = mass / (log["volume_A3"] * 1e-24)
+        half = len(density) // 2
+        results["npt"] = {"steps": 3000, "timestep_fs": 0.5, "pressure_GPa": 1e-4, "temperature_K": 300,
+                          "density_g_cm3_second_half": float(density[half:].mean()), "density_start": float(density[0]),
+                          "density_end": float(density[-1])}
+    path = HERE / f"{name}.json"
+    data = json.loads(path.read_text()) if path.is_file() else {}
+    data["acceptance"] = results
+    path.write_text(json.dumps(data, indent=2))
+    print(json.dumps(results, indent=2))
+
+
+def _rdf(trajectory: Path, png: Path) -> dict:
+    """O-O radial distribution function averaged over the second half of a trajectory."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from ase.geometry.rdf import get_rdf
+    from ase.io import read
+
+    frames = read(trajectory, ":")
+    frames = frames[len(frames) // 2 :]
+    r_max, bins = 6.0, 120
+    g = np.mean([get_rdf(f, r_max, bins, elements=(8, 8))[0] for f in frames], axis=0)
+    r = get_rdf(frames[0], r_max, bins, elements=(8, 8))[1]
+    peak = float(r[np.argmax(g)])
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ax.plot(r, g)
+    ax.axvline(2.8, color="grey", ls=":", label="2.8 Å")
+    ax.set(xlabel="r (Å)", ylabel="g_OO(r)", title=f"gaunt-water, NVT 300 K: first peak at {peak:.2f} Å")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(png, dpi=120)
+    plt.close(fig)
+    return {"frames": len(frames), "first_peak_A": peak, "first_peak_height": float(g.max()), "png": png.name}
+
+
+def card(name: str) -> None:
+    """models/NAME.md from NAME.json (test metrics, training, acceptance) and the registry entry."""
+    from gaunt_md import GauntForceField
+
+    m, info = MODELS[name], json.loads((HERE / f"{name}.json").read_text())
+    entry = next(e for e in json.loads((HERE / "registry.json").read_text())["models"] if (e["name"], e["version"]) == (name, VERSION))
+    model = GauntForceField.load(HERE / entry["file"])
+    c, t, mt = model.config, info["training"], info["test_metrics"]
+    n_params = sum(p.numel() for p in model.parameters())
+    lines = [
+        f"# {name} {VERSION}", "",
+        f"A Gaunt tensor product force field for {m['what']}.", "",
+        "```python", "from gaunt_md import GauntCalculator", f'atoms.calc = GauntCalculator("{name}")', "```", "",
+        "## Model", "",
+        f"- `GauntForceField(elements={entry['elements']}, r_max={c.r_max}, channels={c.channels}, lmax={c.lmax}, "
+        f"hidden_lmax={c.hidden_lmax}, correlation={c.correlation}, num_layers={c.num_layers})`, {n_params:,} parameters, "
+        f"file {entry['file']} ({entry['size'] / 1e6:.1f} MB, sha256 `{entry['sha256'][:16]}…`).",
+        f"- Elements {', '.join(entry['elements'])}; cutoff {c.r_max} Å; E0s (eV): "
+        + ", ".join(f"{z}: {e:.4f}" for z, e in sorted(c.e0s.items())) + f"; average neighbours {c.avg_num_neighbors:.1f}.",
+        "- Units: energies eV, forces eV/Å, stress eV/Å^3 (ASE's).", "",
+        "## Training", "",
+        f"- Data: `../shared/data/{m['train']}` ({m['what']}); {t['config']['valid_fraction']:.0%} held out for validation "
+        f"(seed {t['config']['seed']}). Cite: {m['citation']}. Data licence: {m['licence']}.",
+        f"- `gaunt-md fit` defaults (batch {t['config']['batch_size']}, lr {t['config']['lr']}, AMSGrad, EMA {t['config']['ema_decay']}, "
+        f"energy/force weights {t['config']['energy_weight']}/{t['config']['forces_weight']}, stage two energy weight "
+        f"{t['config']['stage_two_energy_weight']}), {t['config']['dtype']}, time budget {t['config']['max_minutes']} min: "
+        f"{t['epochs']} epochs in {t['minutes']:.0f} min on {t['hardware']}, shared with other training runs.",
+        f"- Reproduce: `python models/build.py fit {name} --minutes {t['config']['max_minutes']:g}` then `package`, `accept`, `card`.", "",
+        f"## Test errors (`gaunt-md eval models/{entry['file']} {info['test_file'].split(' ')[0]}`)", "",
+        f"Test data: {info['test_file']}.", "",
+        "| frames | E RMSE (meV/atom) | E MAE (meV/atom) | E RMSE (meV/structure) | F RMSE (meV/Å) | F MAE (meV/Å) |", "|---|---|---|---|---|---|",
+        f"| {mt['frames']} | {mt['energy_rmse']:.3f} | {mt['energy_mae']:.3f} | {mt['energy_total_rmse']:.2f} | {mt['forces_rmse']:.2f} | "
+        f"{mt['forces_mae']:.2f} |", "",
+        f"![parity plot]({name}_parity.png)", "",
+    ]
+    acc = info.get("acceptance")
+    if acc:
+        nve = acc["nve"]
+        lines += ["## Acceptance runs", "",
+                  f"- NVE, {nve['steps']} steps of {nve['timestep_fs']} fs in {nve['dtype']} from 300 K velocities: total-energy drift "
+                  f"{nve['drift_meV_per_atom_per_ps']:+.4f} meV/atom/ps, fluctuation (std) {nve['etot_std_meV_per_atom']:.4f} meV/atom, "
+                  f"mean T {nve['mean_temperature_K']:.0f} K.",
+                  f"- Relaxation of a rattled frame (0.05 Å) to fmax {acc['relax']['fmax_eV_per_A']} eV/Å: exit code "
+                  f"{acc['relax']['exit_code']}; " + "; ".join(acc["relax"]["summary"]) + "."]
+        if "nvt_rdf" in acc:
+            rdf = acc["nvt_rdf"]
+            lines += [f"- NVT 2 ps at 300 K (Langevin): O-O radial distribution function over the last {rdf['frames']} frames, first "
+                      f"peak at {rdf['first_peak_A']:.2f} Å (height {rdf['first_peak_height']:.2f}).", "", f"![O-O RDF]({rdf['png']})", ""]
+        if "npt" in acc:
+            npt = acc["npt"]
+            lines += [f"- NPT (MTK, isotropic) at 300 K and 1 bar, {npt['steps']} steps of {npt['timestep_fs']} fs: density "
+                      f"{npt['density_start']:.3f} → {npt['density_end']:.3f} g/cm^3, mean over the second half "
+                      f"{npt['density_g_cm3_second_half']:.3f} g/cm^3."]
+        lines.append("")
+    lines += ["## Intended use and limits", "",
+              f"- Made for {m['what'].split(';')[0].split(',')[0]} near the training conditions (300 K; gaunt-water: liquid at ambient "
+              "density). It knows only the elements above and only the configurations its data sample: no bond breaking, no other "
+              "molecules, no other phases, no long-range electrostatics beyond the cutoff.",
+              "- Trained in one session on 2 CPU cores: shorter than published MACE fits; compare its test errors with them above "
+              "before relying on it. Check energy conservation and structure for your own use."]
+    (HERE / f"{name}.md").write_text("\n".join(lines) + "\n")
+    print((HERE / f"{name}.md").read_text())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("step", choices=["fit", "package", "accept", "card"])
@@ -130,6 +282,10 @@ def main() -> None:
         fit(args.name, args.minutes, args.threads)
     elif args.step == "package":
         package(args.name, args.results or WORK / args.name)
+    elif args.step == "accept":
+        accept(args.name)
+    else:
+        card(args.name)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 Conventions are e3nn's (``normalization="integral"``, m ordered -l..l, flat index l² + l + m).
 """
 
+from ._bracket import GauntBracket, bracket_constant, gaunt_bracket, gaunt_product_and_bracket
 from ._degrees import lmax_of
 from ._fourier import FromFourier, ToFourier, fourier_size
 from ._gaunt_coefficients import gaunt_block, gaunt_tensor, path_constant, wigner_3j_zero_m
@@ -14,12 +15,16 @@ __all__ = [
     "BACKENDS",
     "FromFourier",
     "FromGrid",
+    "GauntBracket",
     "GauntProduct",
     "ToFourier",
     "ToGrid",
+    "bracket_constant",
     "fourier_size",
     "gaunt_block",
+    "gaunt_bracket",
     "gaunt_product",
+    "gaunt_product_and_bracket",
     "gaunt_tensor",
     "grid_shape",
     "legendre",
