@@ -51,6 +51,7 @@ def test_fit_lowers_the_loss_and_writes_its_results(acac_files, tmp_path):
     first = float(rows[0]["train_loss"])
     assert min(float(r["train_loss"]) for r in rows[-3:]) < 0.6 * first  # without learning it stays near first
     assert float(rows[-1]["energy_rmse"]) < 0.9 * float(rows[0]["energy_rmse"])
+    assert float(rows[0]["lr"]) == 0.05 and float(rows[-1]["lr"]) <= 0.001  # stage two (last 20%) lowers the lr
     for name in ("model.pt", "config.yaml", "learning_curve.png", "metrics.json", "checkpoints/best.pt", "checkpoints/latest.pt"):
         assert (out / name).is_file(), name
     assert "epoch 6/6" in result.output and "meV/Å" in result.output

@@ -44,6 +44,7 @@ class FitConfig:
     stress_weight: float = 1.0
     stage_two_fraction: float = 0.8  # after this fraction of epochs the energy weight rises
     stage_two_energy_weight: float = 1000.0
+    stage_two_lr: float = 0.001  # the learning rate drops to at most this when stage two starts (as MACE's SWA lr)
     patience: int = 50
     lr_factor: float = 0.8
     lr_patience: int = 5

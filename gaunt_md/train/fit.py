@@ -183,6 +183,9 @@ def fit(cfg: FitConfig, resume: bool = False, force: bool = False) -> dict:
     for epoch in range(start_epoch, cfg.epochs):
         t0 = time.perf_counter()
         stage_two = epoch >= cfg.stage_two_fraction * cfg.epochs or _all_agree(elapsed() >= cfg.stage_two_fraction * budget, world)
+        if stage_two:
+            for group in optimizer.param_groups:
+                group["lr"] = min(group["lr"], cfg.stage_two_lr)
         weights = {"energy": cfg.stage_two_energy_weight if stage_two else cfg.energy_weight, "forces": cfg.forces_weight, "stress": cfg.stress_weight}
         model.train()
         sampler.set_epoch(epoch)
