@@ -34,10 +34,9 @@ from fractions import Fraction
 
 import numpy as np
 import torch
-from e3nn import o3
 
 from ._degrees import check_same_kind, lmax_of
-from ._gaunt_coefficients import gaunt_tensor
+from ._gaunt_coefficients import assemble_paths, gaunt_tensor, scaled_wigner_3j
 from ._grid import FromGrid, ToGrid, grid_shape
 from ._harmonics import legendre
 from ._rows import gather_rows
@@ -72,21 +71,13 @@ def bracket_constant(l1: int, l2: int, l3: int) -> float:
 @functools.lru_cache(maxsize=None)
 def bracket_block(l1: int, l2: int, l3: int) -> torch.Tensor:
     """∫ {Y_l1m1, Y_l2m2} Y_l3m3 dΩ for one path: [2l1+1, 2l2+1, 2l3+1], float64."""
-    k = bracket_constant(l1, l2, l3)
-    if k == 0.0:
-        return torch.zeros(2 * l1 + 1, 2 * l2 + 1, 2 * l3 + 1, dtype=torch.float64)
-    return k * o3.wigner_3j(l1, l2, l3, dtype=torch.float64)
+    return scaled_wigner_3j(bracket_constant(l1, l2, l3), l1, l2, l3)
 
 
 @functools.lru_cache(maxsize=None)
 def bracket_tensor(lmax1: int, lmax2: int, lmax3: int) -> torch.Tensor:
     """All bracket coefficients up to the given degrees: [(L1+1)**2, (L2+1)**2, (L3+1)**2], float64."""
-    out = torch.zeros((lmax1 + 1) ** 2, (lmax2 + 1) ** 2, (lmax3 + 1) ** 2, dtype=torch.float64)
-    for l1 in range(1, lmax1 + 1):
-        for l2 in range(1, lmax2 + 1):
-            for l3 in range(abs(l1 - l2) + 1, min(l1 + l2 - 1, lmax3) + 1, 2):
-                out[l1 * l1 : (l1 + 1) ** 2, l2 * l2 : (l2 + 1) ** 2, l3 * l3 : (l3 + 1) ** 2] = bracket_block(l1, l2, l3)
-    return out
+    return assemble_paths(bracket_block, lmax1, lmax2, lmax3, odd=True)
 
 
 def _legendre_dz(lmax: int, z: np.ndarray) -> np.ndarray:

@@ -38,21 +38,31 @@ def path_constant(l1: int, l2: int, l3: int) -> float:
     return norm * abs(wigner_3j_zero_m(l1, l2, l3))
 
 
-@functools.lru_cache(maxsize=None)
-def gaunt_block(l1: int, l2: int, l3: int) -> torch.Tensor:
-    """G for one path: [2l1+1, 2l2+1, 2l3+1], float64 (zeros for forbidden paths)."""
-    c = path_constant(l1, l2, l3)
+def scaled_wigner_3j(c: float, l1: int, l2: int, l3: int) -> torch.Tensor:
+    """c · e3nn ``wigner_3j(l1, l2, l3)``: [2l1+1, 2l2+1, 2l3+1], float64 (zeros when c is 0)."""
     if c == 0.0:
         return torch.zeros(2 * l1 + 1, 2 * l2 + 1, 2 * l3 + 1, dtype=torch.float64)
     return c * o3.wigner_3j(l1, l2, l3, dtype=torch.float64)
 
 
-@functools.lru_cache(maxsize=None)
-def gaunt_tensor(lmax1: int, lmax2: int, lmax3: int) -> torch.Tensor:
-    """All Gaunt coefficients up to the given degrees: [(L1+1)**2, (L2+1)**2, (L3+1)**2], float64."""
+def assemble_paths(block, lmax1: int, lmax2: int, lmax3: int, odd: bool) -> torch.Tensor:
+    """[(L1+1)**2, (L2+1)**2, (L3+1)**2] from ``block(l1, l2, l3)`` on every path with l1+l2+l3 even
+    (``odd=False``: the Gaunt product) or odd (``odd=True``: the bracket) inside the triangle."""
     out = torch.zeros((lmax1 + 1) ** 2, (lmax2 + 1) ** 2, (lmax3 + 1) ** 2, dtype=torch.float64)
     for l1 in range(lmax1 + 1):
         for l2 in range(lmax2 + 1):
-            for l3 in range(abs(l1 - l2), min(l1 + l2, lmax3) + 1, 2):
-                out[l1 * l1 : (l1 + 1) ** 2, l2 * l2 : (l2 + 1) ** 2, l3 * l3 : (l3 + 1) ** 2] = gaunt_block(l1, l2, l3)
+            for l3 in range(abs(l1 - l2) + odd, min(l1 + l2 - odd, lmax3) + 1, 2):
+                out[l1 * l1 : (l1 + 1) ** 2, l2 * l2 : (l2 + 1) ** 2, l3 * l3 : (l3 + 1) ** 2] = block(l1, l2, l3)
     return out
+
+
+@functools.lru_cache(maxsize=None)
+def gaunt_block(l1: int, l2: int, l3: int) -> torch.Tensor:
+    """G for one path: [2l1+1, 2l2+1, 2l3+1], float64 (zeros for forbidden paths)."""
+    return scaled_wigner_3j(path_constant(l1, l2, l3), l1, l2, l3)
+
+
+@functools.lru_cache(maxsize=None)
+def gaunt_tensor(lmax1: int, lmax2: int, lmax3: int) -> torch.Tensor:
+    """All Gaunt coefficients up to the given degrees: [(L1+1)**2, (L2+1)**2, (L3+1)**2], float64."""
+    return assemble_paths(gaunt_block, lmax1, lmax2, lmax3, odd=False)
