@@ -210,3 +210,18 @@ def test_reads_other_formats_and_frames(files, tmp_path):
         read_structure(tmp_path / "junk.cif")
     bad = run("relax", tmp_path / "junk.cif", "--model", files / "model.pt", "--output", tmp_path / "j")
     assert bad.exit_code == 1 and "cannot read" in bad.output
+
+
+def test_symmetry_is_kept_during_cell_relaxation():
+    from ase.constraints import FixSymmetry
+    from ase.spacegroup.symmetrize import check_symmetry
+
+    atoms = bulk("Cu", "fcc", a=3.8, cubic=True)
+    atoms.rattle(0.003, seed=3)  # within FixSymmetry's 0.01 Å tolerance of Fm-3m
+    atoms.calc = EMT()
+    relax(atoms, "BFGS", fmax=0.01, steps=300, cell=True, symmetry=True, logfile=None)
+    assert isinstance(atoms.constraints[0], FixSymmetry)
+    assert check_symmetry(atoms, 0.01).number == 225
+    lengths = atoms.cell.lengths()  # the cubic cell stays cubic while it shrinks to EMT's lattice constant
+    np.testing.assert_allclose(lengths, lengths[0], rtol=1e-4)
+    assert lengths[0] < 3.7
