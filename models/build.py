@@ -168,12 +168,7 @@ def accept(name: str, parts: list[str]) -> None:
         if part == "nve":
             gaunt_md("md", start, "--model", weights, "--ensemble", "nve", "--temperature", 300, "--timestep", 0.5, "--steps", 2000,
                      "--dtype", "float64", "--log-every", 10, "--traj-every", 200, "--output", out, "--force")
-            log = _md_log(folder / "nve.csv")
-            slope = np.polyfit(log["time_ps"], log["etot_eV"], 1)[0]
-            n_atoms = len(read(start))
-            result = {"steps": 2000, "timestep_fs": 0.5, "dtype": "float64", "drift_meV_per_atom_per_ps": 1e3 * slope / n_atoms,
-                      "etot_std_meV_per_atom": 1e3 * np.std(log["etot_eV"]) / n_atoms,
-                      "mean_temperature_K": float(np.mean(log["temperature_K"]))}
+            result = _summarise(name, "nve")
         elif part == "relax":
             rattled = read(source, 1)
             rattled.rattle(0.05, seed=0)
@@ -187,23 +182,44 @@ def accept(name: str, parts: list[str]) -> None:
         elif part == "nvt":
             gaunt_md("md", start, "--model", weights, "--ensemble", "nvt", "--temperature", 300, "--timestep", 0.5, "--steps", 4000,
                      "--dtype", "float32", "--friction", 0.01, "--traj-every", 40, "--log-every", 20, "--output", out, "--force")
-            result = _rdf(folder / "nvt.extxyz", HERE / f"{name}_rdf.png")
-            result["mean_temperature_K"] = float(np.mean(_md_log(folder / "nvt.csv")["temperature_K"][100:]))
+            result = _summarise(name, "nvt")
         elif part == "npt":
             gaunt_md("md", start, "--model", weights, "--ensemble", "npt", "--temperature", 300, "--pressure", 1e-4, "--timestep", 0.5,
                      "--steps", 2000, "--dtype", "float32", "--tdamp", 50, "--pdamp", 500, "--traj-every", 100, "--log-every", 20,
                      "--output", out, "--force")
-            log = _md_log(folder / "npt.csv")
-            mass = sum(read(start).get_masses()) / 6.02214076e23  # g
-            density = mass / (log["volume_A3"] * 1e-24)
-            half = len(density) // 2
-            result = {"steps": 2000, "timestep_fs": 0.5, "pressure_GPa": 1e-4, "temperature_K": 300,
-                      "density_g_cm3_second_half": float(density[half:].mean()), "density_start": float(density[0]),
-                      "density_end": float(density[-1])}
+            result = _summarise(name, "npt")
         else:
             raise SystemExit(f"unknown acceptance part {part!r}")
-        (folder / f"{part}.json").write_text(json.dumps(result, indent=2))
+        if part == "relax":
+            (folder / "relax.json").write_text(json.dumps(result, indent=2))
         print(json.dumps({part: result}, indent=2))
+
+
+def _summarise(name: str, part: str) -> dict:
+    """The numbers of an MD acceptance run from its CSV log and trajectory, also for a run stopped
+    early (``steps`` is what was done, out of ``steps_planned``). Writes PART.json."""
+    from ase.io import read
+
+    folder = WORK / f"{name}_accept"
+    log = _md_log(folder / f"{part}.csv")
+    start = read(folder / "start.xyz")
+    steps = int(log["step"][-1])
+    result = {"steps": steps, "steps_planned": {"nve": 2000, "nvt": 4000, "npt": 2000}[part], "timestep_fs": 0.5}
+    if part == "nve":
+        slope = np.polyfit(log["time_ps"], log["etot_eV"], 1)[0]
+        result |= {"dtype": "float64", "drift_meV_per_atom_per_ps": 1e3 * slope / len(start),
+                   "etot_std_meV_per_atom": 1e3 * np.std(log["etot_eV"]) / len(start), "mean_temperature_K": float(np.mean(log["temperature_K"]))}
+    elif part == "nvt":
+        result |= _rdf(folder / "nvt.extxyz", HERE / f"{name}_rdf.png")
+        result["mean_temperature_K"] = float(np.mean(log["temperature_K"][len(log["step"]) // 2 :]))
+    else:
+        mass = sum(start.get_masses()) / 6.02214076e23  # g
+        density = mass / (log["volume_A3"] * 1e-24)
+        half = len(density) // 2
+        result |= {"pressure_GPa": 1e-4, "temperature_K": 300, "density_g_cm3_second_half": float(density[half:].mean()),
+                   "density_start": float(density[0]), "density_end": float(density[-1])}
+    (folder / f"{part}.json").write_text(json.dumps(result, indent=2))
+    return result
 
 
 def _rdf(trajectory: Path, png: Path) -> dict:
@@ -230,6 +246,11 @@ def _rdf(trajectory: Path, png: Path) -> dict:
     fig.savefig(png, dpi=120)
     plt.close(fig)
     return {"frames": len(frames), "first_peak_A": peak, "first_peak_height": float(g.max()), "png": png.name}
+
+
+def _planned(run: dict) -> str:
+    planned = run.get("steps_planned", run["steps"])
+    return "" if run["steps"] >= planned else f" (stopped at the session's end; {planned} planned)"
 
 
 def card(name: str) -> None:
@@ -280,18 +301,18 @@ def card(name: str) -> None:
     if acc:
         nve = acc["nve"]
         lines += ["## Acceptance runs", "",
-                  f"- NVE, {nve['steps']} steps of {nve['timestep_fs']} fs in {nve['dtype']} from 300 K velocities: total-energy drift "
+                  f"- NVE, {nve['steps']} steps of {nve['timestep_fs']} fs{_planned(nve)} in {nve['dtype']} from 300 K velocities: total-energy drift "
                   f"{nve['drift_meV_per_atom_per_ps']:+.4f} meV/atom/ps, fluctuation (std) {nve['etot_std_meV_per_atom']:.4f} meV/atom, "
                   f"mean T {nve['mean_temperature_K']:.0f} K.",
                   f"- Relaxation of a rattled frame (0.05 Å) to fmax {acc['relax']['fmax_eV_per_A']} eV/Å: exit code "
                   f"{acc['relax']['exit_code']}: " + "; ".join(acc["relax"]["summary"]) + "."]
         if "nvt" in acc:
             rdf = acc["nvt"]
-            lines += [f"- NVT 2 ps at 300 K (Langevin): O-O radial distribution function over the last {rdf['frames']} frames, first "
+            lines += [f"- NVT at 300 K (Langevin), {rdf['steps']} steps of 0.5 fs{_planned(rdf)}: O-O radial distribution function over the last {rdf['frames']} frames, first "
                       f"peak at {rdf['first_peak_A']:.2f} Å (height {rdf['first_peak_height']:.2f}); mean T {rdf['mean_temperature_K']:.0f} K.", "", f"![O-O RDF]({rdf['png']})", ""]
         if "npt" in acc:
             npt = acc["npt"]
-            lines += [f"- NPT (MTK, isotropic) at 300 K and 1 bar, {npt['steps']} steps of {npt['timestep_fs']} fs: density "
+            lines += [f"- NPT (MTK, isotropic) at 300 K and 1 bar, {npt['steps']} steps of {npt['timestep_fs']} fs{_planned(npt)}: density "
                       f"{npt['density_start']:.3f} → {npt['density_end']:.3f} g/cm^3, mean over the second half "
                       f"{npt['density_g_cm3_second_half']:.3f} g/cm^3."]
         lines.append("")
@@ -306,7 +327,7 @@ def card(name: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("step", choices=["fit", "package", "accept", "card"])
+    parser.add_argument("step", choices=["fit", "package", "accept", "summarise", "card"])
     parser.add_argument("name", choices=MODELS)
     parser.add_argument("--minutes", type=float, default=60)
     parser.add_argument("--threads", type=int)
@@ -319,6 +340,9 @@ def main() -> None:
         package(args.name, args.results or WORK / args.name)
     elif args.step == "accept":
         accept(args.name, args.part)
+    elif args.step == "summarise":  # the numbers of MD runs so far, e.g. of a run stopped early
+        for part in args.part:
+            print(json.dumps(_summarise(args.name, part), indent=2))
     else:
         card(args.name)
 
