@@ -1,4 +1,4 @@
-"""0.25 ps of Langevin NVT dynamics of liquid water (64 H2O, periodic) with gaunt-water, printing
+"""0.1 ps of Langevin NVT dynamics of liquid water (64 H2O, periodic) with gaunt-water, printing
 pressure from the model's stress.
 
 Run from the repository root: python examples/nvt_water.py
@@ -25,4 +25,4 @@ def report():
 
 
 dyn.attach(report, interval=50)
-dyn.run(500)
+dyn.run(200)
