@@ -123,8 +123,6 @@ def run_md(atoms: Atoms, settings: MDSettings, trajectory: Path, log: Path, star
 
     def observe() -> None:
         step = start_step + dyn.nsteps
-        if step == state["step"] and dyn.nsteps > 0:
-            return
         positions = atoms.get_positions()
         jump = np.linalg.norm(positions - state["good"].get_positions(), axis=1).max()
         energy, forces = atoms.get_potential_energy(), atoms.get_forces()
@@ -155,8 +153,6 @@ def run_md(atoms: Atoms, settings: MDSettings, trajectory: Path, log: Path, star
         if n > 0:
             try:
                 dyn.run(n)
-            except BlowUp:
-                raise
             except ValueError as exc:  # the calculator refuses NaN positions
                 raise BlowUp(f"step {state['step'] + 1}: {exc}") from None
         else:
