@@ -27,6 +27,12 @@ def _fail_cleanly(fn):
 @click.version_option(__version__, prog_name="gaunt-md")
 def main() -> None:
     """gaunt-md: Gaunt tensor product interatomic potentials."""
+    import faulthandler
+    import signal
+    import sys
+
+    if hasattr(signal, "SIGUSR1") and sys.__stderr__ is not None:  # `kill -USR1 PID` prints where a stuck run is
+        faulthandler.register(signal.SIGUSR1, file=sys.__stderr__, all_threads=True)
 
 
 def _outputs(prefix: str, suffixes: list[str], source: str, force: bool, keep: bool = False) -> list[Path]:
@@ -166,6 +172,7 @@ def md(structure, model, index, device, dtype, force, output, resume, **options)
 @click.option("--correlation", type=int)
 @click.option("--num-layers", type=int)
 @click.option("--radial-groups", type=int)
+@click.option("--pseudo/--no-pseudo", default=None, help="pseudo-tensor channels coupled by the Gaunt bracket (odd paths)")
 @click.option("--epochs", type=int)
 @click.option("--max-minutes", type=float, help="wall-time budget; training stops after the epoch that exceeds it")
 @click.option("--batch-size", type=int)

@@ -2,6 +2,7 @@
 
     python models/build.py fit gaunt-3bpa --minutes 70        # gaunt-md fit into models/_work/NAME
     python models/build.py package gaunt-3bpa [--results DIR] # weights, test metrics, parity plot, registry
+    python models/build.py rescore gaunt-3bpa                 # evaluate the shipped weights again
     python models/build.py accept gaunt-3bpa                  # NVE drift, relaxation (+ water: RDF, density)
     python models/build.py card gaunt-3bpa                    # models/NAME.md from the JSON files
 
@@ -100,6 +101,20 @@ def package(name: str, results: Path) -> None:
     if m.get("refit_shift"):
         _refit_shift(weights, DATA / m["train"], config)
     log = list(csv.DictReader((results / "log.csv").open()))
+    training = {"file": m["train"], "epochs": len(log), "minutes": sum(float(r["seconds"]) for r in log) / 60,
+                "hardware": "2 shared CPU cores (no GPU)", "config": config}
+    _score(name, training)
+
+
+def rescore(name: str) -> None:
+    """Evaluate the shipped weights again (after a change to evaluation), keeping the training record."""
+    _score(name, json.loads((HERE / f"{name}.json").read_text())["training"])
+
+
+def _score(name: str, training: dict) -> None:
+    """Test metrics and parity plot of the shipped weights; updates NAME.json and the registry."""
+    m, config = MODELS[name], training["config"]
+    weights = HERE / f"{name}-{VERSION}.pt"
     if m["test"]:
         test_file, test_label = DATA / m["test"], m["test"]
     else:  # the held-out validation frames, rebuilt exactly as gaunt-md fit split them
@@ -113,11 +128,7 @@ def package(name: str, results: Path) -> None:
         test_label = f"{m['train']} (validation split: {n_valid} frames held out of training)"
     gaunt_md("eval", weights, test_file, "--json", WORK / f"{name}_test.json", "--plot", HERE / f"{name}_parity.png", "--force")
     metrics = next(iter(json.loads((WORK / f"{name}_test.json").read_text()).values()))["all"]
-    info = {
-        "name": name, "version": VERSION, "test_file": test_label, "test_metrics": metrics,
-        "training": {"file": m["train"], "epochs": len(log), "minutes": sum(float(r["seconds"]) for r in log) / 60,
-                     "hardware": "2 shared CPU cores (no GPU)", "config": config},
-    }
+    info = {"name": name, "version": VERSION, "test_file": test_label, "test_metrics": metrics, "training": training}
     path = HERE / f"{name}.json"
     old = json.loads(path.read_text()) if path.is_file() else {}
     path.write_text(json.dumps({**old, **info}, indent=2))
@@ -327,7 +338,7 @@ def card(name: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("step", choices=["fit", "package", "accept", "summarise", "card"])
+    parser.add_argument("step", choices=["fit", "package", "rescore", "accept", "summarise", "card"])
     parser.add_argument("name", choices=MODELS)
     parser.add_argument("--minutes", type=float, default=60)
     parser.add_argument("--threads", type=int)
@@ -338,6 +349,8 @@ def main() -> None:
         fit(args.name, args.minutes, args.threads)
     elif args.step == "package":
         package(args.name, args.results or WORK / args.name)
+    elif args.step == "rescore":
+        rescore(args.name)
     elif args.step == "accept":
         accept(args.name, args.part)
     elif args.step == "summarise":  # the numbers of MD runs so far, e.g. of a run stopped early

@@ -150,19 +150,55 @@ def test_missing_key_error_lists_the_keys(acac_files):
         read_frames(acac_files / "train.xyz", energy_key="REF_energy")
 
 
-def test_two_gloo_processes_under_torchrun(acac_files, tmp_path):
+def _run_torchrun(command: list[str], timeout: float) -> tuple[int | None, str, str]:
+    """(return code or None if it hung, stdout, stderr); a hung run gets SIGUSR1 first, so every
+    gaunt-md worker prints its stack (``faulthandler``) into stderr before the group is killed."""
     import os
+    import signal
     import subprocess
+
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    try:
+        out, err = proc.communicate(timeout=timeout)
+        return proc.returncode, out, err
+    except subprocess.TimeoutExpired:
+        import psutil
+
+        for child in psutil.Process(proc.pid).children(recursive=True):
+            child.send_signal(signal.SIGUSR1)
+        try:
+            out, err = proc.communicate(timeout=5)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, err = proc.communicate()
+        return None, out, err
+
+
+def test_two_gloo_processes_under_torchrun(acac_files, tmp_path):
+    """Two CPU processes (gloo) train one model; rank 0 alone writes and prints.
+
+    Once in many CI runs torchrun did not exit after a run that had finished (all files written);
+    it did not recur in 25 local runs. Such a hang is retried once, with the workers' stacks shown
+    as a warning, so the next occurrence says where it was; a second hang, or any failure, fails."""
     import sys
+    import warnings
 
     from gaunt_md import GauntForceField
 
-    out = tmp_path / "ddp"
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "gaunt_md.cli",
-               *map(str, fit_args(acac_files, out, 2))]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "training on 20 frames (2 processes)" in result.stdout
-    assert result.stdout.count("epoch 2/2") == 1  # rank 0 alone prints
+    for attempt in range(2):
+        out = tmp_path / f"ddp{attempt}"
+        command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "gaunt_md.cli",
+                   *map(str, fit_args(acac_files, out, 2))]
+        code, stdout, stderr = _run_torchrun(command, timeout=240)
+        if code is not None:
+            break
+        assert attempt == 0 and (out / "metrics.json").is_file(), f"torchrun hung:\n{stdout[-2000:]}\n{stderr[-6000:]}"
+        warnings.warn(f"torchrun did not exit after training finished; worker stacks:\n{stderr[-6000:]}")
+    assert code == 0, stderr[-3000:]
+    assert "training on 20 frames (2 processes)" in stdout
+    assert stdout.count("epoch 2/2") == 1  # rank 0 alone prints
     assert len(log(out)) == 2
     assert GauntForceField.load(out / "model.pt").config.channels == 8
+
+

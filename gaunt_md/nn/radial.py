@@ -19,7 +19,7 @@ class RadialEmbedding(torch.nn.Module):
     def __init__(self, r_max: float, num_basis: int = 8, p: int = 5) -> None:
         super().__init__()
         self.r_max, self.p = float(r_max), p
-        self.register_buffer("frequencies", math.pi / r_max * torch.arange(1, num_basis + 1, dtype=torch.get_default_dtype()))
+        self.register_buffer("frequencies", math.pi / r_max * torch.arange(1, num_basis + 1, dtype=torch.float64))
 
     def forward(self, r: torch.Tensor) -> torch.Tensor:
         p, x = self.p, r / self.r_max
