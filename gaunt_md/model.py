@@ -217,7 +217,7 @@ class GauntForceField(torch.nn.Module):
 
     @classmethod
     def load(cls, path: str | Path, map_location: str | torch.device = "cpu") -> "GauntForceField":
-        """Rebuild a model saved with :meth:`save`; clear errors for files that are not models."""
+        """Rebuild a model saved with :meth:`save`, in float64; clear errors for files that are not models."""
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"model file {path} does not exist")
@@ -238,8 +238,7 @@ class GauntForceField(torch.nn.Module):
             model.load_state_dict(blob["state_dict"])  # float64 model: the saved values load exactly
         except (TypeError, RuntimeError, ValueError) as exc:
             raise ValueError(f"{path} does not match the gaunt-md model architecture: {str(exc).splitlines()[0]}") from None
-        dtype = next(iter(blob["state_dict"].values())).dtype
-        return model.to(dtype)
+        return model  # float64 holds float32 weights exactly; callers cast down (the calculator does)
 
 
 __all__ = ["FORMAT_VERSION", "GauntForceField", "ModelConfig"]

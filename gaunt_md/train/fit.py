@@ -240,7 +240,7 @@ def fit(cfg: FitConfig, resume: bool = False, force: bool = False) -> dict:
         dist.destroy_process_group()
         if not main_rank:
             return {}
-    final = GauntForceField.load(out / "checkpoints" / "best.pt")
+    final = GauntForceField.load(out / "checkpoints" / "best.pt").to(dtype)  # saved in the precision it was trained in
     final.save(out / "model.pt")
     _plot_learning_curve(log_path, out / "learning_curve.png")
     result = {"valid": evaluate(final.to(device=device, dtype=dtype), [b.to(device) for b in valid_loader])}
