@@ -203,7 +203,7 @@ def test_grid_is_the_smallest_exact_one():
     l1, l2, lout = 3, 4, 6
     module = GauntBracket(l1, l2, lout)
     nb, na = grid_shape(l1 + l2 - 1 + lout, max(l1, l2))
-    assert (module.from_grid.n_beta, module.from_grid.n_alpha) == (nb, na) == (7, 14)
+    assert (module.from_grid.n_beta, module.from_grid.n_alpha) == (nb, na) == (7, 13)
     x1, x2 = torch.randn(4, 16, dtype=torch.float64), torch.randn(4, 25, dtype=torch.float64)
     ref = gaunt_bracket(x1, x2, lout, backend="dense")
     assert rel_err(module(x1, x2), ref) < 1e-12

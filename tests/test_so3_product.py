@@ -149,4 +149,4 @@ def test_exactness_needs_the_minimal_grid():
     assert rel_err(short, ref) > 1e-3
     exact = FromGrid(lout, nb, na)(ToGrid(l1, nb, na)(x1) * ToGrid(l2, nb, na)(x2))
     assert rel_err(exact, ref) < 1e-12
-    assert (nb, na) == (7, 14)  # 13 points resolve degree 12; rings are even
+    assert (nb, na) == (7, 13)

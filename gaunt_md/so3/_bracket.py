@@ -37,7 +37,7 @@ import torch
 
 from ._degrees import check_same_kind, lmax_of
 from ._gaunt_coefficients import assemble_paths, gaunt_tensor, scaled_wigner_3j
-from ._grid import FromGrid, ToGrid, grid_shape, half_ring_tables, m_order, synthesise_rings
+from ._grid import FromGrid, ToGrid, grid_shape
 from ._harmonics import legendre
 from ._rows import gather_rows
 
@@ -113,23 +113,22 @@ class ToGridWithGradient(ToGrid):
         super().__init__(lmax, n_beta, n_alpha)
         z, _ = np.polynomial.legendre.leggauss(n_beta)
         d = _legendre_dz(lmax, z)  # [l, m, i]
-        dz = np.stack([d[:, abs(m)].T for m in m_order(lmax)])  # [M, nb, l]
+        dz = np.stack([d[:, abs(m)].T for m in range(-lmax, lmax + 1)])  # [M, nb, l]
         alpha = 2.0 * math.pi * np.arange(n_alpha) / n_alpha
         self.register_buffer("legendre_dz", torch.from_numpy(dz.copy()), persistent=False)  # [M, nb, l]
-        dalpha_even, dalpha_odd = half_ring_tables(alpha_sign * _azimuthal_dalpha(lmax, alpha), lmax)  # parity (-1)^m too
-        self.register_buffer("ring_dalpha_even", dalpha_even, persistent=False)
-        self.register_buffer("ring_dalpha_odd", dalpha_odd, persistent=False)
+        ring_dalpha = np.ascontiguousarray(alpha_sign * _azimuthal_dalpha(lmax, alpha).T)  # [na, M]
+        self.register_buffer("ring_dalpha", torch.from_numpy(ring_dalpha), persistent=False)
 
     def gradient_columns(self, x: torch.Tensor, values: bool = True):
         """``x: [(lmax+1)**2, B]`` → (f or None, ±∂_α f, ∂_z f), each ``[n_alpha, n_beta, B]``."""
         # separate products, not one stacked product sliced afterwards: the backward of a slice
         # would allocate and zero-fill the whole stacked gradient
-        b = x.shape[-1]
-        xm = gather_rows(x, self.rows, self.rows_table).view(2 * self.lmax + 1, self.lmax + 1, b)
-        rings, rings_dz = torch.bmm(self.legendre, xm), torch.bmm(self.legendre_dz, xm)  # [M, nb, B]
-        f = synthesise_rings(self.ring_even, self.ring_odd, rings) if values else None
-        return (f, synthesise_rings(self.ring_dalpha_even, self.ring_dalpha_odd, rings),
-                synthesise_rings(self.ring_even, self.ring_odd, rings_dz))
+        b, na, nb, mm = x.shape[-1], self.n_alpha, self.n_beta, 2 * self.lmax + 1
+        xm = gather_rows(x, self.rows, self.rows_table).view(mm, self.lmax + 1, b)
+        rings = torch.bmm(self.legendre, xm).view(mm, -1)
+        rings_dz = torch.bmm(self.legendre_dz, xm).view(mm, -1)
+        f = (self.ring @ rings).view(na, nb, b) if values else None
+        return f, (self.ring_dalpha @ rings).view(na, nb, b), (self.ring @ rings_dz).view(na, nb, b)
 
 
 class _CanonicalBracket(torch.autograd.Function):

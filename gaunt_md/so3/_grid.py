@@ -5,12 +5,8 @@ z_i = cos β_i (i < n_beta), each ring has n_alpha equally spaced points α_j = 
 A grid function is ``f: [..., n_beta, n_alpha]`` with f[..., i, j] = f(α_j, β_i).
 
 Both transforms are separable, O(L^3) per vector: an associated-Legendre matrix per m between
-degrees and rings (one batched matmul), and a real DFT along each ring (matmuls; at the ring
-sizes of force fields, n_alpha ≤ 42, a matmul beats an FFT on CPU and GPU). Rings have an even
-number of points, so that α + π is a grid point too: A_m(α + π) = (-1)^m A_m(α), and the DFT splits
-into a half-ring matmul for the even m and one for the odd m (half the work of the full matrix),
-joined by a sum and a difference. Orders m are stored even ones first, so both halves are
-contiguous. ``from_grid`` is the
+degrees and rings (one batched matmul), and a real DFT along each ring (one matmul; at the ring
+sizes of force fields, n_alpha ≤ 41, a matmul beats an FFT on CPU and GPU). ``from_grid`` is the
 quadrature c_lm = Σ_ij w_i (2π / n_alpha) f_ij Y_lm(α_j, β_i); it inverts ``to_grid`` and is exact
 for integrands of degree ≤ 2 n_beta - 1 in cos β and < n_alpha in α.
 
@@ -33,62 +29,30 @@ from ._rows import gather_rows, inverse_table
 
 def grid_shape(degree: int, lmax: int = 0) -> tuple[int, int]:
     """Smallest (n_beta, n_alpha) whose quadrature integrates every degree-``degree`` polynomial
-    and whose rings resolve inputs of degree ``lmax`` (n_alpha ≥ 2 lmax + 1), n_alpha even."""
-    n_alpha = max(degree + 1, 2 * lmax + 1)
-    return degree // 2 + 1, n_alpha + n_alpha % 2
-
-
-def m_order(lmax: int) -> list[int]:
-    """The storage order of m = -lmax..lmax in the transforms: even m, then odd m."""
-    return [m for m in range(-lmax, lmax + 1) if m % 2 == 0] + [m for m in range(-lmax, lmax + 1) if m % 2]
+    and whose rings resolve inputs of degree ``lmax`` (n_alpha ≥ 2 lmax + 1)."""
+    return degree // 2 + 1, max(degree + 1, 2 * lmax + 1)
 
 
 def _legendre_per_m(lmax: int, n_beta: int) -> tuple[np.ndarray, np.ndarray]:
-    """P̄_l^|m|(z_i) as [2*lmax+1 (m, in ``m_order``), lmax+1 (l), n_beta] (zero where l < |m|), and
-    GL weights [n_beta]."""
+    """P̄_l^|m|(z_i) as [2*lmax+1 (m), lmax+1 (l), n_beta] (zero where l < |m|), and GL weights [n_beta]."""
     z, w = np.polynomial.legendre.leggauss(n_beta)
     p = legendre(lmax, z)  # [l, m, i]
-    return np.stack([p[:, abs(m)] for m in m_order(lmax)]), w
+    return np.stack([p[:, abs(m)] for m in range(-lmax, lmax + 1)]), w
 
 
 def _rows_by_m(lmax: int) -> np.ndarray:
-    """Flat index l² + l + m of every (m, l) pair, m in ``m_order``, [(2L+1)*(L+1)]; pairs with
-    l < |m| get (L+1)**2, a zero row."""
+    """Flat index l² + l + m of every (m, l) pair, [(2L+1)*(L+1)]; pairs with l < |m| get
+    (L+1)**2, a zero row."""
     idx = np.full((2 * lmax + 1, lmax + 1), (lmax + 1) ** 2, dtype=np.int64)
-    for k, m in enumerate(m_order(lmax)):
+    for m in range(-lmax, lmax + 1):
         for l in range(abs(m), lmax + 1):
-            idx[k, l] = l * l + l + m
+            idx[m + lmax, l] = l * l + l + m
     return idx.reshape(-1)
 
 
 def _check_ring(lmax: int, n_alpha: int) -> None:
     if n_alpha < 2 * lmax + 1:
         raise ValueError(f"n_alpha={n_alpha} cannot resolve degree {lmax}: need at least {2 * lmax + 1}")
-    if n_alpha % 2:
-        raise ValueError(f"n_alpha={n_alpha} must be even (the ring transforms pair α with α + π); grid_shape gives valid sizes")
-
-
-def half_ring_tables(table: np.ndarray, lmax: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Split ``table: [2*lmax+1 (m, natural order -lmax..lmax), n_alpha]``, a function of α with
-    the parity (-1)^m under α → α + π, into its first half-ring for even and for odd m:
-    ([n_alpha/2, n_even], [n_alpha/2, n_odd]), m in ``m_order``."""
-    half = table.shape[1] // 2
-    order = m_order(lmax)
-    even = [m + lmax for m in order if m % 2 == 0]
-    odd = [m + lmax for m in order if m % 2]
-    return (torch.from_numpy(np.ascontiguousarray(table[even, :half].T)), torch.from_numpy(np.ascontiguousarray(table[odd, :half].T)))
-
-
-def synthesise_rings(ring_even: torch.Tensor, ring_odd: torch.Tensor, rings: torch.Tensor) -> torch.Tensor:
-    """Σ_m table[m](α_j) rings[m] on the whole ring from the half-ring tables of
-    :func:`half_ring_tables`; ``rings: [M, n_beta, B]`` (m in ``m_order``) → ``[n_alpha, n_beta, B]``."""
-    n_even = ring_even.shape[1]
-    flat = rings.reshape(rings.shape[0], -1)
-    e = ring_even @ flat[:n_even]
-    if ring_odd.shape[1] == 0:
-        return torch.cat([e, e]).view(-1, *rings.shape[1:])
-    o = ring_odd @ flat[n_even:]
-    return torch.cat([e + o, e - o]).view(-1, *rings.shape[1:])
 
 
 def _to_columns(x: torch.Tensor) -> torch.Tensor:
@@ -105,9 +69,7 @@ class ToGrid(torch.nn.Module):
         p, _ = _legendre_per_m(lmax, n_beta)
         alpha = 2.0 * math.pi * np.arange(n_alpha) / n_alpha
         self.register_buffer("legendre", torch.from_numpy(p.transpose(0, 2, 1).copy()), persistent=False)  # [M, nb, l]
-        ring_even, ring_odd = half_ring_tables(azimuthal(lmax, alpha), lmax)
-        self.register_buffer("ring_even", ring_even, persistent=False)  # [na/2, M even]
-        self.register_buffer("ring_odd", ring_odd, persistent=False)  # [na/2, M odd]
+        self.register_buffer("ring", torch.from_numpy(azimuthal(lmax, alpha).T.copy()), persistent=False)  # [na, M]
         rows = torch.from_numpy(_rows_by_m(lmax))
         self.register_buffer("rows", rows, persistent=False)
         self.register_buffer("rows_table", inverse_table(rows, (lmax + 1) ** 2), persistent=False)
@@ -116,7 +78,8 @@ class ToGrid(torch.nn.Module):
         """``x: [(lmax+1)**2, B]`` → ``[n_alpha, n_beta, B]``."""
         b = x.shape[-1]
         xm = gather_rows(x, self.rows, self.rows_table).view(2 * self.lmax + 1, self.lmax + 1, b)
-        return synthesise_rings(self.ring_even, self.ring_odd, torch.bmm(self.legendre, xm))  # rings [M, n_beta, B]
+        rings = torch.bmm(self.legendre, xm)  # [M, n_beta, B]
+        return (self.ring @ rings.view(rings.shape[0], -1)).view(self.n_alpha, self.n_beta, b)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if lmax_of(x, "x") != self.lmax:
@@ -134,25 +97,19 @@ class FromGrid(torch.nn.Module):
         self.lmax, self.n_beta, self.n_alpha = lmax, n_beta, n_alpha
         p, w = _legendre_per_m(lmax, n_beta)
         alpha = 2.0 * math.pi * np.arange(n_alpha) / n_alpha
-        ring_even, ring_odd = half_ring_tables(azimuthal(lmax, alpha) * (2.0 * math.pi / n_alpha), lmax)
-        self.register_buffer("ring_even", ring_even.t().contiguous(), persistent=False)  # [M even, na/2]
-        self.register_buffer("ring_odd", ring_odd.t().contiguous(), persistent=False)  # [M odd, na/2]
+        ring = azimuthal(lmax, alpha) * (2.0 * math.pi / n_alpha)  # [M, na]
+        self.register_buffer("ring", torch.from_numpy(ring), persistent=False)
         self.register_buffer("legendre", torch.from_numpy(p * w), persistent=False)  # [M, l, nb]
-        position = {m: k for k, m in enumerate(m_order(lmax))}
-        order = [position[m] * (lmax + 1) + l for l in range(lmax + 1) for m in range(-l, l + 1)]
+        order = [(m + lmax) * (lmax + 1) + l for l in range(lmax + 1) for m in range(-l, l + 1)]
         order = torch.tensor(order)  # (m, l) → l² + l + m
         self.register_buffer("order", order, persistent=False)
         self.register_buffer("order_table", inverse_table(order, (2 * lmax + 1) * (lmax + 1)), persistent=False)
 
     def columns(self, f: torch.Tensor) -> torch.Tensor:
         """``f: [n_alpha, n_beta, B]`` → ``[(lmax+1)**2, B]``."""
-        b, half = f.shape[-1], self.n_alpha // 2
-        flat = f.reshape(self.n_alpha, -1)
-        first, second = flat[:half], flat[half:]  # α and α + π
-        rings = self.ring_even @ (first + second)
-        if self.lmax:
-            rings = torch.cat([rings, self.ring_odd @ (first - second)])
-        c = torch.bmm(self.legendre, rings.view(2 * self.lmax + 1, self.n_beta, b))  # [M, l, B]
+        b = f.shape[-1]
+        rings = (self.ring @ f.reshape(self.n_alpha, -1)).view(2 * self.lmax + 1, self.n_beta, b)  # [M, nb, B]
+        c = torch.bmm(self.legendre, rings)  # [M, l, B]
         return gather_rows(c.view((2 * self.lmax + 1) * (self.lmax + 1), b), self.order, self.order_table)
 
     def forward(self, f: torch.Tensor) -> torch.Tensor:
