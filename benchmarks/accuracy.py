@@ -72,9 +72,10 @@ def run_gaunt(system: str, minutes: float, snapshots: list[float], threads: int)
     _update(system, "gaunt", {"threads": threads, "runs": rows})
 
 
-def _split(system: str, folder: Path) -> tuple[Path, Path, Path]:
+def _split(system: str, folder: Path, limit: int | None = None) -> tuple[Path, Path, Path]:
     """Train/validation/test files with ``REF_energy``/``REF_forces`` labels (what mace-torch 0.3 reads),
-    split exactly as ``gaunt-md fit`` splits (seed 0 permutation), in ``folder``."""
+    split exactly as ``gaunt-md fit`` splits (seed 0 permutation), in ``folder``; ``limit`` keeps the
+    first frames of each (a smoke run of the pipeline, not a result)."""
     import numpy as np
     from ase.io import read, write
 
@@ -96,13 +97,14 @@ def _split(system: str, folder: Path) -> tuple[Path, Path, Path]:
     order = np.random.default_rng(0).permutation(len(frames))
     n_valid = max(1, int(round(valid_fraction * len(frames))))
     paths = folder / "train.xyz", folder / "valid.xyz", folder / "test.xyz"
-    write(paths[0], relabel([frames[i] for i in order[n_valid:]]))
-    write(paths[1], relabel([frames[i] for i in order[:n_valid]]))
-    write(paths[2], relabel(read_frames(test)))
+    cut = slice(None, limit)
+    write(paths[0], relabel([frames[i] for i in order[n_valid:]][cut]))
+    write(paths[1], relabel([frames[i] for i in order[:n_valid]][cut]))
+    write(paths[2], relabel(read_frames(test)[cut]))
     return paths
 
 
-def run_mace(system: str, epochs: int, mace_python: Path, threads: int) -> None:
+def run_mace(system: str, epochs: int, mace_python: Path, threads: int, limit: int | None = None) -> None:
     """MACE at the size of gaunt-md's defaults (128x0e+128x1o hidden, L=3, correlation 3, 2 layers,
     r_max 5 Å, float64, batch 5, lr 0.01, EMA 0.99, AMSGrad, stage two for the last 20%), trained
     for ``epochs`` on the same split, evaluated on the same test file."""
@@ -111,10 +113,10 @@ def run_mace(system: str, epochs: int, mace_python: Path, threads: int) -> None:
 
     from gaunt_md.data import e0s_from_isolated_atoms
 
-    out = WORK / system / "mace"
+    out = WORK / system / ("mace" if limit is None else "mace_smoke")
     if out.exists():
         shutil.rmtree(out)
-    train, valid, test = _split(system, out / "data")
+    train, valid, test = _split(system, out / "data", limit)
     e0s = e0s_from_isolated_atoms(SYSTEMS[system][2])
     bin_dir = mace_python.parent
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
@@ -138,7 +140,10 @@ def run_mace(system: str, epochs: int, mace_python: Path, threads: int) -> None:
     row = {"minutes": wall / 60, "epochs": epochs, "frames": len(ref), "energy_rmse": 1e3 * np.sqrt(np.mean(e**2)),
            "energy_mae": 1e3 * np.mean(np.abs(e)), "energy_total_rmse": 1e3 * np.sqrt(np.mean(et**2)),
            "energy_total_mae": 1e3 * np.mean(np.abs(et)), "forces_rmse": 1e3 * np.sqrt(np.mean(f**2)), "forces_mae": 1e3 * np.mean(np.abs(f))}
-    _update(system, "mace", {"threads": threads, "runs": {"final": row}})
+    if limit is None:
+        _update(system, "mace", {"threads": threads, "runs": {"final": row}})
+    else:
+        print(json.dumps(row, indent=2))
 
 
 def run_gaunt_epochs(system: str, epochs: int, threads: int) -> None:
@@ -201,6 +206,7 @@ def main() -> None:
     m.add_argument("system", choices=SYSTEMS)
     m.add_argument("--epochs", type=int, default=10)
     m.add_argument("--threads", type=int, default=2)
+    m.add_argument("--limit", type=int, help="smoke run: only the first LIMIT frames of each split; prints, records nothing")
     m.add_argument("--mace-python", type=Path, default=ROOT / "benchmarks" / "_work" / "mace-venv" / "bin" / "python")
     e = sub.add_parser("gaunt-epochs")
     e.add_argument("system", choices=SYSTEMS)
@@ -211,7 +217,7 @@ def main() -> None:
     if args.step == "gaunt":
         run_gaunt(args.system, args.minutes, args.snapshot, args.threads)
     elif args.step == "mace":
-        run_mace(args.system, args.epochs, args.mace_python, args.threads)
+        run_mace(args.system, args.epochs, args.mace_python, args.threads, args.limit)
     elif args.step == "gaunt-epochs":
         run_gaunt_epochs(args.system, args.epochs, args.threads)
     else:

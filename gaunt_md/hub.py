@@ -3,7 +3,8 @@
 A registry name (``"gaunt-acac"``, or ``"gaunt-acac@1.0"`` to pin a version; the highest version
 is the default) resolves to a file in this order:
 
-1. the folder of the registry file (by default the repository's ``models/``, shipped with gaunt-md);
+1. the folder of the registry file (by default the repository's ``models/``, which the wheel installs
+   as ``gaunt_md.models``);
 2. the user cache: ``$GAUNT_MD_CACHE`` if set, else ``pooch.os_cache("gaunt-md")``;
 3. a download from the entry's ``url`` into the cache (with ``pooch``).
 
@@ -23,6 +24,7 @@ argument names another file. Its format::
 
 from __future__ import annotations
 
+import importlib.resources
 import json
 import os
 import re
@@ -36,7 +38,17 @@ from .model import GauntForceField
 
 REGISTRY_ENV = "GAUNT_MD_REGISTRY"
 CACHE_ENV = "GAUNT_MD_CACHE"
-DEFAULT_REGISTRY = Path(__file__).resolve().parents[1] / "models" / "registry.json"
+
+
+def _shipped_registry() -> Path:
+    """The registry shipped with the package (``models/`` of the repository, installed as ``gaunt_md.models``)."""
+    try:
+        return Path(str(importlib.resources.files("gaunt_md.models").joinpath("registry.json")))
+    except ModuleNotFoundError:  # a source tree on sys.path, not installed
+        return Path(__file__).resolve().parents[1] / "models" / "registry.json"
+
+
+DEFAULT_REGISTRY = _shipped_registry()
 REGISTRY_FORMAT, REGISTRY_VERSION = "gaunt-md-registry", 1
 FIELDS: dict[str, type | tuple[type, ...]] = {
     "name": str,

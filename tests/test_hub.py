@@ -5,6 +5,7 @@ import hashlib
 import json
 import socket
 import threading
+from pathlib import Path
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -207,3 +208,26 @@ def test_calculator_resolves_names(hubdir, monkeypatch):
     monkeypatch.setenv("GAUNT_MD_REGISTRY", str(registry))
     calc = GauntCalculator("shipped", device="cpu", dtype="float64")
     assert calc.model.config.r_max == 3.0
+
+
+def test_the_wheel_carries_the_models(tmp_path):
+    """A non-editable install finds the pretrained models: the wheel holds ``gaunt_md/models`` with the
+    registry and every weights file it lists (built offline, from a copy of the tree)."""
+    import shutil
+    import subprocess
+    import sys
+    import zipfile
+
+    root = Path(__file__).resolve().parents[1]
+    src = tmp_path / "src"
+    skip = shutil.ignore_patterns("_work", "__pycache__")
+    shutil.copytree(root / "gaunt_md", src / "gaunt_md", ignore=skip)
+    shutil.copytree(root / "models", src / "models", ignore=skip)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(root / name, src / name)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path / "dist")],
+                   check=True, capture_output=True)
+    names = set(zipfile.ZipFile(next((tmp_path / "dist").glob("gaunt_md-*.whl"))).namelist())
+    assert {"gaunt_md/models/registry.json", "gaunt_md/so3/_grid.py", "gaunt_md/cli.py"} <= names
+    for entry in json.loads((root / "models" / "registry.json").read_text())["models"]:
+        assert f"gaunt_md/models/{entry['file']}" in names and f"gaunt_md/models/{entry['name']}.md" in names
