@@ -42,52 +42,28 @@ class ModelConfig:
     e0s: dict[int, float] = field(default_factory=dict)
     scale: float = 1.0
     shift: float = 0.0
-    pseudo: bool = False
-
-
-def _with_skip(out: torch.Tensor, skip: DegreeLinear, h: torch.Tensor | None) -> torch.Tensor:
-    """out + skip(h) on the degrees both have (residual update)."""
-    if h is None:
-        return out
-    n_skip = (skip.lmax + 1) ** 2
-    return out + torch.nn.functional.pad(skip(h[:, :n_skip]), (0, 0, 0, out.shape[1] - n_skip))
 
 
 class InteractionLayer(torch.nn.Module):
-    """Gaunt convolution → channel mixing → many-body product → channel mixing, plus a residual.
+    """Gaunt convolution → channel mixing → many-body product → channel mixing, plus a residual."""
 
-    With ``cfg.pseudo`` every stage carries pseudo-tensor features hp beside h (parity (-1)^(l+1)),
-    coupled to h by the Gaunt bracket in the convolution and in the many-body product; the last
-    layer (``lmax_out`` 0, read out as energy, a true scalar) returns only h.
-    """
-
-    def __init__(self, cfg: ModelConfig, lmax_in: int, lmax_out: int, last: bool) -> None:
+    def __init__(self, cfg: ModelConfig, lmax_in: int, lmax_out: int) -> None:
         super().__init__()
         c = cfg.channels
-        self.lmax_out, self.pseudo = lmax_out, cfg.pseudo
+        self.lmax_out = lmax_out
         self.linear_in = DegreeLinear(c, c, lmax_in)
-        self.conv = GauntConvolution(c, lmax_in, cfg.lmax, cfg.num_basis, cfg.radial_hidden, cfg.radial_groups, cfg.pseudo)
+        self.conv = GauntConvolution(c, lmax_in, cfg.lmax, cfg.num_basis, cfg.radial_hidden, cfg.radial_groups)
         self.linear_a = DegreeLinear(c, c, cfg.lmax)
-        self.product = ManyBodyProduct(c, cfg.lmax, lmax_out, cfg.correlation, len(cfg.elements), cfg.pseudo, pseudo_out=not last)
+        self.product = ManyBodyProduct(c, cfg.lmax, lmax_out, cfg.correlation, len(cfg.elements))
         self.linear_out = DegreeLinear(c, c, lmax_out)
         self.skip = DegreeLinear(c, c, min(lmax_in, lmax_out))
-        if cfg.pseudo:
-            self.linear_in_pseudo = DegreeLinear(c, c, lmax_in)
-            self.linear_a_pseudo = DegreeLinear(c, c, cfg.lmax)
-            self.linear_out_pseudo = DegreeLinear(c, c, lmax_out) if not last else None
-            self.skip_pseudo = DegreeLinear(c, c, min(lmax_in, lmax_out)) if not last else None
 
-    def forward(self, h, species, radial, y, table, avg_num_neighbors, hp=None):
-        """h: [N, (lmax_in+1)**2, C] → [N, (lmax_out+1)**2, C]; with ``pseudo`` (h, hp) → (h, hp), hp None where zero."""
-        if not self.pseudo:
-            a = self.conv(self.linear_in(h), radial, y, table, avg_num_neighbors)
-            return _with_skip(self.linear_out(self.product(self.linear_a(a), species)), self.skip, h)
-        a, ap = self.conv(self.linear_in(h), radial, y, table, avg_num_neighbors,
-                          None if hp is None else self.linear_in_pseudo(hp))
-        b, bp = self.product(self.linear_a(a), species, None if ap is None else self.linear_a_pseudo(ap))
-        out = _with_skip(self.linear_out(b), self.skip, h)
-        out_pseudo = None if bp is None else _with_skip(self.linear_out_pseudo(bp), self.skip_pseudo, hp)
-        return out, out_pseudo
+    def forward(self, h, species, radial, y, table, avg_num_neighbors):
+        """h: [N, (lmax_in+1)**2, C] → [N, (lmax_out+1)**2, C]."""
+        a = self.conv(self.linear_in(h), radial, y, table, avg_num_neighbors)
+        out = self.linear_out(self.product(self.linear_a(a), species))
+        n_skip = (self.skip.lmax + 1) ** 2
+        return out + torch.nn.functional.pad(self.skip(h[:, :n_skip]), (0, 0, 0, out.shape[1] - n_skip))
 
 
 class GauntForceField(torch.nn.Module):
@@ -108,9 +84,6 @@ class GauntForceField(torch.nn.Module):
         radial_groups: distinct radial filters per degree; channels share them in equal groups.
         avg_num_neighbors: normaliser of the neighbour sum (set from the training data).
         e0s: isolated-atom energies {Z: eV}; scale, shift: per-atom energy scale and shift (eV).
-        pseudo: also carry pseudo-tensor channels (parity (-1)^(l+1): 0o, 1e, ...) coupled by the
-            Gaunt bracket, so the layers span the odd (antisymmetric, cross-product) paths that the
-            Gaunt product drops; needs correlation ≥ 2.
     """
 
     def __init__(
@@ -129,26 +102,21 @@ class GauntForceField(torch.nn.Module):
         e0s: dict[int | str, float] | None = None,
         scale: float = 1.0,
         shift: float = 0.0,
-        pseudo: bool = False,
     ) -> None:
         super().__init__()
         zs = atomic_numbers_of(elements)
         e0 = {atomic_numbers_of([k])[0]: float(v) for k, v in (e0s or {}).items()}
         if min(channels, num_layers, correlation, num_basis) < 1 or min(lmax, hidden_lmax) < 0 or r_max <= 0:
             raise ValueError("channels, num_layers, correlation, num_basis must be ≥ 1, lmax, hidden_lmax ≥ 0, r_max > 0")
-        if pseudo and correlation < 2:
-            raise ValueError("pseudo=True needs correlation ≥ 2: the bracket couples two neighbour densities")
         self.config = ModelConfig(
             zs, float(r_max), channels, lmax, hidden_lmax, correlation, num_layers, num_basis, radial_hidden,
-            radial_groups, float(avg_num_neighbors), e0, float(scale), float(shift), bool(pseudo),
+            radial_groups, float(avg_num_neighbors), e0, float(scale), float(shift),
         )
         self.species_of = {z: i for i, z in enumerate(zs)}
         self.radial = RadialEmbedding(r_max, num_basis)
         self.embedding = torch.nn.Parameter(torch.randn(len(zs), channels))
         degrees = [0] + [hidden_lmax] * (num_layers - 1) + [0]
-        self.layers = torch.nn.ModuleList(
-            InteractionLayer(self.config, degrees[t], degrees[t + 1], t == num_layers - 1) for t in range(num_layers)
-        )
+        self.layers = torch.nn.ModuleList(InteractionLayer(self.config, degrees[t], degrees[t + 1]) for t in range(num_layers))
         self.readouts = torch.nn.ModuleList(
             [Dense(channels, 1) for _ in range(num_layers - 1)] + [mlp([channels, 16, 1])]
         )
@@ -182,12 +150,8 @@ class GauntForceField(torch.nn.Module):
 
         h = self.embedding.index_select(0, species)[:, None, :]  # [N, 1, C]
         atom_energy = positions.new_zeros(positions.shape[0])
-        hp = None  # pseudo-tensor features, with cfg.pseudo
         for layer, readout in zip(self.layers, self.readouts):
-            if cfg.pseudo:
-                h, hp = layer(h, species, radial, y, table, cfg.avg_num_neighbors, hp)
-            else:
-                h = layer(h, species, radial, y, table, cfg.avg_num_neighbors)
+            h = layer(h, species, radial, y, table, cfg.avg_num_neighbors)
             atom_energy = atom_energy + readout(h[:, 0]).squeeze(-1)
         energies = self.e0.index_select(0, species) + cfg.scale * atom_energy + cfg.shift
         energy = positions.new_zeros(num_graphs).index_add(0, batch, energies)

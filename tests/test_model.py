@@ -14,12 +14,6 @@ from gaunt_md.data import atoms_to_graph, batch_graphs
 from conftest import DATA, small_model
 
 
-@pytest.fixture(params=[False, True], ids=["product", "product+bracket"])
-def pseudo(request):
-    """Each physics test runs on the plain model and on the one with pseudo-tensor (bracket) channels."""
-    return request.param
-
-
 @pytest.fixture(scope="module")
 def acac():
     return read(DATA / "acac" / "train_300K.xyz", 0)
@@ -41,8 +35,8 @@ def energy_forces(model, atoms, dtype="float64"):
     return atoms.get_potential_energy(), atoms.get_forces()
 
 
-def test_forces_are_nonzero_and_equal_finite_differences(acac, pseudo):
-    model = small_model(pseudo=pseudo)
+def test_forces_are_nonzero_and_equal_finite_differences(acac):
+    model = small_model()
     e, f = energy_forces(model, acac)
     assert np.abs(f).max() > 0.1  # a real test: the forces are O(1) eV/Å
     h = 1e-4
@@ -55,8 +49,8 @@ def test_forces_are_nonzero_and_equal_finite_differences(acac, pseudo):
             assert abs(fd - f[atom, axis]) < 1e-6, (atom, axis, fd, f[atom, axis])
 
 
-def test_invariance_and_equivariance(acac, pseudo):
-    model = small_model(pseudo=pseudo)
+def test_invariance_and_equivariance(acac):
+    model = small_model()
     e, f = energy_forces(model, acac)
     for r in [o3.rand_matrix(dtype=torch.float64).numpy(), -o3.rand_matrix(dtype=torch.float64).numpy()]:
         moved = acac.copy()
@@ -70,8 +64,8 @@ def test_invariance_and_equivariance(acac, pseudo):
     np.testing.assert_allclose(f3, f[perm], atol=1e-9)
 
 
-def test_periodic_rotation_and_translation(pseudo):
-    model = small_model(pseudo=pseudo)
+def test_periodic_rotation_and_translation():
+    model = small_model()
     atoms = periodic_box()
     e, f = energy_forces(model, atoms)
     r = o3.rand_matrix(dtype=torch.float64).numpy()
@@ -83,8 +77,8 @@ def test_periodic_rotation_and_translation(pseudo):
     np.testing.assert_allclose(f2, f @ r.T, atol=1e-9)
 
 
-def test_stress_equals_strain_derivative(pseudo):
-    model = small_model(pseudo=pseudo)
+def test_stress_equals_strain_derivative():
+    model = small_model()
     atoms = periodic_box()
     atoms.calc = GauntCalculator(model, device="cpu", dtype="float64")
     stress = atoms.get_stress(voigt=False)
@@ -94,8 +88,8 @@ def test_stress_equals_strain_derivative(pseudo):
 
 
 @pytest.mark.parametrize("size", [4.0, 2.6])  # the second cell is smaller than the 3.5 Å cutoff
-def test_extensive_in_supercells(size, pseudo):
-    model = small_model(pseudo=pseudo)
+def test_extensive_in_supercells(size):
+    model = small_model()
     atoms = periodic_box(n=3, size=size)
     e1, f1 = energy_forces(model, atoms)
     e2, f2 = energy_forces(model, atoms.repeat((2, 1, 1)))
@@ -103,8 +97,8 @@ def test_extensive_in_supercells(size, pseudo):
     np.testing.assert_allclose(f2[: len(atoms)], f1, atol=1e-9)
 
 
-def test_batch_equals_one_at_a_time(acac, pseudo):
-    model = small_model(pseudo=pseudo)
+def test_batch_equals_one_at_a_time(acac):
+    model = small_model()
     structures = [acac, periodic_box(), read(DATA / "acac" / "train_300K.xyz", 5)]
     graphs = [atoms_to_graph(a, model.config.r_max, model.species_of) for a in structures]
     out = model(batch_graphs(graphs), compute_forces=True)
@@ -116,16 +110,16 @@ def test_batch_equals_one_at_a_time(acac, pseudo):
         start += g.num_nodes
 
 
-def test_float32_agrees_with_float64(acac, pseudo):
-    model = small_model(pseudo=pseudo)
+def test_float32_agrees_with_float64(acac):
+    model = small_model()
     e64, f64 = energy_forces(model, acac, "float64")
     e32, f32 = energy_forces(model, acac, "float32")
     assert abs(e32 - e64) / abs(e64) < 1e-5
     assert np.abs(f32 - f64).max() / np.abs(f64).max() < 1e-4
 
 
-def test_save_and_load_give_identical_outputs(tmp_path, acac, pseudo):
-    model = small_model(e0s={"H": -13.6, "C": -1029.0, "O": -2041.0}, avg_num_neighbors=12.5, pseudo=pseudo)
+def test_save_and_load_give_identical_outputs(tmp_path, acac):
+    model = small_model(e0s={"H": -13.6, "C": -1029.0, "O": -2041.0}, avg_num_neighbors=12.5)
     path = tmp_path / "model.pt"
     model.save(path)
     loaded = GauntForceField.load(path)

@@ -31,7 +31,6 @@ class FitConfig:
     correlation: int = ModelConfig.correlation
     num_layers: int = ModelConfig.num_layers
     radial_groups: int = ModelConfig.radial_groups
-    pseudo: bool = ModelConfig.pseudo
     # optimisation
     epochs: int = 100
     max_minutes: float | None = None  # wall-time budget; stage two starts at stage_two_fraction of it
@@ -73,7 +72,7 @@ class FitConfig:
         return cls(**values)
 
     def model_options(self) -> dict:
-        names = ("r_max", "channels", "lmax", "hidden_lmax", "correlation", "num_layers", "radial_groups", "pseudo")
+        names = ("r_max", "channels", "lmax", "hidden_lmax", "correlation", "num_layers", "radial_groups")
         return {n: getattr(self, n) for n in names}
 
     def save(self, path: Path) -> None:
