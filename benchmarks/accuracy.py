@@ -176,7 +176,12 @@ def report() -> None:
              "so minutes are wall time under load. The time-budget runs of 2026-11-23 (one thread each) shared the 2 cores with up to",
              "five other processes (other trainings and evaluations), so each had roughly 0.3-0.5 of a core: read their minutes as",
              "2-3x what an idle 2-core machine would need. \"Best model at 30 min\" is the best-validation EMA model at the 30-minute",
-             "mark of the same run (before the stage-two energy weighting).", ""]
+             "mark of the same run (before the stage-two energy weighting).", "",
+             "Equal epochs (acac, 2026-11-23): MACE and gaunt-md trained 10 epochs each on the same split with the same loss",
+             "schedule (stage two for the last 20%), one thread each. MACE shared the cores with two other trainings for its first",
+             "~25 minutes, ran alone for ~25, and beside the gaunt-md run for its last ~9; the gaunt-md run had one core beside",
+             "MACE. Per epoch MACE is more accurate at this point of training; per minute gaunt-md is (its 30-minute model, made",
+             "under heavier load, beats MACE's 60-minute one).", ""]
     header = "| run | threads | epochs | minutes | E RMSE meV/atom | E MAE meV/atom | E RMSE meV/structure | E MAE meV/structure | F RMSE meV/Å | F MAE meV/Å |"
     labels = {"gaunt": "gaunt-md, time budget", "gaunt_equal_epochs": "gaunt-md, equal epochs", "mace": "MACE 0.3.16, equal epochs"}
     for path in sorted(RESULTS.glob("accuracy_*.json")):
