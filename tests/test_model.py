@@ -145,3 +145,21 @@ def test_per_atom_energies_sum_to_total(acac):
     atoms = acac.copy()
     atoms.calc = GauntCalculator(small_model(), device="cpu", dtype="float64")
     assert atoms.get_potential_energies().sum() == pytest.approx(atoms.get_potential_energy(), abs=1e-9)
+
+
+def test_constants_and_loaded_weights_are_exact_in_float64(tmp_path):
+    """The model is built in float64 (Gaunt tables and E0s not rounded through float32), and a
+    float32 file loads into float64 exactly; the calculator casts down when asked."""
+    from gaunt_md.so3 import gaunt_tensor
+
+    model = GauntForceField(elements=["H", "O"], channels=8, radial_groups=2, lmax=2, hidden_lmax=1, num_layers=2,
+                            e0s={"H": -13.568422178253735, "O": -2041.1234567891})
+    conv = model.layers[1].conv
+    g = gaunt_tensor(1, 2, 2)
+    assert conv.gaunt.dtype == torch.float64 and torch.equal(conv.gaunt, g.reshape(-1, g.shape[2]).t())
+    assert model.e0.tolist() == [-13.568422178253735, -2041.1234567891]
+    model.float().save(tmp_path / "m.pt")
+    loaded = GauntForceField.load(tmp_path / "m.pt")
+    assert all(p.dtype == torch.float64 for p in loaded.parameters())
+    for name, saved in model.state_dict().items():
+        assert torch.equal(loaded.state_dict()[name], saved.double()), name
