@@ -8,7 +8,7 @@ import torch
 from e3nn import o3
 
 from gaunt_md.so3 import GauntBracket, bracket_constant, gaunt_bracket, gaunt_product, gaunt_product_and_bracket
-from gaunt_md.so3._bracket import ToGridWithGradient, bracket_tensor, wigner_3j_symbol
+from gaunt_md.so3._bracket import _ToGridWithGradient, bracket_tensor, wigner_3j_symbol
 from gaunt_md.so3._grid import FromGrid, grid_shape
 
 DEGREES = [(1, 1, 1), (2, 3, 4), (3, 3, 5), (4, 1, 4), (1, 2, 2), (5, 4, 8), (4, 5, 3)]
@@ -207,8 +207,8 @@ def test_grid_is_the_smallest_exact_one():
     x1, x2 = torch.randn(4, 16, dtype=torch.float64), torch.randn(4, 25, dtype=torch.float64)
     ref = gaunt_bracket(x1, x2, lout, backend="dense")
     assert rel_err(module(x1, x2), ref) < 1e-12
-    _, a1, z1 = ToGridWithGradient(l1, nb - 1, na).gradient_columns(x1.t())
-    _, a2, z2 = ToGridWithGradient(l2, nb - 1, na).gradient_columns(x2.t())
+    _, a1, z1 = _ToGridWithGradient(l1, nb - 1, na).gradient_columns(x1.t())
+    _, a2, z2 = _ToGridWithGradient(l2, nb - 1, na).gradient_columns(x2.t())
     assert rel_err(FromGrid(lout, nb - 1, na).columns(a1 * z2 - z1 * a2).t(), ref) > 1e-3
 
 

@@ -3,7 +3,7 @@
 Conventions are e3nn's (``normalization="integral"``, m ordered -l..l, flat index l² + l + m).
 """
 
-from ._bracket import GauntBracket, ToGridWithGradient, bracket_constant, bracket_tensor, gaunt_bracket, gaunt_product_and_bracket
+from ._bracket import GauntBracket, bracket_constant, gaunt_bracket, gaunt_product_and_bracket
 from ._degrees import lmax_of
 from ._fourier import FromFourier, ToFourier, fourier_size
 from ._gaunt_coefficients import gaunt_block, gaunt_tensor, path_constant, wigner_3j_zero_m
@@ -19,9 +19,7 @@ __all__ = [
     "GauntProduct",
     "ToFourier",
     "ToGrid",
-    "ToGridWithGradient",
     "bracket_constant",
-    "bracket_tensor",
     "fourier_size",
     "gaunt_block",
     "gaunt_bracket",

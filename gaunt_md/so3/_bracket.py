@@ -106,7 +106,7 @@ def _azimuthal_dalpha(lmax: int, alpha: np.ndarray) -> np.ndarray:
     return math.sqrt(2.0) * np.where(m < 0, -m * np.cos(-m * alpha), -m * np.sin(m * alpha))
 
 
-class ToGridWithGradient(ToGrid):
+class _ToGridWithGradient(ToGrid):
     """ToGrid that also samples ``alpha_sign`` · ∂f/∂α and ∂f/∂z (z = cos β), exactly, in the column layout."""
 
     def __init__(self, lmax: int, n_beta: int, n_alpha: int, alpha_sign: float = 1.0) -> None:
@@ -186,8 +186,8 @@ class GauntBracket(torch.nn.Module):
             if product_lmax_out is not None:
                 degree = max(degree, lmax1 + lmax2 + product_lmax_out)  # f1 f2 Y_lm
             n_beta, n_alpha = grid_shape(degree, max(lmax1, lmax2))
-            self.to_grid1 = ToGridWithGradient(lmax1, n_beta, n_alpha)
-            self.to_grid2 = ToGridWithGradient(lmax2, n_beta, n_alpha, alpha_sign=-1.0)
+            self.to_grid1 = _ToGridWithGradient(lmax1, n_beta, n_alpha)
+            self.to_grid2 = _ToGridWithGradient(lmax2, n_beta, n_alpha, alpha_sign=-1.0)
             self.from_grid = FromGrid(lmax_out, n_beta, n_alpha)
             if product_lmax_out is not None:
                 self.from_grid_product = FromGrid(product_lmax_out, n_beta, n_alpha)

@@ -240,10 +240,10 @@ def fit(cfg: FitConfig, resume: bool = False, force: bool = False) -> dict:
         dist.destroy_process_group()
         if not main_rank:
             return {}
-    final = GauntForceField.load(out / "checkpoints" / "best.pt").to(dtype)  # saved in the precision it was trained in
-    final.save(out / "model.pt")
+    final = GauntForceField.load(out / "checkpoints" / "best.pt").to(device=device, dtype=dtype)
+    final.save(out / "model.pt")  # in the precision it was trained in
     _plot_learning_curve(log_path, out / "learning_curve.png")
-    result = {"valid": evaluate(final.to(device=device, dtype=dtype), [b.to(device) for b in valid_loader])}
+    result = {"valid": evaluate(final, [b.to(device) for b in valid_loader])}
     if test_graphs:
         result["test"] = evaluate(final, [b.to(device) for b in DataLoader(test_graphs, batch_size=cfg.batch_size)])
     (out / "metrics.json").write_text(json.dumps(result, indent=2))
