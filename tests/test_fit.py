@@ -165,22 +165,31 @@ def _run_torchrun(command: list[str], timeout: float) -> tuple[int | None, str, 
     except subprocess.TimeoutExpired:
         import psutil
 
-        for child in psutil.Process(proc.pid).children(recursive=True):
+        try:
+            workers = psutil.Process(proc.pid).children(recursive=True)  # torchrun starts each in its own session
+        except psutil.NoSuchProcess:
+            workers = []
+        for child in workers:
             child.send_signal(signal.SIGUSR1)
         try:
             out, err = proc.communicate(timeout=5)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            out, err = proc.communicate()
+            proc.kill()
+            for child in workers:
+                try:
+                    child.kill()
+                except psutil.NoSuchProcess:
+                    pass
+            out, err = proc.communicate(timeout=30)
         return None, out, err
 
 
 def test_two_gloo_processes_under_torchrun(acac_files, tmp_path):
     """Two CPU processes (gloo) train one model; rank 0 alone writes and prints.
 
-    Once in many CI runs torchrun did not exit after a run that had finished (all files written);
-    it did not recur in 25 local runs. Such a hang is retried once, with the workers' stacks shown
-    as a warning, so the next occurrence says where it was; a second hang, or any failure, fails."""
+    CI twice saw torchrun not exit after a finished run: a worker deadlocked freeing the DDP reducer
+    (fixed in ``fit``, see its comment). Should a hang after a finished run recur, it is retried once
+    and the workers' stacks are shown as a warning; a second hang, or any failure, fails."""
     import sys
     import warnings
 

@@ -13,6 +13,7 @@ validation set, and rank 0 alone writes files and prints.
 from __future__ import annotations
 
 import csv
+import gc
 import json
 import os
 import random
@@ -236,6 +237,12 @@ def fit(cfg: FitConfig, resume: bool = False, force: bool = False) -> dict:
             break
 
     if world > 1:
+        # The DDP reducer holds the process group. Freed last from there, the group's destructor joins
+        # gloo's threads while holding the GIL, which a thread freeing a finished work needs: a deadlock
+        # seen in CI (py-spy: ~Reducer → ~ProcessGroupGloo → thread join; worker in ~AsyncWork waiting for
+        # the GIL). Freed first, the group goes in destroy_process_group, whose destructor drops the GIL.
+        del trainer
+        gc.collect()
         dist.barrier()
         dist.destroy_process_group()
         if not main_rank:
