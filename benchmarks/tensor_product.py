@@ -17,8 +17,11 @@ CPU) to a degree-2L output, timed forward + backward (fixed random grad_output, 
 Measurements are interleaved: after a warm-up, each repeat times every contender once (in rotating
 order) and the median over repeats is reported. Fast calls are looped so that a sample lasts
 ≥ ~50 ms. Repeats per L come from the warm-up so that each L takes about --budget s (5 to 60),
-unless --repeats is given. ``dense`` is skipped (null, with a reason) where it would need more than
-20 s per call or too much memory.
+unless --repeats is given. ``dense``, the O(L^6) reference, is timed after the interleaved repeats
+(at most --budget / 4 s of them, at least 3): its temporaries reach GiBs at L ≥ 8, and on this
+machine the calls that follow one of its calls ran up to 2x slower (the grid product at L = 10:
+77 ms in a run without dense, 81-133 ms interleaved with it, while e3nn's calls did not change).
+It is skipped (null, with a reason) where it would need more than 20 s per call or too much memory.
 
 Writes benchmarks/results/tensor_product.{json,png} and the table between the
 ``<!-- tensor_product:start/end -->`` markers of docs/performance.md. Rerun with (~20 min, 2 threads):
@@ -145,12 +148,18 @@ def measure_l(lmax: int, args: argparse.Namespace, previous: dict | None) -> dic
             del steps[name]
             continue
         number[name] = max(1, min(100, math.ceil(0.05 / max(t, 1e-6))))
+    reference = {name: steps.pop(name) for name in ("dense",) if name in steps}
     per_repeat = sum(seconds(step) * number[n] for n, step in steps.items())
     repeats = args.repeats or max(5, min(60, int(args.budget / per_repeat)))
-    names, samples = list(steps), {name: [] for name in steps}
+    names, samples = list(steps), {name: [] for name in [*steps, *reference]}
     for r in range(repeats):
         for name in names[r % len(names):] + names[: r % len(names)]:  # rotate the order
             samples[name].append(1e3 * seconds(steps[name], number[name]))
+    for name, step in reference.items():  # after the others: see the module docstring
+        per_call = seconds(step) * number[name]
+        for _ in range(args.repeats or max(3, min(repeats, int(args.budget / 4 / per_call)))):
+            samples[name].append(1e3 * seconds(step, number[name]))
+    steps.update(reference)
     entry["repeats"] = repeats
     for name in steps:
         entry[name] = {"median_ms": statistics.median(samples[name]), "calls_per_sample": number[name],

@@ -98,6 +98,37 @@ def test_gradcheck_and_double_backward(backend):
     assert torch.autograd.gradgradcheck(fn, (x1, x2))
 
 
+def test_grid_blocks_and_written_out_derivatives_equal_dense(monkeypatch):
+    """The grid product runs in blocks with its derivatives written as Gaunt products: across block
+    edges, with either input or both needing gradients, to third order, it equals the dense one."""
+    from gaunt_md.so3 import _grid_product
+
+    product = GauntProduct(2, 3, 4, backend="grid").double()
+    assert product.grid.block(torch.empty(1, dtype=torch.float64)) > 100
+    points = product.grid.n_beta * product.grid.n_alpha
+    monkeypatch.setattr(_grid_product, "BLOCK_BYTES", 3 * points * 8)
+    assert product.grid.block(torch.empty(1, dtype=torch.float64)) == 3
+    dense = GauntProduct(2, 3, 4, backend="dense").double()
+    x1, x2 = torch.randn(10, 9, dtype=torch.float64), torch.randn(10, 16, dtype=torch.float64)
+    v = torch.randn(10, 25, dtype=torch.float64)
+
+    def derivatives(module, wanted):
+        inputs = [x.clone().requires_grad_(w) for x, w in zip((x1, x2), wanted)]
+        out = module(*inputs)
+        leaves = [x for x in inputs if x.requires_grad]
+        first = torch.autograd.grad((out * v).sum(), leaves, create_graph=True)
+        second = torch.autograd.grad(sum((g * g).sum() for g in first) + (out * out).sum(), leaves, create_graph=True)
+        third = torch.autograd.grad(sum((g * g.sin()).sum() for g in second), leaves)
+        return [out, *first, *second, *third]
+
+    for wanted in ((True, True), (True, False), (False, True)):
+        for got, ref in zip(derivatives(product, wanted), derivatives(dense, wanted), strict=True):
+            assert rel_err(got, ref) < 1e-12
+    a = torch.randn(4, 9, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(4, 16, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradgradcheck(product, (a, b))
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_leading_dimensions_broadcast_and_empty_batch(backend):
     x1 = torch.randn(2, 1, 3, 9, dtype=torch.float64)

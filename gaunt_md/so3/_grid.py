@@ -13,6 +13,9 @@ for integrands of degree ≤ 2 n_beta - 1 in cos β and < n_alpha in α.
 The work is done in a column layout, one vector per column (``[(L+1)**2, B]`` and
 ``[n_alpha, n_beta, B]``), so every step is a contiguous matrix product; the ``[..., (L+1)**2]``
 methods transpose in and out. Layers that chain transforms use the column methods directly.
+``ToGrid.sample_rows`` and ``FromGrid.project_rows`` take and give row-layout blocks
+(``[B, (L+1)**2]``) without autograd bookkeeping, for autograd Functions that write out their
+own backward (the fused product of ``_grid_product``).
 """
 
 from __future__ import annotations
@@ -73,11 +76,21 @@ class ToGrid(torch.nn.Module):
         rows = torch.from_numpy(_rows_by_m(lmax))
         self.register_buffer("rows", rows, persistent=False)
         self.register_buffer("rows_table", inverse_table(rows, (lmax + 1) ** 2), persistent=False)
+        # padding pairs (l < |m|) read row 0 instead of a zero row: the Legendre table is zero there
+        self.register_buffer("rows_in_range", torch.where(rows < (lmax + 1) ** 2, rows, 0), persistent=False)
 
     def columns(self, x: torch.Tensor) -> torch.Tensor:
         """``x: [(lmax+1)**2, B]`` → ``[n_alpha, n_beta, B]``."""
         b = x.shape[-1]
         xm = gather_rows(x, self.rows, self.rows_table).view(2 * self.lmax + 1, self.lmax + 1, b)
+        rings = torch.bmm(self.legendre, xm)  # [M, n_beta, B]
+        return (self.ring @ rings.view(rings.shape[0], -1)).view(self.n_alpha, self.n_beta, b)
+
+    def sample_rows(self, x: torch.Tensor) -> torch.Tensor:
+        """``x: [B, (lmax+1)**2]`` → ``[n_alpha, n_beta, B]``; no autograd. Coefficients must be
+        finite (a padding pair multiplies coefficient 0 by an exact zero)."""
+        b = x.shape[0]
+        xm = x.index_select(1, self.rows_in_range).t().view(2 * self.lmax + 1, self.lmax + 1, b)
         rings = torch.bmm(self.legendre, xm)  # [M, n_beta, B]
         return (self.ring @ rings.view(rings.shape[0], -1)).view(self.n_alpha, self.n_beta, b)
 
@@ -111,6 +124,13 @@ class FromGrid(torch.nn.Module):
         rings = (self.ring @ f.reshape(self.n_alpha, -1)).view(2 * self.lmax + 1, self.n_beta, b)  # [M, nb, B]
         c = torch.bmm(self.legendre, rings)  # [M, l, B]
         return gather_rows(c.view((2 * self.lmax + 1) * (self.lmax + 1), b), self.order, self.order_table)
+
+    def project_rows(self, f: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        """``f: [n_alpha, n_beta, B]`` → ``out: [B, (lmax+1)**2]`` (written in place); no autograd."""
+        b = f.shape[-1]
+        rings = (self.ring @ f.reshape(self.n_alpha, -1)).view(2 * self.lmax + 1, self.n_beta, b)
+        c = torch.bmm(self.legendre, rings).view(-1, b)  # [(M, l), B]
+        return out.copy_(c.index_select(0, self.order).t())
 
     def forward(self, f: torch.Tensor) -> torch.Tensor:
         if f.dim() < 2 or tuple(f.shape[-2:]) != (self.n_beta, self.n_alpha):
