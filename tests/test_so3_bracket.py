@@ -8,8 +8,8 @@ import torch
 from e3nn import o3
 
 from gaunt_md.so3 import GauntBracket, bracket_constant, gaunt_bracket, gaunt_product, gaunt_product_and_bracket
-from gaunt_md.so3._bracket import _ToGridWithGradient, bracket_tensor, wigner_3j_symbol
-from gaunt_md.so3._grid import FromGrid, grid_shape
+from gaunt_md.so3._bracket import bracket_tensor, wigner_3j_symbol
+from gaunt_md.so3._grid import FromGrid, ToGrid, grid_shape
 
 DEGREES = [(1, 1, 1), (2, 3, 4), (3, 3, 5), (4, 1, 4), (1, 2, 2), (5, 4, 8), (4, 5, 3)]
 
@@ -174,6 +174,34 @@ def test_gradcheck_and_double_backward(backend):
     assert torch.autograd.gradgradcheck(both, (x1, x2))
 
 
+def test_grid_blocks_and_written_out_derivatives_equal_dense(monkeypatch):
+    """Product and bracket from one blocked pass, derivatives written as products and brackets
+    (K is totally antisymmetric): across block edges, with either output unused, to third order,
+    they equal the dense ones."""
+    from gaunt_md.so3 import _grid_product
+
+    module = GauntBracket(2, 3, 3, backend="grid", product_lmax_out=4).double()
+    monkeypatch.setattr(_grid_product, "BLOCK_BYTES", 3 * module.grid.n_beta * module.grid.n_alpha * 8)
+    assert module.grid.block(torch.empty(1, dtype=torch.float64)) == 3
+    dense = GauntBracket(2, 3, 3, backend="dense", product_lmax_out=4).double()
+    x1, x2 = torch.randn(10, 9, dtype=torch.float64), torch.randn(10, 16, dtype=torch.float64)
+    v, w = torch.randn(10, 25, dtype=torch.float64), torch.randn(10, 16, dtype=torch.float64)
+
+    def derivatives(m, weights):
+        inputs = [x.clone().requires_grad_() for x in (x1, x2)]
+        product, bracket = m(*inputs)
+        scalar = sum((out * u).sum() for out, u, k in zip((product, bracket), (v, w), weights) if k)
+        first = torch.autograd.grad(scalar, inputs, create_graph=True)
+        square = (bracket * bracket).sum() + (product * product).sum()
+        second = torch.autograd.grad(sum((g * g).sum() for g in first) + square, inputs, create_graph=True)
+        third = torch.autograd.grad(sum((g * g.sin()).sum() for g in second), inputs)
+        return [product, bracket, *first, *second, *third]
+
+    for weights in ((1, 1), (1, 0), (0, 1)):
+        for got, ref in zip(derivatives(module, weights), derivatives(dense, weights), strict=True):
+            assert rel_err(got, ref) < 1e-12
+
+
 @pytest.mark.parametrize("backend", ["grid", "dense"])
 def test_product_and_bracket_from_one_pass(backend):
     x1, x2 = torch.randn(4, 1, 16, dtype=torch.float64), torch.randn(3, 9, dtype=torch.float64)
@@ -203,13 +231,14 @@ def test_grid_is_the_smallest_exact_one():
     l1, l2, lout = 3, 4, 6
     module = GauntBracket(l1, l2, lout)
     nb, na = grid_shape(l1 + l2 - 1 + lout, max(l1, l2))
-    assert (module.from_grid.n_beta, module.from_grid.n_alpha) == (nb, na) == (7, 13)
+    assert (module.grid.n_beta, module.grid.n_alpha) == (nb, na) == (7, 13)
     x1, x2 = torch.randn(4, 16, dtype=torch.float64), torch.randn(4, 25, dtype=torch.float64)
     ref = gaunt_bracket(x1, x2, lout, backend="dense")
     assert rel_err(module(x1, x2), ref) < 1e-12
-    _, a1, z1 = _ToGridWithGradient(l1, nb - 1, na).gradient_columns(x1.t())
-    _, a2, z2 = _ToGridWithGradient(l2, nb - 1, na).gradient_columns(x2.t())
-    assert rel_err(FromGrid(lout, nb - 1, na).columns(a1 * z2 - z1 * a2).t(), ref) > 1e-3
+    _, a1, z1 = ToGrid(l1, nb - 1, na, gradient=True).sample_rows(x1, values=False, gradient=True)
+    _, a2, z2 = ToGrid(l2, nb - 1, na, gradient=True).sample_rows(x2, values=False, gradient=True)
+    short = FromGrid(lout, nb - 1, na).project_rows(a1 * z2 - z1 * a2, torch.empty_like(ref))
+    assert rel_err(short, ref) > 1e-3
 
 
 def test_module_form_moves_its_tables():

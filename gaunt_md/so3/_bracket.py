@@ -23,7 +23,7 @@ Backends: ``grid`` samples f1, f2 and their gradients exactly on the Gauss-Legen
 ``_grid`` (∂/∂α spectrally, ∂/∂z from the differentiated Legendre recurrence), forms
 {f, g} = ∂_α f ∂_z g - ∂_z f ∂_α g (z = cos β; this is (1/sin β)(∂_β f ∂_α g - ∂_α f ∂_β g), the
 orientation of e3nn's frame s = (sin β sin α, cos β, sin β cos α)), and projects it by quadrature;
-O(L^3). ``dense`` contracts with the tensor above (the reference).
+O(L^3), fused and blocked with the product, its derivatives written out (``_grid_product``). ``dense`` contracts with the tensor above (the reference).
 """
 
 from __future__ import annotations
@@ -32,14 +32,11 @@ import functools
 import math
 from fractions import Fraction
 
-import numpy as np
 import torch
 
 from ._degrees import check_same_kind, lmax_of
 from ._gaunt_coefficients import assemble_paths, gaunt_tensor, scaled_wigner_3j
-from ._grid import FromGrid, ToGrid, grid_shape
-from ._harmonics import legendre
-from ._rows import gather_rows
+from ._grid_product import BRACKET, PRODUCT, GridBilinear, fused
 
 BRACKET_BACKENDS = ("grid", "dense")
 
@@ -80,75 +77,6 @@ def bracket_tensor(lmax1: int, lmax2: int, lmax3: int) -> torch.Tensor:
     return assemble_paths(bracket_block, lmax1, lmax2, lmax3, odd=True)
 
 
-def _legendre_dz(lmax: int, z: np.ndarray) -> np.ndarray:
-    """d/dz of ``legendre(lmax, z)`` for z in (-1, 1): [lmax+1 (l), lmax+1 (m), n].
-
-    The differentiated recurrence adds no cancellation; only the seeds P̄_m^m ∝ (1-z²)^(m/2)
-    divide by 1 - z², which the Gauss-Legendre nodes keep away from zero.
-    """
-    p = legendre(lmax, z)
-    d = np.zeros_like(p)
-    for m in range(1, lmax + 1):
-        d[m, m] = -m * z * p[m, m] / (1.0 - z * z)
-    for m in range(lmax):
-        d[m + 1, m] = math.sqrt(2 * m + 3) * (p[m, m] + z * d[m, m])
-    for m in range(lmax + 1):
-        for l in range(m + 2, lmax + 1):
-            a = math.sqrt((4 * l * l - 1) / (l * l - m * m))
-            b = math.sqrt(((l - 1) ** 2 - m * m) / (4 * (l - 1) ** 2 - 1))
-            d[l, m] = a * (p[l - 1, m] + z * d[l - 1, m] - b * d[l - 2, m])
-    return d
-
-
-def _azimuthal_dalpha(lmax: int, alpha: np.ndarray) -> np.ndarray:
-    """dA_m/dα for m = -lmax..lmax: [2*lmax+1, n]; A_m' = m A_-m."""
-    m = np.arange(-lmax, lmax + 1)[:, None]
-    return math.sqrt(2.0) * np.where(m < 0, -m * np.cos(-m * alpha), -m * np.sin(m * alpha))
-
-
-class _ToGridWithGradient(ToGrid):
-    """ToGrid that also samples ``alpha_sign`` · ∂f/∂α and ∂f/∂z (z = cos β), exactly, in the column layout."""
-
-    def __init__(self, lmax: int, n_beta: int, n_alpha: int, alpha_sign: float = 1.0) -> None:
-        super().__init__(lmax, n_beta, n_alpha)
-        z, _ = np.polynomial.legendre.leggauss(n_beta)
-        d = _legendre_dz(lmax, z)  # [l, m, i]
-        dz = np.stack([d[:, abs(m)].T for m in range(-lmax, lmax + 1)])  # [M, nb, l]
-        alpha = 2.0 * math.pi * np.arange(n_alpha) / n_alpha
-        self.register_buffer("legendre_dz", torch.from_numpy(dz.copy()), persistent=False)  # [M, nb, l]
-        ring_dalpha = np.ascontiguousarray(alpha_sign * _azimuthal_dalpha(lmax, alpha).T)  # [na, M]
-        self.register_buffer("ring_dalpha", torch.from_numpy(ring_dalpha), persistent=False)
-
-    def gradient_columns(self, x: torch.Tensor, values: bool = True):
-        """``x: [(lmax+1)**2, B]`` → (f or None, ±∂_α f, ∂_z f), each ``[n_alpha, n_beta, B]``."""
-        # separate products, not one stacked product sliced afterwards: the backward of a slice
-        # would allocate and zero-fill the whole stacked gradient
-        b, na, nb, mm = x.shape[-1], self.n_alpha, self.n_beta, 2 * self.lmax + 1
-        xm = gather_rows(x, self.rows, self.rows_table).view(mm, self.lmax + 1, b)
-        rings = torch.bmm(self.legendre, xm).view(mm, -1)
-        rings_dz = torch.bmm(self.legendre_dz, xm).view(mm, -1)
-        f = (self.ring @ rings).view(na, nb, b) if values else None
-        return f, (self.ring_dalpha @ rings).view(na, nb, b), (self.ring @ rings_dz).view(na, nb, b)
-
-
-class _CanonicalBracket(torch.autograd.Function):
-    """a1 z2 + z1 a2 pointwise, where (a1, z1) = (∂_α f, ∂_z f) and (a2, z2) = (-∂_α g, ∂_z g): the
-    bracket ∂_α f ∂_z g - ∂_z f ∂_α g with its sign folded into g's α-table. Grid tensors are large
-    and memory-bound: this allocates only the result (the plain expression allocates two temporaries
-    forward and a negation backward). The backward uses differentiable ops, so derivatives of every
-    order work."""
-
-    @staticmethod
-    def forward(ctx, a1, z1, a2, z2):
-        ctx.save_for_backward(a1, z1, a2, z2)
-        return torch.mul(a1, z2).addcmul_(z1, a2)
-
-    @staticmethod
-    def backward(ctx, grad):
-        a1, z1, a2, z2 = ctx.saved_tensors
-        return grad * z2, grad * a2, grad * z1, grad * a1
-
-
 def _check_degrees(lmax1: int, lmax2: int, lmax_out: int) -> None:
     if min(lmax1, lmax2) < 0:
         raise ValueError(f"input degrees must be ≥ 0, got {lmax1} and {lmax2}")
@@ -183,14 +111,14 @@ class GauntBracket(torch.nn.Module):
         self.product_lmax_out = product_lmax_out
         if backend == "grid":
             degree = lmax1 + lmax2 - 1 + lmax_out  # {f1, f2} Y_lm
+            outputs = ((lmax_out, ((BRACKET, 0, 1),)),)
+            degrees = {lmax1, lmax2, lmax_out}
             if product_lmax_out is not None:
                 degree = max(degree, lmax1 + lmax2 + product_lmax_out)  # f1 f2 Y_lm
-            n_beta, n_alpha = grid_shape(degree, max(lmax1, lmax2))
-            self.to_grid1 = _ToGridWithGradient(lmax1, n_beta, n_alpha)
-            self.to_grid2 = _ToGridWithGradient(lmax2, n_beta, n_alpha, alpha_sign=-1.0)
-            self.from_grid = FromGrid(lmax_out, n_beta, n_alpha)
-            if product_lmax_out is not None:
-                self.from_grid_product = FromGrid(product_lmax_out, n_beta, n_alpha)
+                outputs = ((product_lmax_out, ((PRODUCT, 0, 1),)),) + outputs
+                degrees.add(product_lmax_out)
+            self.grid = GridBilinear(degrees, degree, gradient=True)
+            self.spec = ((lmax1, lmax2), outputs)
         else:
             t = bracket_tensor(lmax1, lmax2, lmax_out)
             self.register_buffer("bracket", t.reshape(-1, t.shape[-1]), persistent=False)
@@ -226,15 +154,10 @@ class GauntBracket(torch.nn.Module):
             outer = (x1 * x2).reshape(*lead, -1)
             bracket = outer @ self.bracket
             return (outer @ self.gaunt, bracket) if with_product else bracket
-        c1 = x1.expand(*lead, x1.shape[-1]).reshape(lead.numel(), x1.shape[-1]).t()
-        c2 = x2.expand(*lead, x2.shape[-1]).reshape(lead.numel(), x2.shape[-1]).t()
-        f1, da1, dz1 = self.to_grid1.gradient_columns(c1, values=with_product)
-        f2, minus_da2, dz2 = self.to_grid2.gradient_columns(c2, values=with_product)
-        field = _CanonicalBracket.apply(da1, dz1, minus_da2, dz2)
-        bracket = self.from_grid.columns(field).t().reshape(*lead, n_out)
-        if not with_product:
-            return bracket
-        return self.from_grid_product.columns(f1 * f2).t().reshape(*lead, n_product), bracket
+        a = x1.expand(*lead, x1.shape[-1]).reshape(lead.numel(), x1.shape[-1])
+        b = x2.expand(*lead, x2.shape[-1]).reshape(lead.numel(), x2.shape[-1])
+        outs = [out.view(*lead, out.shape[-1]) for out in fused(self.spec, self.grid, a, b)]
+        return tuple(outs) if with_product else outs[0]
 
 
 @functools.lru_cache(maxsize=64)

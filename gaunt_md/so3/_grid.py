@@ -43,6 +43,32 @@ def _legendre_per_m(lmax: int, n_beta: int) -> tuple[np.ndarray, np.ndarray]:
     return np.stack([p[:, abs(m)] for m in range(-lmax, lmax + 1)]), w
 
 
+def _legendre_dz(lmax: int, z: np.ndarray) -> np.ndarray:
+    """d/dz of ``legendre(lmax, z)`` for z in (-1, 1): [lmax+1 (l), lmax+1 (m), n].
+
+    The differentiated recurrence adds no cancellation; only the seeds P̄_m^m ∝ (1-z²)^(m/2)
+    divide by 1 - z², which the Gauss-Legendre nodes keep away from zero.
+    """
+    p = legendre(lmax, z)
+    d = np.zeros_like(p)
+    for m in range(1, lmax + 1):
+        d[m, m] = -m * z * p[m, m] / (1.0 - z * z)
+    for m in range(lmax):
+        d[m + 1, m] = math.sqrt(2 * m + 3) * (p[m, m] + z * d[m, m])
+    for m in range(lmax + 1):
+        for l in range(m + 2, lmax + 1):
+            a = math.sqrt((4 * l * l - 1) / (l * l - m * m))
+            b = math.sqrt(((l - 1) ** 2 - m * m) / (4 * (l - 1) ** 2 - 1))
+            d[l, m] = a * (p[l - 1, m] + z * d[l - 1, m] - b * d[l - 2, m])
+    return d
+
+
+def _azimuthal_dalpha(lmax: int, alpha: np.ndarray) -> np.ndarray:
+    """dA_m/dα for m = -lmax..lmax: [2*lmax+1, n]; A_m' = m A_-m."""
+    m = np.arange(-lmax, lmax + 1)[:, None]
+    return math.sqrt(2.0) * np.where(m < 0, -m * np.cos(-m * alpha), -m * np.sin(m * alpha))
+
+
 def _rows_by_m(lmax: int) -> np.ndarray:
     """Flat index l² + l + m of every (m, l) pair, [(2L+1)*(L+1)]; pairs with l < |m| get
     (L+1)**2, a zero row."""
@@ -63,9 +89,14 @@ def _to_columns(x: torch.Tensor) -> torch.Tensor:
 
 
 class ToGrid(torch.nn.Module):
-    """Coefficients ``[..., (lmax+1)**2]`` → grid samples ``[..., n_beta, n_alpha]``."""
+    """Coefficients ``[..., (lmax+1)**2]`` → grid samples ``[..., n_beta, n_alpha]``.
 
-    def __init__(self, lmax: int, n_beta: int, n_alpha: int) -> None:
+    With ``gradient=True`` it also holds the tables that sample ∂f/∂α and ∂f/∂z (z = cos β)
+    exactly (∂/∂α spectrally, ∂/∂z from the differentiated Legendre recurrence), for
+    :meth:`sample_rows`.
+    """
+
+    def __init__(self, lmax: int, n_beta: int, n_alpha: int, gradient: bool = False) -> None:
         super().__init__()
         _check_ring(lmax, n_alpha)
         self.lmax, self.n_beta, self.n_alpha = lmax, n_beta, n_alpha
@@ -78,6 +109,14 @@ class ToGrid(torch.nn.Module):
         self.register_buffer("rows_table", inverse_table(rows, (lmax + 1) ** 2), persistent=False)
         # padding pairs (l < |m|) read row 0 instead of a zero row: the Legendre table is zero there
         self.register_buffer("rows_in_range", torch.where(rows < (lmax + 1) ** 2, rows, 0), persistent=False)
+        self.gradient = gradient
+        if gradient:
+            z, _ = np.polynomial.legendre.leggauss(n_beta)
+            d = _legendre_dz(lmax, z)  # [l, m, i]
+            dz = np.stack([d[:, abs(m)].T for m in range(-lmax, lmax + 1)])  # [M, nb, l]
+            self.register_buffer("legendre_dz", torch.from_numpy(dz.copy()), persistent=False)
+            ring_dalpha = np.ascontiguousarray(_azimuthal_dalpha(lmax, alpha).T)  # [na, M]
+            self.register_buffer("ring_dalpha", torch.from_numpy(ring_dalpha), persistent=False)
 
     def columns(self, x: torch.Tensor) -> torch.Tensor:
         """``x: [(lmax+1)**2, B]`` → ``[n_alpha, n_beta, B]``."""
@@ -86,13 +125,18 @@ class ToGrid(torch.nn.Module):
         rings = torch.bmm(self.legendre, xm)  # [M, n_beta, B]
         return (self.ring @ rings.view(rings.shape[0], -1)).view(self.n_alpha, self.n_beta, b)
 
-    def sample_rows(self, x: torch.Tensor) -> torch.Tensor:
-        """``x: [B, (lmax+1)**2]`` → ``[n_alpha, n_beta, B]``; no autograd. Coefficients must be
-        finite (a padding pair multiplies coefficient 0 by an exact zero)."""
-        b = x.shape[0]
+    def sample_rows(self, x: torch.Tensor, values: bool = True, gradient: bool = False):
+        """``x: [B, (lmax+1)**2]`` → (f, ∂f/∂α, ∂f/∂z), each ``[n_alpha, n_beta, B]`` or None where
+        not asked for (the derivatives need ``gradient=True`` at construction); no autograd.
+        Coefficients must be finite (a padding pair multiplies coefficient 0 by an exact zero)."""
+        b, shape = x.shape[0], (self.n_alpha, self.n_beta, x.shape[0])
         xm = x.index_select(1, self.rows_in_range).t().view(2 * self.lmax + 1, self.lmax + 1, b)
-        rings = torch.bmm(self.legendre, xm)  # [M, n_beta, B]
-        return (self.ring @ rings.view(rings.shape[0], -1)).view(self.n_alpha, self.n_beta, b)
+        rings = torch.bmm(self.legendre, xm).view(2 * self.lmax + 1, -1)  # [M, n_beta B]
+        f = (self.ring @ rings).view(shape) if values else None
+        if not gradient:
+            return f, None, None
+        dz = self.ring @ torch.bmm(self.legendre_dz, xm).view(2 * self.lmax + 1, -1)
+        return f, (self.ring_dalpha @ rings).view(shape), dz.view(shape)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if lmax_of(x, "x") != self.lmax:

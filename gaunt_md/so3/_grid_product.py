@@ -1,21 +1,26 @@
-r"""The grid backend of the Gaunt product as one fused, blocked autograd Function.
+r"""Gaunt products and Poisson brackets on the grid as one fused, blocked autograd Function.
 
-With G[p, q, r] = ∫ Y_p Y_q Y_r dΩ, the product c = G(a, b) is bilinear and G is symmetric in its
-three indices, so its derivatives are Gaunt products too:
+A call computes outputs that are sums of bilinear terms of its inputs, each term projected on
+the sphere grid:
 
-    ∂L/∂a = G(∂L/∂c, b),    ∂L/∂b = G(∂L/∂c, a),
+    out_o = Σ_terms ∫ T(x_p, x_q) Y dΩ,   T = x_p x_q ("product") or {x_p, x_q} ("bracket").
 
-each projected to the degree of the input it belongs to. One Gauss-Legendre × uniform grid
-integrates all three exactly (the integrand has degree L1 + L2 + L3 whichever role each factor
-plays), so :class:`GridTriple` holds a ``ToGrid`` and a ``FromGrid`` for each of the three degrees on
-that grid, and the backward of the product is written with the product itself: derivatives of
-every order are exact and cost a product each.
+With G[p, q, r] = ∫ Y_p Y_q Y_r dΩ (symmetric) and K[p, q, r] = ∫ {Y_p, Y_q} Y_r dΩ (totally
+antisymmetric: ∫ {f, g} h = ∫ {g, h} f, by parts), the derivatives are terms of the same kind,
+
+    product (p, q) → o:  ∂/∂x_p = G(g_o, x_q),   ∂/∂x_q = G(g_o, x_p),
+    bracket (p, q) → o:  ∂/∂x_p = K(x_q, g_o),   ∂/∂x_q = K(g_o, x_p),
+
+each projected to the degree of the input it belongs to, and each integrand has the degree of
+the term it comes from, so one grid integrates all of them exactly. The backward is therefore
+this Function again: derivatives of every order are exact, and the derivatives for all inputs come
+from one pass that samples each factor once.
 
 Writing the backward out lets the forward save only its inputs (autograd would keep the grid
 samples, ~(2L)² floats per vector, and stream them back from memory) and lets every pass run in
 blocks of vectors small enough to stay in cache: on CPU the transforms are small matrix products
-whose speed is set by memory traffic, and a block of ~1.5 MiB of grid samples runs them 2-3x faster
-than the whole batch at once. On other devices the batch is one block.
+whose speed is set by memory traffic, and a block of ~1.5 MiB of grid samples runs them about 2x
+faster than the whole batch at once. On other devices the batch is one block.
 """
 
 from __future__ import annotations
@@ -25,18 +30,25 @@ import torch
 from ._grid import FromGrid, ToGrid, grid_shape
 
 BLOCK_BYTES = 3 << 19  # grid samples per block on CPU: 1.5 MiB
+PRODUCT, BRACKET = "product", "bracket"
+
+# A spec: (degrees of the inputs, outputs); an output is (degree, terms), a term (kind, p, q) with
+# p, q input positions. Example, the Gaunt product of two inputs: ((L1, L2), ((L3, (("product", 0, 1),)),)).
+Spec = tuple[tuple[int, ...], tuple[tuple[int, tuple[tuple[str, int, int], ...]], ...]]
 
 
-class GridTriple(torch.nn.Module):
-    """Transforms to and from the grid for degrees (L1, L2, L3) on the smallest grid that integrates
-    any product of three of them exactly."""
+class GridBilinear(torch.nn.Module):
+    """Transforms to and from one grid for a set of degrees; the grid integrates exactly every term
+    whose three degrees (minus 1 for a bracket) add up to at most ``degree``."""
 
-    def __init__(self, lmax1: int, lmax2: int, lmax3: int) -> None:
+    def __init__(self, degrees: set[int], degree: int, gradient: bool = False) -> None:
         super().__init__()
-        self.degrees = (lmax1, lmax2, lmax3)
-        self.n_beta, self.n_alpha = grid_shape(lmax1 + lmax2 + lmax3, max(self.degrees))
-        self.to_grid = torch.nn.ModuleList(ToGrid(l, self.n_beta, self.n_alpha) for l in self.degrees)
-        self.from_grid = torch.nn.ModuleList(FromGrid(l, self.n_beta, self.n_alpha) for l in self.degrees)
+        self.degree = degree
+        self.n_beta, self.n_alpha = grid_shape(degree, max(degrees))
+        self.to_grid = torch.nn.ModuleDict(
+            {str(l): ToGrid(l, self.n_beta, self.n_alpha, gradient=gradient) for l in sorted(degrees)}
+        )
+        self.from_grid = torch.nn.ModuleDict({str(l): FromGrid(l, self.n_beta, self.n_alpha) for l in sorted(degrees)})
 
     def block(self, x: torch.Tensor) -> int:
         """Vectors per block for inputs like ``x``."""
@@ -45,67 +57,73 @@ class GridTriple(torch.nn.Module):
         return max(1, BLOCK_BYTES // (self.n_beta * self.n_alpha * x.element_size()))
 
 
-def grid_product(a: torch.Tensor, b: torch.Tensor, triple: GridTriple, roles: tuple[int, int, int] = (0, 1, 2)) -> torch.Tensor:
-    """G(a, b) projected to degree ``triple.degrees[roles[2]]``.
-
-    ``a: [B, (L_i+1)**2]``, ``b: [B, (L_j+1)**2]`` with (i, j, k) = ``roles`` → ``[B, (L_k+1)**2]``.
-    """
-    return _Product.apply(a, b, triple, roles)
+def fused(spec: Spec, grid: GridBilinear, *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """The outputs of ``spec``: inputs ``[B, (L_p+1)**2]`` → outputs ``[B, (L_o+1)**2]``."""
+    return _Fused.apply(spec, grid, *inputs)
 
 
-class _Product(torch.autograd.Function):
+def _field(terms, samples) -> torch.Tensor:
+    """Σ of the terms' pointwise values; samples[p] = (f, ∂_α f, ∂_z f)."""
+    field = None
+    for kind, p, q in terms:
+        (fp, ap, zp), (fq, aq, zq) = samples[p], samples[q]
+        # {f, g} = ∂_α f ∂_z g - ∂_z f ∂_α g (z = cos β, in e3nn's frame; see _bracket)
+        pairs = ((fp, fq, 1.0),) if kind == PRODUCT else ((ap, zq, 1.0), (zp, aq, -1.0))
+        for u, v, sign in pairs:
+            if field is None:
+                field = torch.mul(u, v) if sign > 0 else torch.mul(u, v).neg_()
+            else:
+                field.addcmul_(u, v, value=sign)
+    return field
+
+
+class _Fused(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, a, b, triple, roles):
-        ctx.save_for_backward(a, b)
-        ctx.triple, ctx.roles = triple, roles
-        i, j, k = roles
-        to_a, to_b, project = triple.to_grid[i], triple.to_grid[j], triple.from_grid[k]
-        out = a.new_empty(a.shape[0], (triple.degrees[k] + 1) ** 2)
-        step = triple.block(a)
-        for s in range(0, a.shape[0], step):
-            project.project_rows(to_a.sample_rows(a[s:s + step]) * to_b.sample_rows(b[s:s + step]), out[s:s + step])
-        return out
-
-    @staticmethod
-    def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        triple, (i, j, k) = ctx.triple, ctx.roles
-        need_a, need_b = ctx.needs_input_grad[:2]
-        if need_a and need_b:
-            grad_a, grad_b = _ProductGrads.apply(grad, a, b, triple, ctx.roles)
-        else:
-            grad_a = _Product.apply(grad, b, triple, (k, j, i)) if need_a else None
-            grad_b = _Product.apply(grad, a, triple, (k, i, j)) if need_b else None
-        return grad_a, grad_b, None, None
-
-
-class _ProductGrads(torch.autograd.Function):
-    """(G(g, b) → degree i, G(g, a) → degree j) in one pass: g is sampled once per block."""
-
-    @staticmethod
-    def forward(ctx, grad, a, b, triple, roles):
-        ctx.save_for_backward(grad, a, b)
-        ctx.triple, ctx.roles = triple, roles
-        i, j, k = roles
-        to, project = triple.to_grid, triple.from_grid
-        grad_a, grad_b = torch.empty_like(a), torch.empty_like(b)
-        step = triple.block(a)
-        for s in range(0, a.shape[0], step):
-            g = to[k].sample_rows(grad[s:s + step])
-            project[i].project_rows(g * to[j].sample_rows(b[s:s + step]), grad_a[s:s + step])
-            project[j].project_rows(g * to[i].sample_rows(a[s:s + step]), grad_b[s:s + step])
-        return grad_a, grad_b
+    def forward(ctx, spec, grid, *inputs):
+        ctx.save_for_backward(*inputs)
+        ctx.spec, ctx.grid = spec, grid
+        ctx.set_materialize_grads(False)  # an output nobody used gets None, and no terms
+        degrees, outputs = spec
+        terms = [t for _, ts in outputs for t in ts]
+        values = {s for kind, p, q in terms if kind == PRODUCT for s in (p, q)}
+        gradient = {s for kind, p, q in terms if kind == BRACKET for s in (p, q)}
+        n = inputs[0].shape[0]
+        outs = [inputs[0].new_empty(n, (l + 1) ** 2) for l, _ in outputs]
+        step = grid.block(inputs[0])
+        for s in range(0, n, step):
+            samples = {
+                p: grid.to_grid[str(degrees[p])].sample_rows(inputs[p][s : s + step], p in values, p in gradient)
+                for p in values | gradient
+            }
+            for out, (l, ts) in zip(outs, outputs):
+                grid.from_grid[str(l)].project_rows(_field(ts, samples), out[s : s + step])
+        return tuple(outs)
 
     @staticmethod
-    def backward(ctx, grad_grad_a, grad_grad_b):
-        grad, a, b = ctx.saved_tensors
-        triple, (i, j, k) = ctx.triple, ctx.roles
-        d_grad = d_a = d_b = None
-        if grad_grad_a is not None:
-            d_grad = _Product.apply(grad_grad_a, b, triple, (i, j, k))
-            d_b = _Product.apply(grad, grad_grad_a, triple, (k, i, j))
-        if grad_grad_b is not None:
-            term = _Product.apply(grad_grad_b, a, triple, (j, i, k))
-            d_grad = term if d_grad is None else d_grad + term
-            d_a = _Product.apply(grad, grad_grad_b, triple, (k, j, i))
-        return d_grad, d_a, d_b, None, None
+    def backward(ctx, *grads):
+        inputs = ctx.saved_tensors
+        degrees, outputs = ctx.spec
+        extended = list(inputs)
+        grad_outputs, wanted = [], []
+        for (l, ts), g in zip(outputs, grads):
+            if g is not None:
+                extended.append(g)
+                grad_outputs.append((len(extended) - 1, ts))
+        new_degrees = tuple(degrees) + tuple(outputs[i][0] for i, g in enumerate(grads) if g is not None)
+        new_outputs = []
+        for s, need in enumerate(ctx.needs_input_grad[2:]):
+            terms = []
+            for go, ts in grad_outputs if need else ():
+                for kind, p, q in ts:
+                    if kind == PRODUCT:
+                        terms += [(PRODUCT, go, q)] * (p == s) + [(PRODUCT, go, p)] * (q == s)
+                    else:
+                        terms += [(BRACKET, q, go)] * (p == s) + [(BRACKET, go, p)] * (q == s)
+            if terms:
+                wanted.append(s)
+                new_outputs.append((degrees[s], tuple(terms)))
+        result = [None] * len(inputs)
+        if new_outputs:
+            for s, g in zip(wanted, _Fused.apply((new_degrees, tuple(new_outputs)), ctx.grid, *extended)):
+                result[s] = g
+        return (None, None, *result)

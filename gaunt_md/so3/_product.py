@@ -19,7 +19,7 @@ import torch
 from ._degrees import check_same_kind, lmax_of
 from ._fourier import FromFourier, ToFourier, fourier_size
 from ._gaunt_coefficients import gaunt_tensor
-from ._grid_product import GridTriple, grid_product
+from ._grid_product import PRODUCT, GridBilinear, fused
 
 BACKENDS = ("grid", "fourier", "dense")
 
@@ -40,7 +40,8 @@ class GauntProduct(torch.nn.Module):
             raise ValueError(f"lmax_out must be in [0, L1+L2] = [0, {lmax1 + lmax2}], got {lmax_out}")
         self.lmax1, self.lmax2, self.lmax_out, self.backend = lmax1, lmax2, lmax_out, backend
         if backend == "grid":
-            self.grid = GridTriple(lmax1, lmax2, lmax_out)
+            self.grid = GridBilinear({lmax1, lmax2, lmax_out}, lmax1 + lmax2 + lmax_out)
+            self.spec = ((lmax1, lmax2), ((lmax_out, ((PRODUCT, 0, 1),)),))
         elif backend == "fourier":
             self.n = fourier_size(lmax1 + lmax2)
             self.to_fourier1 = ToFourier(lmax1, self.n)
@@ -71,7 +72,7 @@ class GauntProduct(torch.nn.Module):
         if self.backend == "grid":
             a = x1.expand(*lead, x1.shape[-1]).reshape(lead.numel(), x1.shape[-1])
             b = x2.expand(*lead, x2.shape[-1]).reshape(lead.numel(), x2.shape[-1])
-            return grid_product(a, b, self.grid).view(*lead, n_out)
+            return fused(self.spec, self.grid, a, b)[0].view(*lead, n_out)
         if self.backend == "fourier":
             s = (self.n, self.n)
             f1 = torch.fft.irfft2(self.to_fourier1(x1), s=s, norm="forward")
