@@ -17,11 +17,11 @@ CPU) to a degree-2L output, timed forward + backward (fixed random grad_output, 
 Measurements are interleaved: after a warm-up, each repeat times every contender once (in rotating
 order) and the median over repeats is reported. Fast calls are looped so that a sample lasts
 ≥ ~50 ms. Repeats per L come from the warm-up so that each L takes about --budget s (5 to 60),
-unless --repeats is given. ``dense``, the O(L^6) reference, is timed after the interleaved repeats
-(at most --budget / 4 s of them, at least 3): its temporaries reach GiBs at L ≥ 8, and on this
-machine the calls that follow one of its calls ran up to 2x slower (the grid product at L = 10:
-77 ms in a run without dense, 81-133 ms interleaved with it, while e3nn's calls did not change).
-It is skipped (null, with a reason) where it would need more than 20 s per call or too much memory.
+unless --repeats is given. ``dense``, the O(L^6) reference, is timed in a last phase after every L
+(--budget / 4 s per L, at least 3 repeats): its temporaries reach GiBs at L ≥ 7, and on this
+machine the calls after it ran up to 2x slower for a while (the grid product at L = 10: 77 ms in a
+run without dense, 81-133 ms interleaved with it, 134 ms with dense timed at the end of each L;
+e3nn's calls did not change). It is skipped (null, with a reason) where it would need more than 20 s per call or too much memory.
 
 Writes benchmarks/results/tensor_product.{json,png} and the table between the
 ``<!-- tensor_product:start/end -->`` markers of docs/performance.md. Rerun with (~20 min, 2 threads):
@@ -119,26 +119,8 @@ def dense_skip(lmax: int, previous: dict | None) -> str | None:
     return f"predicted {guess:.0f} s per call > {DENSE_MAX_S:.0f} s" if guess > DENSE_MAX_S else None
 
 
-def measure_l(lmax: int, args: argparse.Namespace, previous: dict | None) -> dict:
-    """Build, warm up and time every contender at degree L (interleaved repeats)."""
-    gc.collect()
-    n_in, n_out = (lmax + 1) ** 2, (2 * lmax + 1) ** 2
-    tp, construct = e3nn_product(lmax)
-    entry: dict = {"L": lmax, "e3nn_construct_s": construct}
-    steps = {"e3nn": make_step(tp, (BATCH, tp.irreps_in1.dim), tp.irreps_out.dim, seed=lmax)}
-    for backend in BACKENDS:
-        reason = dense_skip(lmax, previous) if backend == "dense" else None
-        if reason is not None:
-            entry[backend] = {"median_ms": None, "skipped": reason}
-            continue
-        start = time.perf_counter()
-        module = GauntProduct(lmax, lmax, 2 * lmax, backend).to(torch.float32)
-        entry[f"{backend}_construct_s"] = time.perf_counter() - start
-        steps[backend] = make_step(module, (BATCH, CHANNELS, n_in), n_out, seed=lmax)
-    start = time.perf_counter()
-    module = GauntBracket(lmax, lmax, 2 * lmax - 1, "grid", product_lmax_out=2 * lmax).to(torch.float32)
-    entry[f"{BRACKET}_construct_s"] = time.perf_counter() - start
-    steps[BRACKET] = make_step(module, (BATCH, CHANNELS, n_in), (n_out, (2 * lmax) ** 2), seed=lmax)
+def _time_interleaved(steps: dict[str, Callable[[], None]], args: argparse.Namespace, entry: dict) -> None:
+    """Warm up, then time the steps in interleaved repeats (rotating order); medians into ``entry``."""
     number: dict[str, int] = {}
     for name, step in list(steps.items()):
         t = seconds(step)  # warm-up (e3nn compiles its code on the first call)
@@ -148,27 +130,63 @@ def measure_l(lmax: int, args: argparse.Namespace, previous: dict | None) -> dic
             del steps[name]
             continue
         number[name] = max(1, min(100, math.ceil(0.05 / max(t, 1e-6))))
-    reference = {name: steps.pop(name) for name in ("dense",) if name in steps}
+    if not steps:
+        return
     per_repeat = sum(seconds(step) * number[n] for n, step in steps.items())
-    repeats = args.repeats or max(5, min(60, int(args.budget / per_repeat)))
-    names, samples = list(steps), {name: [] for name in [*steps, *reference]}
+    budget = args.budget / 4 if "dense" in steps else args.budget
+    repeats = args.repeats or max(3 if "dense" in steps else 5, min(60, int(budget / per_repeat)))
+    names, samples = list(steps), {name: [] for name in steps}
     for r in range(repeats):
         for name in names[r % len(names):] + names[: r % len(names)]:  # rotate the order
             samples[name].append(1e3 * seconds(steps[name], number[name]))
-    for name, step in reference.items():  # after the others: see the module docstring
-        per_call = seconds(step) * number[name]
-        for _ in range(args.repeats or max(3, min(repeats, int(args.budget / 4 / per_call)))):
-            samples[name].append(1e3 * seconds(step, number[name]))
-    steps.update(reference)
-    entry["repeats"] = repeats
+    entry.setdefault("repeats", repeats)
     for name in steps:
         entry[name] = {"median_ms": statistics.median(samples[name]), "calls_per_sample": number[name],
                        "samples_ms": [round(s, 4) for s in samples[name]]}
+
+
+def measure_l(lmax: int, args: argparse.Namespace) -> dict:
+    """Build, warm up and time every contender but ``dense`` at degree L (interleaved repeats)."""
+    gc.collect()
+    n_in, n_out = (lmax + 1) ** 2, (2 * lmax + 1) ** 2
+    tp, construct = e3nn_product(lmax)
+    entry: dict = {"L": lmax, "e3nn_construct_s": construct}
+    steps = {"e3nn": make_step(tp, (BATCH, tp.irreps_in1.dim), tp.irreps_out.dim, seed=lmax)}
+    for backend in BACKENDS:
+        if backend == "dense":
+            continue
+        start = time.perf_counter()
+        module = GauntProduct(lmax, lmax, 2 * lmax, backend).to(torch.float32)
+        entry[f"{backend}_construct_s"] = time.perf_counter() - start
+        steps[backend] = make_step(module, (BATCH, CHANNELS, n_in), n_out, seed=lmax)
+    start = time.perf_counter()
+    module = GauntBracket(lmax, lmax, 2 * lmax - 1, "grid", product_lmax_out=2 * lmax).to(torch.float32)
+    entry[f"{BRACKET}_construct_s"] = time.perf_counter() - start
+    steps[BRACKET] = make_step(module, (BATCH, CHANNELS, n_in), (n_out, (2 * lmax) ** 2), seed=lmax)
+    _time_interleaved(steps, args, entry)
+    return entry
+
+
+def measure_dense(entry: dict, args: argparse.Namespace, previous: dict | None) -> None:
+    """Time the dense reference at degree ``entry["L"]`` (in the last phase, see the docstring)."""
+    gc.collect()
+    lmax = entry["L"]
+    reason = dense_skip(lmax, previous)
+    if reason is not None:
+        entry["dense"] = {"median_ms": None, "skipped": reason}
+        return
+    start = time.perf_counter()
+    module = GauntProduct(lmax, lmax, 2 * lmax, "dense").to(torch.float32)
+    entry["dense_construct_s"] = time.perf_counter() - start
+    step = make_step(module, (BATCH, CHANNELS, (lmax + 1) ** 2), (2 * lmax + 1) ** 2, seed=lmax)
+    _time_interleaved({"dense": step}, args, entry)
+
+
+def summarise(entry: dict) -> None:
     gaunt = {b: entry[b]["median_ms"] for b in BACKENDS if entry[b]["median_ms"] is not None}
     entry["best_gaunt"] = min(gaunt, key=gaunt.__getitem__)
     entry["speedup"] = entry["e3nn"]["median_ms"] / gaunt[entry["best_gaunt"]]
     entry["bracket_ratio"] = entry[BRACKET]["median_ms"] / entry["grid"]["median_ms"]
-    return entry
 
 
 def grid_slope(results: list[dict]) -> float | None:
@@ -206,6 +224,7 @@ def plot(results: list[dict], path: Path) -> None:
 
 
 def markdown(report: dict) -> str:
+    top = report["results"][-1]
     results, m = report["results"], report["machine"]
 
     def fmt(v: float | None) -> str:
@@ -250,7 +269,11 @@ def markdown(report: dict) -> str:
         f"the Gaunt backends are `GauntProduct(L, L, 2L, backend)`; 'grid product + bracket' is "
         f"`GauntBracket(L, L, 2L-1, 'grid', product_lmax_out=2L)`, the product and the odd-path bracket "
         f"from one grid transform of each input. The contenders alternate within each "
-        f"repeat and the table shows medians over repeats, so machine load affects all of them alike. "
+        f"repeat and the table shows medians over repeats, so machine load affects all of them alike; "
+        f"`dense`, the reference, is timed in a last phase after every L (its GiB temporaries slow the "
+        f"calls after it; see the script's docstring). Single samples scatter by up to ~1.5x on this "
+        f"shared machine (grid at L = {top['L']}: {min(top['grid']['samples_ms']):.0f}-"
+        f"{max(top['grid']['samples_ms']):.0f} ms over {top['repeats']} repeats). "
         f"Rerun with `{report['command']}` (this run took {report['total_s'] / 60:.1f} min); raw numbers "
         f"are in `benchmarks/results/tensor_product.json`, the plot in `benchmarks/results/tensor_product.png`.",
         "", *rows, "", *lines, "",
@@ -297,12 +320,17 @@ def main() -> None:
     }
     start = time.perf_counter()
     for lmax in range(1, args.lmax + 1):
-        entry = measure_l(lmax, args, report["results"][-1] if report["results"] else None)
+        entry = measure_l(lmax, args)
         report["results"].append(entry)
-        times = ", ".join(f"{c} {entry[c]['median_ms'] or float('nan'):.2f}" for c in CONTENDERS + (BRACKET,))
+        times = ", ".join(f"{c} {entry[c]['median_ms']:.2f}" for c in CONTENDERS + (BRACKET,) if c != "dense")
         print(f"L={lmax:2d} ({entry['repeats']} repeats, {time.perf_counter() - start:.0f} s): {times} ms; "
-              f"e3nn/{entry['best_gaunt']} = {entry['speedup']:.1f}x; "
-              f"(product+bracket)/product = {entry['bracket_ratio']:.2f}x", flush=True)
+              f"e3nn/grid = {entry['e3nn']['median_ms'] / entry['grid']['median_ms']:.1f}x; "
+              f"(product+bracket)/product = {entry[BRACKET]['median_ms'] / entry['grid']['median_ms']:.2f}x", flush=True)
+    for i, entry in enumerate(report["results"]):  # the dense reference, last: see the module docstring
+        measure_dense(entry, args, report["results"][i - 1] if i else None)
+        summarise(entry)
+        print(f"L={entry['L']:2d} dense {entry['dense']['median_ms'] or float('nan'):.2f} ms; "
+              f"e3nn/{entry['best_gaunt']} = {entry['speedup']:.1f}x", flush=True)
     by_l = {r["L"]: r for r in report["results"]}
     report["targets"] = [  # None where L was not measured
         {"L": l, "required": req, "speedup": r and r["speedup"], "best": r and r["best_gaunt"],
