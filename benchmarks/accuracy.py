@@ -117,7 +117,9 @@ def run_mace(system: str, epochs: int, mace_python: Path, threads: int, limit: i
     if out.exists():
         shutil.rmtree(out)
     train, valid, test = _split(system, out / "data", limit)
-    e0s = e0s_from_isolated_atoms(SYSTEMS[system][2])
+    present = {int(z) for atoms in read(train, ":") for z in atoms.numbers}
+    # MACE sizes its atomic-energy table from the E0s given: only the elements of the data
+    e0s = {z: e for z, e in e0s_from_isolated_atoms(SYSTEMS[system][2]).items() if int(z) in present}
     bin_dir = mace_python.parent
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     cmd = [str(bin_dir / "mace_run_train"), "--name", "mace", "--train_file", str(train), "--valid_file", str(valid),

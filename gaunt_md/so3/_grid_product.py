@@ -103,14 +103,13 @@ class _Fused(torch.autograd.Function):
     def backward(ctx, *grads):
         inputs = ctx.saved_tensors
         degrees, outputs = ctx.spec
-        extended = list(inputs)
-        grad_outputs, wanted = [], []
+        extended, new_degrees, grad_outputs = list(inputs), list(degrees), []  # inputs, then the grads
         for (l, ts), g in zip(outputs, grads):
             if g is not None:
                 extended.append(g)
+                new_degrees.append(l)
                 grad_outputs.append((len(extended) - 1, ts))
-        new_degrees = tuple(degrees) + tuple(outputs[i][0] for i, g in enumerate(grads) if g is not None)
-        new_outputs = []
+        new_outputs, wanted = [], []
         for s, need in enumerate(ctx.needs_input_grad[2:]):
             terms = []
             for go, ts in grad_outputs if need else ():
@@ -124,6 +123,6 @@ class _Fused(torch.autograd.Function):
                 new_outputs.append((degrees[s], tuple(terms)))
         result = [None] * len(inputs)
         if new_outputs:
-            for s, g in zip(wanted, _Fused.apply((new_degrees, tuple(new_outputs)), ctx.grid, *extended)):
+            for s, g in zip(wanted, _Fused.apply((tuple(new_degrees), tuple(new_outputs)), ctx.grid, *extended)):
                 result[s] = g
         return (None, None, *result)
