@@ -183,7 +183,11 @@ def report() -> None:
              "schedule (stage two for the last 20%), one thread each. MACE shared the cores with two other trainings for its first",
              "~25 minutes, ran alone for ~25, and beside the gaunt-md run for its last ~9; the gaunt-md run had one core beside",
              "MACE. Per epoch MACE is more accurate at this point of training; per minute gaunt-md is (its 30-minute model, made",
-             "under heavier load, beats MACE's 60-minute one).", ""]
+             "under heavier load, beats MACE's 60-minute one).", "",
+             "Equal epochs (ethanol, 2026-11-23): the same protocol. gaunt-md ran beside MACE for its 9.6 minutes; MACE then",
+             "shared the machine with one-thread tests and timings. Per epoch MACE is far ahead (F RMSE 29.1 vs 55.5 meV/Å).",
+             "Per minute the two are close: gaunt-md's time-budget run reached 34.3 meV/Å at 30 minutes and 24.2 at 82 (under",
+             "heavier load), MACE 29.1 at 55.", ""]
     header = "| run | threads | epochs | minutes | E RMSE meV/atom | E MAE meV/atom | E RMSE meV/structure | E MAE meV/structure | F RMSE meV/Å | F MAE meV/Å |"
     labels = {"gaunt": "gaunt-md, time budget", "gaunt_equal_epochs": "gaunt-md, equal epochs", "mace": "MACE 0.3.16, equal epochs"}
     for path in sorted(RESULTS.glob("accuracy_*.json")):
