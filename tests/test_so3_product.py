@@ -181,22 +181,3 @@ def test_exactness_needs_the_minimal_grid():
     exact = FromGrid(lout, nb, na)(ToGrid(l1, nb, na)(x1) * ToGrid(l2, nb, na)(x2))
     assert rel_err(exact, ref) < 1e-12
     assert (nb, na) == (7, 13)
-
-
-def test_fused_products_of_several_factors_equal_chained_dense_products():
-    """The many-body form Σ_k ∫ a_1 ... a_k Y (the model's correlation expansion) as one fused grid
-    pass: equal to chained dense products, with exact first and second derivatives."""
-    from gaunt_md.so3._grid_product import PRODUCT, GridBilinear, fused
-
-    lmax, lout = 2, 1
-    spec = ((lmax,) * 3, ((lout, ((PRODUCT, 0), (PRODUCT, 0, 1), (PRODUCT, 0, 1, 2))),))
-    grid = GridBilinear({lmax, lout}, 3 * lmax + lout).double()
-    a, b, c = (torch.randn(5, 9, dtype=torch.float64, requires_grad=True) for _ in range(3))
-
-    def dense(a, b, c):
-        ab = gaunt_product(a, b, 2 * lmax, backend="dense")
-        return a[:, : (lout + 1) ** 2] + ab[:, : (lout + 1) ** 2] + gaunt_product(ab, c, lout, backend="dense")
-
-    assert rel_err(fused(spec, grid, a, b, c)[0], dense(a, b, c)) < 1e-12
-    assert torch.autograd.gradcheck(lambda *x: fused(spec, grid, *x)[0], (a, b, c))
-    assert torch.autograd.gradgradcheck(lambda *x: fused(spec, grid, *x)[0], (a, b, c))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ..so3._grid_product import PRODUCT, GridBilinear, fused
+from ..so3 import FromGrid, ToGrid, grid_shape
 from .linear import DegreeLinear
 
 
@@ -12,10 +12,10 @@ class ManyBodyProduct(torch.nn.Module):
     """B = Π-expansion of A up to correlation order ν, projected to degree ``lmax_out``.
 
     With a_k = W_k A (channel mixing per degree, element-dependent channel weights; the ν maps are
-    one matmul), the grid function B(s) = a_1 + a_1 a_2 + a_1 a_2 a_3 + ... holds every correlation
-    order up to ν. The grid integrates the degree ν·lmax + lmax_out projection exactly, so B is the
-    exact Gaunt product expansion. It is one fused, blocked grid pass whose derivatives (forces, and
-    theirs in training) are grid products again (``gaunt_md.so3._grid_product``).
+    one matmul and the ν grid transforms one transform of ν·C channels), the grid
+    function B(s) = a_1(s) (1 + a_2(s) (1 + a_3(s) (...))) = a_1 + a_1 a_2 + a_1 a_2 a_3 + ... holds
+    every correlation order up to ν, at ν - 1 pointwise multiplications. The grid integrates the
+    degree ν·lmax + lmax_out projection exactly, so B is the exact Gaunt product expansion.
 
     A: [N, (lmax+1)**2, C], species: [N] (element index) → [N, (lmax_out+1)**2, C].
     """
@@ -25,13 +25,16 @@ class ManyBodyProduct(torch.nn.Module):
         self.channels, self.lmax_out, self.correlation = channels, lmax_out, correlation
         self.linear = DegreeLinear(channels, correlation * channels, lmax)
         self.element_weights = torch.nn.Parameter(torch.ones(num_elements, correlation * channels))
-        self.grid = GridBilinear({lmax, lmax_out}, correlation * lmax + lmax_out)
-        terms = tuple((PRODUCT, *range(k)) for k in range(1, correlation + 1))  # a_1, a_1 a_2, ...
-        self.spec = ((lmax,) * correlation, ((lmax_out, terms),))
+        n_beta, n_alpha = grid_shape(correlation * lmax + lmax_out, lmax)
+        self.to_grid = ToGrid(lmax, n_beta, n_alpha)
+        self.from_grid = FromGrid(lmax_out, n_beta, n_alpha)
 
     def forward(self, a: torch.Tensor, species: torch.Tensor) -> torch.Tensor:
         n, f, c = a.shape
         a = self.linear(a) * self.element_weights.index_select(0, species)[:, None, :]  # [N, f, ν C]
-        factors = a.view(n, f, self.correlation, c).permute(2, 0, 3, 1).reshape(self.correlation, n * c, f)
-        (b,) = fused(self.spec, self.grid, *factors.unbind(0))  # [N C, (lmax_out+1)**2]
-        return b.view(n, c, -1).transpose(1, 2)
+        grids = self.to_grid.columns(a.transpose(0, 1).reshape(f, -1))  # [n_alpha, n_beta, N ν C]
+        factors = grids.view(grids.shape[0], grids.shape[1], n, self.correlation, c).unbind(3)
+        product = factors[-1]
+        for fk in reversed(factors[:-1]):
+            product = fk * (1.0 + product)
+        return self.from_grid.columns(product.reshape(grids.shape[0], grids.shape[1], n * c)).view(-1, n, c).transpose(0, 1)

@@ -1,17 +1,15 @@
 r"""Gaunt products and Poisson brackets on the grid as one fused, blocked autograd Function.
 
-A call computes outputs that are sums of multilinear terms of its inputs, each term projected on
+A call computes outputs that are sums of bilinear terms of its inputs, each term projected on
 the sphere grid:
 
-    out_o = Σ_terms ∫ T Y dΩ,   T = x_p x_q ... ("product", any number of factors)
-                                 or {x_p, x_q} ("bracket").
+    out_o = Σ_terms ∫ T(x_p, x_q) Y dΩ,   T = x_p x_q ("product") or {x_p, x_q} ("bracket").
 
-A product integral ∫ f g ... h is symmetric under any exchange of the factors and the projected
-function, and K[p, q, r] = ∫ {Y_p, Y_q} Y_r dΩ is totally antisymmetric (∫ {f, g} h = ∫ {g, h} f,
-by parts), so the derivatives are terms of the same kind,
+With G[p, q, r] = ∫ Y_p Y_q Y_r dΩ (symmetric) and K[p, q, r] = ∫ {Y_p, Y_q} Y_r dΩ (totally
+antisymmetric: ∫ {f, g} h = ∫ {g, h} f, by parts), the derivatives are terms of the same kind,
 
-    product (p, q, r, ...) → o:  ∂/∂x_p = ∫ g_o x_q x_r ... Y   (one term per occurrence of p),
-    bracket (p, q) → o:          ∂/∂x_p = K(x_q, g_o),   ∂/∂x_q = K(g_o, x_p),
+    product (p, q) → o:  ∂/∂x_p = G(g_o, x_q),   ∂/∂x_q = G(g_o, x_p),
+    bracket (p, q) → o:  ∂/∂x_p = K(x_q, g_o),   ∂/∂x_q = K(g_o, x_p),
 
 each projected to the degree of the input it belongs to, and each integrand has the degree of
 the term it comes from, so one grid integrates all of them exactly. The backward is therefore
@@ -34,15 +32,14 @@ from ._grid import FromGrid, ToGrid, grid_shape
 BLOCK_BYTES = 3 << 19  # grid samples per block on CPU: 1.5 MiB
 PRODUCT, BRACKET = "product", "bracket"
 
-# A spec: (degrees of the inputs, outputs); an output is (degree, terms), a term (kind, p, q, ...)
-# with p, q, ... input positions (two for a bracket, one or more for a product). Example, the Gaunt
-# product of two inputs: ((L1, L2), ((L3, (("product", 0, 1),)),)).
-Spec = tuple[tuple[int, ...], tuple[tuple[int, tuple[tuple, ...]], ...]]
+# A spec: (degrees of the inputs, outputs); an output is (degree, terms), a term (kind, p, q) with
+# p, q input positions. Example, the Gaunt product of two inputs: ((L1, L2), ((L3, (("product", 0, 1),)),)).
+Spec = tuple[tuple[int, ...], tuple[tuple[int, tuple[tuple[str, int, int], ...]], ...]]
 
 
 class GridBilinear(torch.nn.Module):
     """Transforms to and from one grid for a set of degrees; the grid integrates exactly every term
-    whose degrees (factors and output, minus 1 for a bracket) add up to at most ``degree``."""
+    whose three degrees (minus 1 for a bracket) add up to at most ``degree``."""
 
     def __init__(self, degrees: set[int], degree: int, gradient: bool = False) -> None:
         super().__init__()
@@ -66,25 +63,15 @@ def fused(spec: Spec, grid: GridBilinear, *inputs: torch.Tensor) -> tuple[torch.
 
 
 def _field(terms, samples) -> torch.Tensor:
-    """Σ of the terms' pointwise values; samples[p] = (f, ∂_α f, ∂_z f). Never writes to a sample."""
+    """Σ of the terms' pointwise values; samples[p] = (f, ∂_α f, ∂_z f)."""
     field = None
-    for kind, *factors in terms:
-        if kind == BRACKET:  # {f, g} = ∂_α f ∂_z g - ∂_z f ∂_α g (z = cos β, in e3nn's frame; see _bracket)
-            (_, ap, zp), (_, aq, zq) = samples[factors[0]], samples[factors[1]]
-            pairs = ((ap, zq, 1.0), (zp, aq, -1.0))
-        else:  # u · v with u the product of all factors but the last (None for a single factor)
-            f = [samples[p][0] for p in factors]
-            u = None if len(f) == 1 else f[0] if len(f) == 2 else torch.mul(f[0], f[1])
-            for w in f[2:-1]:
-                u.mul_(w)
-            pairs = ((u, f[-1], 1.0),)
+    for kind, p, q in terms:
+        (fp, ap, zp), (fq, aq, zq) = samples[p], samples[q]
+        # {f, g} = ∂_α f ∂_z g - ∂_z f ∂_α g (z = cos β, in e3nn's frame; see _bracket)
+        pairs = ((fp, fq, 1.0),) if kind == PRODUCT else ((ap, zq, 1.0), (zp, aq, -1.0))
         for u, v, sign in pairs:
             if field is None:
-                field = v.clone() if u is None else torch.mul(u, v)
-                if sign < 0:
-                    field.neg_()
-            elif u is None:
-                field.add_(v)
+                field = torch.mul(u, v) if sign > 0 else torch.mul(u, v).neg_()
             else:
                 field.addcmul_(u, v, value=sign)
     return field
@@ -98,22 +85,16 @@ class _Fused(torch.autograd.Function):
         ctx.set_materialize_grads(False)  # an output nobody used gets None, and no terms
         degrees, outputs = spec
         terms = [t for _, ts in outputs for t in ts]
-        values = {s for kind, *factors in terms if kind == PRODUCT for s in factors}
-        gradient = {s for kind, *factors in terms if kind == BRACKET for s in factors}
-        groups: dict[tuple[int, bool, bool], list[int]] = {}  # inputs sampled alike share a transform
-        for p in sorted(values | gradient):
-            groups.setdefault((degrees[p], p in values, p in gradient), []).append(p)
+        values = {s for kind, p, q in terms if kind == PRODUCT for s in (p, q)}
+        gradient = {s for kind, p, q in terms if kind == BRACKET for s in (p, q)}
         n = inputs[0].shape[0]
         outs = [inputs[0].new_empty(n, (l + 1) ** 2) for l, _ in outputs]
         step = grid.block(inputs[0])
         for s in range(0, n, step):
-            samples = {}
-            for (l, want_values, want_gradient), members in groups.items():
-                rows = [inputs[p][s : s + step] for p in members]
-                sampled = grid.to_grid[str(l)].sample_rows(rows[0] if len(rows) == 1 else torch.cat(rows), want_values, want_gradient)
-                b = rows[0].shape[0]
-                for i, p in enumerate(members):
-                    samples[p] = tuple(t if t is None or len(rows) == 1 else t[..., i * b : (i + 1) * b] for t in sampled)
+            samples = {
+                p: grid.to_grid[str(degrees[p])].sample_rows(inputs[p][s : s + step], p in values, p in gradient)
+                for p in values | gradient
+            }
             for out, (l, ts) in zip(outs, outputs):
                 grid.from_grid[str(l)].project_rows(_field(ts, samples), out[s : s + step])
         return tuple(outs)
@@ -132,11 +113,10 @@ class _Fused(torch.autograd.Function):
         for s, need in enumerate(ctx.needs_input_grad[2:]):
             terms = []
             for go, ts in grad_outputs if need else ():
-                for kind, *factors in ts:
-                    if kind == PRODUCT:  # one term per occurrence of s, with g_o in its place
-                        terms += [(PRODUCT, go, *factors[:i], *factors[i + 1 :]) for i, p in enumerate(factors) if p == s]
+                for kind, p, q in ts:
+                    if kind == PRODUCT:
+                        terms += [(PRODUCT, go, q)] * (p == s) + [(PRODUCT, go, p)] * (q == s)
                     else:
-                        p, q = factors
                         terms += [(BRACKET, q, go)] * (p == s) + [(BRACKET, go, p)] * (q == s)
             if terms:
                 wanted.append(s)
