@@ -109,7 +109,6 @@ class ToGrid(torch.nn.Module):
         self.register_buffer("rows_table", inverse_table(rows, (lmax + 1) ** 2), persistent=False)
         # padding pairs (l < |m|) read row 0 instead of a zero row: the Legendre table is zero there
         self.register_buffer("rows_in_range", torch.where(rows < (lmax + 1) ** 2, rows, 0), persistent=False)
-        self.gradient = gradient
         if gradient:
             z, _ = np.polynomial.legendre.leggauss(n_beta)
             d = _legendre_dz(lmax, z)  # [l, m, i]
