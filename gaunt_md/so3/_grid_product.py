@@ -43,7 +43,6 @@ class GridBilinear(torch.nn.Module):
 
     def __init__(self, degrees: set[int], degree: int, gradient: bool = False) -> None:
         super().__init__()
-        self.degree = degree
         self.n_beta, self.n_alpha = grid_shape(degree, max(degrees))
         self.to_grid = torch.nn.ModuleDict(
             {str(l): ToGrid(l, self.n_beta, self.n_alpha, gradient=gradient) for l in sorted(degrees)}
