@@ -95,6 +95,7 @@ def test_nve_conserves_energy(files, tmp_path):
     kinetic = np.array([float(r["ekin_eV"]) for r in table])
     assert len(table) == 81 and kinetic.std() > 0.005  # the atoms really move and exchange energy
     assert abs(total[-1] - total[0]) < 1e-4 and total.std() < 5e-5  # eV, 15 atoms, 0.1 ps
+    assert (tmp_path / "nve.png").stat().st_size > 10_000  # the energy/temperature plot
 
 
 def test_nvt_langevin_reaches_the_temperature(files, tmp_path):
@@ -210,6 +211,23 @@ def test_reads_other_formats_and_frames(files, tmp_path):
         read_structure(tmp_path / "junk.cif")
     bad = run("relax", tmp_path / "junk.cif", "--model", files / "model.pt", "--output", tmp_path / "j")
     assert bad.exit_code == 1 and "cannot read" in bad.output
+
+
+def test_pymatgen_reads_what_ase_cannot(tmp_path, monkeypatch):
+    import ase.io
+    from pymatgen.core import Lattice, Structure
+
+    from gaunt_md.data import read_structure
+
+    Structure(Lattice.cubic(5.64), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]]).to(filename=str(tmp_path / "nacl.cif"))
+
+    def refuse(*args, **kwargs):
+        raise ValueError("ASE cannot parse this")
+
+    monkeypatch.setattr(ase.io, "read", refuse)
+    atoms = read_structure(tmp_path / "nacl.cif")
+    assert atoms.get_chemical_symbols() == ["Na", "Cl"] and atoms.pbc.all()
+    np.testing.assert_allclose(atoms.cell.lengths(), 5.64)
 
 
 def test_symmetry_is_kept_during_cell_relaxation():
