@@ -6,6 +6,7 @@ import torch
 
 from ..so3 import gaunt_tensor
 from ..so3._rows import gather_rows
+from .neighbour_sum import neighbour_sum
 from .neighbours import NeighbourTable
 from .radial import mlp
 
@@ -18,7 +19,7 @@ class GauntConvolution(torch.nn.Module):
     The product is bilinear, so the neighbour sum is taken first, per atom and on channel-free
     edge data, and the Gaunt coefficients are applied once per atom:
 
-        D_i,k,lm,c = Σ_j h_j,k,c R_ij,g(c),l Y_lm(r̂_ij)      (one batched matmul per atom)
+        D_i,k,lm,c = Σ_j h_j,k,c R_ij,g(c),l Y_lm(r̂_ij)      (:func:`neighbour_sum`, blocked)
         A_i,o,c    = Σ_k,lm G(k; lm; o) D_i,k,lm,c           (one matmul per atom)
 
     No tensor of size edges × channels × (lmax+1)**2 is formed.
@@ -41,9 +42,8 @@ class GauntConvolution(torch.nn.Module):
         g, w = self.groups, table.width
         r = self.radial(radial).view(-1, g, self.lmax + 1)
         phi = torch.cat([r[:, :, l : l + 1] * y[:, None, l * l : (l + 1) ** 2] for l in range(self.lmax + 1)], dim=2)
-        phi = gather_rows(phi.reshape(-1, phi.shape[2]), table.edge, table.edge_table).view(n, g, w, -1)  # [N, G, w, f]
+        phi = gather_rows(phi.reshape(-1, phi.shape[2]), table.edge, table.edge_table)  # [N G w, f]
         hg = h.view(n, k, g, c // g).transpose(1, 2).reshape(n * g, k * (c // g))  # rows (atom, group)
-        hn = gather_rows(hg, table.neighbour, table.neighbour_table).view(n, g, w, -1)  # [N, G, w, K C/G]
-        d = torch.matmul(phi.transpose(2, 3), hn)  # [N, G, f, K C/G]
-        d = d.view(n, g, -1, k, c // g).permute(0, 3, 2, 1, 4).reshape(n, k * d.shape[2], c)  # [N, (k lm), C]
+        d = neighbour_sum(phi, hg, table.neighbour, w)  # [N G, f, K C/G]
+        d = d.view(n, g, -1, k, c // g).permute(0, 3, 2, 1, 4).reshape(n, k * phi.shape[1], c)  # [N, (k lm), C]
         return torch.matmul(self.gaunt, d) / avg_num_neighbors

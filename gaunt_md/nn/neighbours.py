@@ -15,8 +15,8 @@ class NeighbourTable:
     the layout in which the Gaunt convolution's neighbour sum is one batched matmul.
 
     ``edge [N*G*width]``: row e·G + g of per-edge, per-group data for each slot (E·G when empty);
-    ``neighbour [N*G*width]``: row j·G + g of per-atom, per-group features (N·G when empty). The
-    ``*_table`` fields are the inverse maps that make the backward passes gathers
+    ``neighbour [N*G*width]``: row j·G + g of per-atom, per-group features (N·G when empty);
+    ``edge_table``: the inverse map of ``edge``, which makes the backward pass a gather
     (see ``gaunt_md.so3._rows``).
     """
 
@@ -24,7 +24,6 @@ class NeighbourTable:
     edge: torch.Tensor
     edge_table: torch.Tensor
     neighbour: torch.Tensor
-    neighbour_table: torch.Tensor
 
     @classmethod
     def build(cls, centers: torch.Tensor, neighbours: torch.Tensor, num_nodes: int, groups: int) -> "NeighbourTable":
@@ -40,5 +39,4 @@ class NeighbourTable:
             edge,
             inverse_table(edge, n_edges * groups),
             neighbour,
-            inverse_table(neighbour, num_nodes * groups),
         )
