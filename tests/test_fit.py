@@ -44,7 +44,7 @@ def log(out):
 
 def test_fit_lowers_the_loss_and_writes_its_results(acac_files, tmp_path):
     out = tmp_path / "run"
-    result = run(*fit_args(acac_files, out, 6))
+    result = run(*fit_args(acac_files, out, 6), "--test", acac_files / "valid.xyz")
     assert result.exit_code == 0, result.output
     rows = log(out)
     assert len(rows) == 6
@@ -55,6 +55,9 @@ def test_fit_lowers_the_loss_and_writes_its_results(acac_files, tmp_path):
     for name in ("model.pt", "config.yaml", "learning_curve.png", "metrics.json", "checkpoints/best.pt", "checkpoints/latest.pt"):
         assert (out / name).is_file(), name
     assert "epoch 6/6" in result.output and "meV/Å" in result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics) == {"valid", "test"} and metrics["test"]["forces_rmse"] > 0
+    assert "test: E RMSE" in result.output
 
 
 def test_resume_continues_exactly(acac_files, tmp_path):
@@ -68,6 +71,39 @@ def test_resume_continues_exactly(acac_files, tmp_path):
     assert [r["epoch"] for r in b] == ["1", "2", "3"]
     assert float(b[-1]["train_loss"]) == pytest.approx(float(a[-1]["train_loss"]), rel=1e-9)
     assert float(b[-1]["forces_rmse"]) == pytest.approx(float(a[-1]["forces_rmse"]), rel=1e-9)
+
+
+def test_a_run_killed_mid_epoch_resumes_after_its_last_finished_epoch(acac_files, tmp_path):
+    """SIGKILL at an arbitrary moment loses at most the epoch in progress, and the log stays one row per epoch."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "gaunt_md.cli", *map(str, fit_args(acac_files, out, 200)), "--batch-size", "1"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and proc.poll() is None:
+            if (out / "log.csv").is_file() and len(log(out)) >= 2:
+                break
+            time.sleep(0.02)
+        time.sleep(0.3)  # into the next epoch
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    logged = len(log(out))
+    finished = torch.load(out / "checkpoints" / "latest.pt", weights_only=False)["epoch"] + 1
+    assert 2 <= logged < 200 and finished in (logged - 1, logged)  # the kill can fall between the log row and the checkpoint
+    if logged == finished:  # make that case happen: a row for the epoch in progress, without its checkpoint
+        with (out / "log.csv").open("a") as fh:
+            fh.write(f"{finished + 1},1,1,1,1,1,1,0.05,1\n")
+    resumed = run("fit", "--output", out, "--epochs", finished + 2, "--resume")
+    assert resumed.exit_code == 0, resumed.output
+    assert f"resuming {out} after epoch {finished}" in resumed.output
+    assert [int(r["epoch"]) for r in log(out)] == list(range(1, finished + 3))
+    assert (out / "model.pt").is_file()
 
 
 def test_time_budget_stops_training_and_survives_resume(acac_files, tmp_path):
@@ -116,6 +152,27 @@ def test_eval_numbers_equal_a_hand_computation(acac_files, tmp_path):
     assert written[0].get_potential_energy() == pytest.approx(reference[0].get_potential_energy())  # labels untouched
     assert "gaunt_energy" in written[0].info and written[0].arrays["gaunt_forces"].shape == (15, 3)
     assert (tmp_path / "parity.png").stat().st_size > 1000
+
+
+def test_eval_reports_each_config_type(acac_files, tmp_path):
+    out = tmp_path / "run"
+    assert run(*fit_args(acac_files, out, 1)).exit_code == 0
+    frames = read(acac_files / "valid.xyz", ":")
+    for i, atoms in enumerate(frames):
+        atoms.info["config_type"] = "hot" if i < 3 else "cold"
+    write(tmp_path / "typed.xyz", frames)
+    result = run("eval", out / "model.pt", tmp_path / "typed.xyz", "--json", tmp_path / "errors.json")
+    assert result.exit_code == 0, result.output
+    table = json.loads((tmp_path / "errors.json").read_text())[str(tmp_path / "typed.xyz")]
+    assert set(table) == {"all", "hot", "cold"} and (table["hot"]["frames"], table["cold"]["frames"]) == (3, 1)
+    calc = GauntCalculator(str(out / "model.pt"), device="cpu", dtype="float64")
+    errors = []
+    for atoms in read(acac_files / "valid.xyz", ":3"):
+        reference = atoms.get_forces()
+        atoms.calc = calc
+        errors.append(atoms.get_forces() - reference)
+    assert table["hot"]["forces_mae"] == pytest.approx(1e3 * np.mean(np.abs(errors)), rel=1e-9)
+    assert "  hot: " in result.output and "  cold: " in result.output
 
 
 def test_bad_input_gives_one_line_errors(acac_files, tmp_path):

@@ -178,6 +178,12 @@ def fit(cfg: FitConfig, resume: bool = False, force: bool = False) -> dict:
     if main_rank and not resume:
         with log_path.open("w", newline="") as fh:
             csv.writer(fh).writerow(LOG_FIELDS)
+    if main_rank and resume:  # a run killed after logging an epoch but before its checkpoint redoes that epoch
+        rows = [r for r in csv.DictReader(log_path.open()) if int(r["epoch"]) <= start_epoch]
+        with log_path.open("w", newline="") as fh:
+            writer = csv.DictWriter(fh, LOG_FIELDS)
+            writer.writeheader()
+            writer.writerows(rows)
     t_start = time.perf_counter()
     budget = cfg.max_minutes * 60 if cfg.max_minutes else float("inf")
     elapsed = lambda: elapsed_before + time.perf_counter() - t_start
