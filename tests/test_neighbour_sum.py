@@ -70,3 +70,19 @@ def test_gradcheck_and_gradgradcheck(monkeypatch):
 def test_empty_table():
     out = neighbour_sum(torch.zeros(0, 4), torch.zeros(0, 6), torch.zeros(0, dtype=torch.long), 1)
     assert out.shape == (0, 4, 6)
+
+
+def test_neighbour_table_inverts_its_edge_map():
+    """The edge map's inverse, written directly, equals the generic inverse table."""
+    from gaunt_md.nn.neighbours import NeighbourTable
+    from gaunt_md.so3._rows import inverse_table
+
+    gen = torch.Generator().manual_seed(3)
+    centers = torch.randint(0, 9, (40,), generator=gen)  # unsorted, with atoms that have no edges
+    neighbours = torch.randint(0, 9, (40,), generator=gen)
+    table = NeighbourTable.build(centers, neighbours, 10, 3)
+    assert table.width == int(torch.bincount(centers).max())
+    assert torch.equal(table.edge_table, inverse_table(table.edge, 40 * 3))
+    slot = table.edge_table[:, 0].view(40, 3)
+    assert torch.equal(slot // (3 * table.width), centers[:, None].expand(40, 3))  # each edge sits in its center's row
+    assert torch.equal(table.neighbour[slot.reshape(-1)], (neighbours[:, None] * 3 + torch.arange(3)).reshape(-1))

@@ -12,9 +12,8 @@ class ManyBodyProduct(torch.nn.Module):
     """B = Π-expansion of A up to correlation order ν, projected to degree ``lmax_out``.
 
     With a_k = W_k A (channel mixing per degree, element-dependent channel weights; the ν maps are
-    one matmul and the ν grid transforms one transform of ν·C channels), the grid
-    function B(s) = a_1(s) (1 + a_2(s) (1 + a_3(s) (...))) = a_1 + a_1 a_2 + a_1 a_2 a_3 + ... holds
-    every correlation order up to ν, at ν - 1 pointwise multiplications. The grid integrates the
+    one matmul), the grid function B(s) = a_1(s) (1 + a_2(s) (1 + a_3(s) (...))) = a_1 + a_1 a_2 +
+    a_1 a_2 a_3 + ... holds every correlation order up to ν, at ν - 1 pointwise multiplications. The grid integrates the
     degree ν·lmax + lmax_out projection exactly, so B is the exact Gaunt product expansion.
 
     A: [N, (lmax+1)**2, C], species: [N] (element index) → [N, (lmax_out+1)**2, C].
@@ -32,9 +31,9 @@ class ManyBodyProduct(torch.nn.Module):
     def forward(self, a: torch.Tensor, species: torch.Tensor) -> torch.Tensor:
         n, f, c = a.shape
         a = self.linear(a) * self.element_weights.index_select(0, species)[:, None, :]  # [N, f, ν C]
-        grids = self.to_grid.columns(a.transpose(0, 1).reshape(f, -1))  # [n_alpha, n_beta, N ν C]
-        factors = grids.view(grids.shape[0], grids.shape[1], n, self.correlation, c).unbind(3)
+        # one grid transform per factor: their gradients then need no stacking on the (large) grid
+        factors = [self.to_grid.columns(ak.reshape(f, -1)) for ak in a.transpose(0, 1).split(c, dim=2)]  # [n_alpha, n_beta, N C]
         product = factors[-1]
         for fk in reversed(factors[:-1]):
             product = fk * (1.0 + product)
-        return self.from_grid.columns(product.reshape(grids.shape[0], grids.shape[1], n * c)).view(-1, n, c).transpose(0, 1)
+        return self.from_grid.columns(product).view(-1, n, c).transpose(0, 1)

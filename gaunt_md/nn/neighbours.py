@@ -29,14 +29,15 @@ class NeighbourTable:
     def build(cls, centers: torch.Tensor, neighbours: torch.Tensor, num_nodes: int, groups: int) -> "NeighbourTable":
         n_edges = centers.numel()
         slots = inverse_table(centers, num_nodes)  # [N, width]: the edges of each center, E when empty
-        group = torch.arange(groups, device=centers.device)[None, :, None]
+        width = slots.shape[1]
+        group = torch.arange(groups, device=centers.device)
         empty = (slots == n_edges)[:, None, :]
-        edge = torch.where(empty, n_edges * groups, slots[:, None, :] * groups + group).reshape(-1)
+        edge = torch.where(empty, n_edges * groups, slots[:, None, :] * groups + group[:, None]).reshape(-1)
         atom = torch.cat([neighbours, neighbours.new_full((1,), num_nodes)])[slots]
-        neighbour = torch.where(empty, num_nodes * groups, atom[:, None, :] * groups + group).reshape(-1)
-        return cls(
-            slots.shape[1],
-            edge,
-            inverse_table(edge, n_edges * groups),
-            neighbour,
-        )
+        neighbour = torch.where(empty, num_nodes * groups, atom[:, None, :] * groups + group[:, None]).reshape(-1)
+        # edge is a partial permutation: edge e, group g sits in slot ((center · G + g) · width + rank of e)
+        filled = torch.nonzero(slots < n_edges)
+        rank = torch.empty(n_edges, dtype=torch.long, device=centers.device)
+        rank[slots[filled[:, 0], filled[:, 1]]] = filled[:, 1]
+        edge_table = (centers[:, None] * groups + group) * width + rank[:, None]  # [E, G]
+        return cls(width, edge, edge_table.view(-1, 1), neighbour)
