@@ -47,3 +47,23 @@ def test_grid_rejects_rings_too_short_for_the_degree():
         ToGrid(3, 4, 5)
     with pytest.raises(ValueError, match=r"expects \[\.\.\., 4, 9\]"):
         FromGrid(3, 4, 9)(torch.randn(2, 4, 8))
+
+
+def test_ring_matmul_in_blocks_equals_one_product(monkeypatch):
+    """The ring DFT over column blocks, and its derivatives to second order, equal one matmul."""
+    from gaunt_md.so3 import _grid
+
+    monkeypatch.setattr(_grid, "RING_BLOCK_COLUMNS", 4)
+    ring = torch.randn(5, 3, dtype=torch.float64)
+    x = torch.randn(3, 10, dtype=torch.float64, requires_grad=True)  # blocks of 4, 4 and 2 columns
+    v = torch.randn(5, 10, dtype=torch.float64)
+
+    def derivatives(fn):
+        out = fn(ring, x)
+        (first,) = torch.autograd.grad((out * v).sum(), x, create_graph=True)
+        (second,) = torch.autograd.grad((first * first.sin()).sum() + (out**3).sum(), x)
+        return out, first, second
+
+    for got, ref in zip(derivatives(_grid.ring_matmul), derivatives(torch.mm)):
+        torch.testing.assert_close(got, ref, rtol=1e-13, atol=1e-13)
+    assert torch.autograd.gradgradcheck(lambda y: _grid.ring_matmul(ring, y), (x,))

