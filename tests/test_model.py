@@ -49,6 +49,33 @@ def test_forces_are_nonzero_and_equal_finite_differences(acac):
             assert abs(fd - f[atom, axis]) < 1e-6, (atom, axis, fd, f[atom, axis])
 
 
+def test_tabulated_radial_functions_match_the_mlp(acac):
+    """The calculator's radial tables (cubic Hermite in r) reproduce the MLPs they replace, and a
+    coarse table visibly does not (so the comparison sees the tables)."""
+    import copy
+
+    model = small_model()
+    for atoms in (acac, periodic_box()):
+        graph = batch_graphs([atoms_to_graph(atoms, model.config.r_max, model.species_of, dtype=torch.float64)])
+        ref = model(graph, compute_forces=True, compute_stress=True)
+        for intervals, tolerance in ((4096, 1e-7), (32, None)):
+            out = copy.deepcopy(model).tabulate_radial(intervals)(graph, compute_forces=True, compute_stress=True)
+            error = max(float((out[k] - ref[k]).detach().abs().max()) for k in ("energy", "forces", "stress"))
+            if tolerance:
+                assert error < tolerance * float(ref["forces"].detach().abs().max())
+            else:
+                assert error > 1e-5
+
+
+def test_calculator_leaves_the_callers_model_alone():
+    model = small_model()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    GauntCalculator(model, device="cpu", dtype="float32")
+    assert all(p.dtype == torch.float64 and p.requires_grad for p in model.parameters())
+    assert all(layer.conv.radial_table is None for layer in model.layers)
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())
+
+
 def test_invariance_and_equivariance(acac):
     model = small_model()
     e, f = energy_forces(model, acac)

@@ -8,7 +8,7 @@ from ..so3 import gaunt_tensor
 from ..so3._rows import gather_rows
 from .neighbour_sum import neighbour_sum
 from .neighbours import NeighbourTable
-from .radial import mlp
+from .radial import RadialTable, mlp
 
 
 class GauntConvolution(torch.nn.Module):
@@ -24,8 +24,9 @@ class GauntConvolution(torch.nn.Module):
 
     No tensor of size edges × channels × (lmax+1)**2 is formed.
 
-    h: [N, (lmax_in+1)**2, C]; radial: [E, num_basis]; y: [E, (lmax+1)**2], the spherical harmonics
-    of the edge directions (center → neighbour). Returns [N, (lmax+1)**2, C].
+    h: [N, (lmax_in+1)**2, C]; radial: [E, G·(lmax+1)], the radial functions (``self.radial`` of
+    the radial basis, or its table, see :meth:`GauntForceField.tabulate_radial`); y: [E, (lmax+1)**2],
+    the spherical harmonics of the edge directions (center → neighbour). Returns [N, (lmax+1)**2, C].
     """
 
     def __init__(self, channels: int, lmax_in: int, lmax: int, num_basis: int, radial_hidden: int, radial_groups: int) -> None:
@@ -34,13 +35,14 @@ class GauntConvolution(torch.nn.Module):
             raise ValueError(f"channels ({channels}) must be a multiple of radial_groups ({radial_groups})")
         self.channels, self.lmax_in, self.lmax, self.groups = channels, lmax_in, lmax, radial_groups
         self.radial = mlp([num_basis, radial_hidden, radial_hidden, radial_hidden, radial_groups * (lmax + 1)])
+        self.radial_table: RadialTable | None = None  # set by GauntForceField.tabulate_radial (inference)
         g = gaunt_tensor(lmax_in, lmax, lmax)  # [K, lm, o]
         self.register_buffer("gaunt", g.reshape(-1, g.shape[2]).t().contiguous(), persistent=False)
 
     def forward(self, h: torch.Tensor, radial: torch.Tensor, y: torch.Tensor, table: NeighbourTable, avg_num_neighbors: float) -> torch.Tensor:
         n, k, c = h.shape
         g, w = self.groups, table.width
-        r = self.radial(radial).view(-1, g, self.lmax + 1)
+        r = radial.view(-1, g, self.lmax + 1)
         phi = torch.cat([r[:, :, l : l + 1] * y[:, None, l * l : (l + 1) ** 2] for l in range(self.lmax + 1)], dim=2)
         phi = gather_rows(phi.reshape(-1, phi.shape[2]), table.edge, table.edge_table)  # [N G w, f]
         hg = h.view(n, k, g, c // g).transpose(1, 2).reshape(n * g, k * (c // g))  # rows (atom, group)
