@@ -1,6 +1,6 @@
 """Pretrained models: a JSON registry, shipped files, a user cache and sha256-checked downloads.
 
-A registry name (``"gaunt-acac"``, or ``"gaunt-acac@1.0"`` to pin a version; the highest version
+A registry name (``"gaunt-acac"``, or ``"gaunt-acac@1.1"`` to pin a version; the highest version
 is the default) resolves to a file in this order:
 
 1. the folder of the registry file (by default the repository's ``models/``, which the wheel installs
@@ -13,7 +13,7 @@ Every local file must match the registry's sha256, or it is refused. The registr
 argument names another file. Its format::
 
     {"format": "gaunt-md-registry", "version": 1, "models": [
-        {"name": "gaunt-acac", "version": "1.0", "file": "gaunt-acac-1.0.pt",
+        {"name": "gaunt-acac", "version": "1.1", "file": "gaunt-acac-1.1.pt",
          "size": 1234567, "sha256": "<64 hex digits>", "url": "https://..." or null,
          "elements": ["H", "C", "O"], "r_max": 5.0,
          "metrics": {"test_file": "...", "energy_rmse_meV_per_atom": 0.5, "forces_rmse_meV_per_A": 20.0},

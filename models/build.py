@@ -8,7 +8,8 @@
 
 Every step runs the ``gaunt-md`` command line, as a user would. ``models/_work/`` is not committed;
 the weights (``NAME-VERSION.pt``), cards (``NAME.md``), parity plots and acceptance numbers
-(``NAME.json``) are.
+(``NAME.json``) are. ``models/`` ships one version per name: registering a new version removes the
+older one's weights and entry (they stay in the git history).
 """
 
 from __future__ import annotations
@@ -28,14 +29,21 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parents[1] / "shared" / "data"
 WORK = HERE / "_work"
-VERSION = "1.0"
+VERSION = "1.0"  # of a model whose entry below names none
 CITATION = ("BOTNet datasets: I. Batatia, S. Batzner, D. P. Kovács et al., \"The Design Space of E(3)-Equivariant "
             "Atom-Centered Interatomic Potentials\", arXiv:2205.06643 (MIT licence)")
+ONE_THREAD = "1 thread of 2 shared CPU cores (no GPU)"
+PAIR_RUN = ("Fitted with `--threads 1`, at the same time as the other molecule's fit (gaunt-acac and gaunt-ethanol 1.1 trained "
+            "side by side, one thread each, on the 2 cores, 2026-12-02). `package` then refitted the per-atom energy shift "
+            "on the training frames (acac +0.24, ethanol +0.01 meV/atom), as the late high-energy-weight stage can leave a "
+            "constant offset.")
 MODELS = {
-    "gaunt-acac": dict(conditions="300 K gas-phase MD geometries", train="acac/train_300K.xyz", test="acac/test_MD_300K.xyz", e0s="acac/isolated_atoms.xyz", valid_fraction=0.1,
+    "gaunt-acac": dict(version="1.1", conditions="300 K gas-phase MD geometries", train="acac/train_300K.xyz", test="acac/test_MD_300K.xyz",
+                       e0s="acac/isolated_atoms.xyz", valid_fraction=0.1, hardware=ONE_THREAD, notes=PAIR_RUN, refit_shift=True,
                        what="acetylacetone (C5H8O2) at 300 K; DFT UHF PBE+D3/def2-SVP (ORCA 5), xTB MD geometries",
                        citation=CITATION, licence="MIT"),
-    "gaunt-ethanol": dict(conditions="the rMD17 500 K gas-phase MD geometries", train="ethanol/train.xyz", test="ethanol/test_MD.xyz", e0s="ethanol/isolated_atoms.xyz", valid_fraction=0.05,
+    "gaunt-ethanol": dict(version="1.1", conditions="the rMD17 500 K gas-phase MD geometries", train="ethanol/train.xyz", test="ethanol/test_MD.xyz",
+                          e0s="ethanol/isolated_atoms.xyz", valid_fraction=0.05, hardware=ONE_THREAD, notes=PAIR_RUN, refit_shift=True,
                           what="ethanol from the revised MD17 (rMD17), DFT PBE/def2-SVP", citation=CITATION, licence="MIT"),
     "gaunt-3bpa": dict(conditions="300 K gas-phase MD geometries", train="3bpa/train_300K.xyz", test=None, e0s="3bpa/isolated_atoms.xyz", valid_fraction=0.1,
                        what="3-(benzyloxy)pyridin-2-amine (C12H12N2O, 27 atoms) at 300 K, DFT ωB97X/6-31G(d)",
@@ -45,10 +53,21 @@ MODELS = {
                               "taken ~10 more minutes on the loaded machine); `package` used the best-validation EMA checkpoint, from "
                               "epoch 6, copied to `model.pt`. The per-atom energy shift was then refitted on the training frames "
                               "(+58.39 meV/atom: the short fit had left every energy off by that constant).",
+                        limits="Not for NPT: every training frame has the same 12.44 Å box and there are no virial labels, so nothing in "
+                               "the data constrains how the energy changes with volume (the pressure). At the training density the model's "
+                               "pressure is positive (NVT run above), and NPT expands the liquid (density above).",
                         what="liquid water, 64 H2O in a periodic 12.44 Å box, frames from ab initio MD (DeePMD-kit example data)",
                         citation="DeePMD-kit example data (examples/water/data): L. Zhang et al., Comput. Phys. Commun. 228, 178 (2018)",
                         licence="LGPL-3.0 (training data)"),
 }
+
+
+def _version(name: str) -> str:
+    return MODELS[name].get("version", VERSION)
+
+
+def _weights(name: str) -> Path:
+    return HERE / f"{name}-{_version(name)}.pt"
 
 
 def gaunt_md(*args, threads: int | None = None) -> None:
@@ -95,14 +114,14 @@ def package(name: str, results: Path) -> None:
     import yaml
 
     m = MODELS[name]
-    weights = HERE / f"{name}-{VERSION}.pt"
+    weights = _weights(name)
     shutil.copyfile(results / "model.pt", weights)
     config = yaml.safe_load((results / "config.yaml").read_text())
     if m.get("refit_shift"):
         _refit_shift(weights, DATA / m["train"], config)
     log = list(csv.DictReader((results / "log.csv").open()))
     training = {"file": m["train"], "epochs": len(log), "minutes": sum(float(r["seconds"]) for r in log) / 60,
-                "hardware": "2 shared CPU cores (no GPU)", "config": config}
+                "hardware": m.get("hardware", "2 shared CPU cores (no GPU)"), "config": config}
     _score(name, training)
 
 
@@ -114,7 +133,7 @@ def rescore(name: str) -> None:
 def _score(name: str, training: dict) -> None:
     """Test metrics and parity plot of the shipped weights; updates NAME.json and the registry."""
     m, config = MODELS[name], training["config"]
-    weights = HERE / f"{name}-{VERSION}.pt"
+    weights = _weights(name)
     if m["test"]:
         test_file, test_label = DATA / m["test"], m["test"]
     else:  # the held-out validation frames, rebuilt exactly as gaunt-md fit split them
@@ -128,7 +147,7 @@ def _score(name: str, training: dict) -> None:
         test_label = f"{m['train']} (validation split: {n_valid} frames held out of training)"
     gaunt_md("eval", weights, test_file, "--json", WORK / f"{name}_test.json", "--plot", HERE / f"{name}_parity.png", "--force")
     metrics = next(iter(json.loads((WORK / f"{name}_test.json").read_text()).values()))["all"]
-    info = {"name": name, "version": VERSION, "test_file": test_label, "test_metrics": metrics, "training": training}
+    info = {"name": name, "version": _version(name), "test_file": test_label, "test_metrics": metrics, "training": training}
     path = HERE / f"{name}.json"
     old = json.loads(path.read_text()) if path.is_file() else {}
     path.write_text(json.dumps({**old, **info}, indent=2))
@@ -144,13 +163,16 @@ def _register(name: str, weights: Path, config: dict, metrics: dict, test_label:
     registry_file = HERE / "registry.json"
     registry = json.loads(registry_file.read_text())
     entry = {
-        "name": name, "version": VERSION, "file": weights.name, "size": weights.stat().st_size, "sha256": _sha256(weights), "url": None,
+        "name": name, "version": _version(name), "file": weights.name, "size": weights.stat().st_size, "sha256": _sha256(weights), "url": None,
         "elements": [chemical_symbols[z] for z in model.config.elements], "r_max": model.config.r_max,
         "metrics": {"test_file": test_label, "energy_rmse_meV_per_atom": round(metrics["energy_rmse"], 3),
                     "forces_rmse_meV_per_A": round(metrics["forces_rmse"], 2), "forces_mae_meV_per_A": round(metrics["forces_mae"], 2)},
         "licence": m["licence"], "description": m["what"],
     }
-    registry["models"] = [e for e in registry["models"] if (e["name"], e["version"]) != (name, VERSION)] + [entry]
+    for old in registry["models"]:  # one version per name ships
+        if old["name"] == name and old["file"] != weights.name:
+            (HERE / old["file"]).unlink(missing_ok=True)
+    registry["models"] = [e for e in registry["models"] if e["name"] != name] + [entry]
     registry["models"].sort(key=lambda e: (e["name"], e["version"]))
     registry_file.write_text(json.dumps(registry, indent=2) + "\n")
 
@@ -169,7 +191,7 @@ def accept(name: str, parts: list[str]) -> None:
     m = MODELS[name]
     folder = WORK / f"{name}_accept"
     folder.mkdir(parents=True, exist_ok=True)
-    weights = HERE / f"{name}-{VERSION}.pt"
+    weights = _weights(name)
     source = DATA / (m["test"] or m["train"])
     start = folder / "start.xyz"
     write(start, read(source, 0))
@@ -222,7 +244,9 @@ def _summarise(name: str, part: str) -> dict:
                    "etot_std_meV_per_atom": 1e3 * np.std(log["etot_eV"]) / len(start), "mean_temperature_K": float(np.mean(log["temperature_K"]))}
     elif part == "nvt":
         result |= _rdf(folder / "nvt.extxyz", HERE / f"{name}_rdf.png")
-        result["mean_temperature_K"] = float(np.mean(log["temperature_K"][len(log["step"]) // 2 :]))
+        half = len(log["step"]) // 2
+        result["mean_temperature_K"] = float(np.mean(log["temperature_K"][half:]))
+        result["mean_pressure_GPa"] = float(np.mean(log["pressure_GPa"][half:]))  # at the training density
     else:
         mass = sum(start.get_masses()) / 6.02214076e23  # g
         density = mass / (log["volume_A3"] * 1e-24)
@@ -269,12 +293,12 @@ def card(name: str) -> None:
     from gaunt_md import GauntForceField
 
     m, info = MODELS[name], json.loads((HERE / f"{name}.json").read_text())
-    entry = next(e for e in json.loads((HERE / "registry.json").read_text())["models"] if (e["name"], e["version"]) == (name, VERSION))
+    entry = next(e for e in json.loads((HERE / "registry.json").read_text())["models"] if (e["name"], e["version"]) == (name, _version(name)))
     model = GauntForceField.load(HERE / entry["file"])
     c, t, mt = model.config, info["training"], info["test_metrics"]
     n_params = sum(p.numel() for p in model.parameters())
     lines = [
-        f"# {name} {VERSION}", "",
+        f"# {name} {_version(name)}", "",
         f"A Gaunt tensor product force field for {m['what']}.", "",
         "```python", "from gaunt_md import GauntCalculator", f'atoms.calc = GauntCalculator("{name}")', "```", "",
         "## Model", "",
@@ -320,7 +344,9 @@ def card(name: str) -> None:
         if "nvt" in acc:
             rdf = acc["nvt"]
             lines += [f"- NVT at 300 K (Langevin), {rdf['steps']} steps of 0.5 fs{_planned(rdf)}: O-O radial distribution function over the last {rdf['frames']} frames, first "
-                      f"peak at {rdf['first_peak_A']:.2f} Å (height {rdf['first_peak_height']:.2f}); mean T {rdf['mean_temperature_K']:.0f} K.", "", f"![O-O RDF]({rdf['png']})", ""]
+                      f"peak at {rdf['first_peak_A']:.2f} Å (height {rdf['first_peak_height']:.2f}); mean T {rdf['mean_temperature_K']:.0f} K"
+                      + (f"; mean pressure {rdf['mean_pressure_GPa']:+.2f} GPa at the training density" if "mean_pressure_GPa" in rdf else "") + ".",
+                      "", f"![O-O RDF]({rdf['png']})", ""]
         if "npt" in acc:
             npt = acc["npt"]
             lines += [f"- NPT (MTK, isotropic) at 300 K and 1 bar, {npt['steps']} steps of {npt['timestep_fs']} fs{_planned(npt)}: density "
@@ -331,7 +357,8 @@ def card(name: str) -> None:
               f"- Made for {m['what'].split(';')[0].split(',')[0]} near the training conditions ({m['conditions']}). It knows only the elements above and only the configurations its data sample: no bond breaking, no other "
               "molecules, no other phases, no long-range electrostatics beyond the cutoff.",
               "- Trained in one session on 2 CPU cores: shorter than published MACE fits; compare its test errors with them above "
-              "before relying on it. Check energy conservation and structure for your own use."]
+              "before relying on it. Check energy conservation and structure for your own use.",
+              *([f"- {m['limits']}"] if "limits" in m else [])]
     (HERE / f"{name}.md").write_text("\n".join(lines) + "\n")
     print((HERE / f"{name}.md").read_text())
 
