@@ -34,9 +34,8 @@ CITATION = ("BOTNet datasets: I. Batatia, S. Batzner, D. P. Kovács et al., \"Th
             "Atom-Centered Interatomic Potentials\", arXiv:2205.06643 (MIT licence)")
 ONE_THREAD = "1 thread of 2 shared CPU cores (no GPU)"
 PAIR_RUN = ("Fitted with `--threads 1`, at the same time as the other molecule's fit (gaunt-acac and gaunt-ethanol 1.1 trained "
-            "side by side, one thread each, on the 2 cores, 2026-12-02). `package` then refitted the per-atom energy shift "
-            "on the training frames (acac +0.24, ethanol +0.01 meV/atom), as the late high-energy-weight stage can leave a "
-            "constant offset.")
+            "side by side, one thread each, on the 2 cores, 2026-12-02). The late high-energy-weight stage can leave a constant "
+            "energy offset, so `package` refitted the per-atom energy shift on the training frames (below).")
 MODELS = {
     "gaunt-acac": dict(version="1.1", conditions="300 K gas-phase MD geometries", train="acac/train_300K.xyz", test="acac/test_MD_300K.xyz",
                        e0s="acac/isolated_atoms.xyz", valid_fraction=0.1, hardware=ONE_THREAD, notes=PAIR_RUN, refit_shift=True,
@@ -85,7 +84,7 @@ def fit(name: str, minutes: float, threads: int | None) -> None:
              "--max-minutes", minutes, "--epochs", 100000, *extra, "--force", threads=threads)
 
 
-def _refit_shift(weights: Path, train: Path, config: dict) -> None:
+def _refit_shift(weights: Path, train: Path, config: dict) -> float:
     """Set the model's per-atom energy shift to the least-squares value on its training frames (the
     validation split excluded): for a fixed composition, E0s and shift are one constant per atom,
     and a short fit leaves it off (gaunt-water after 6 epochs: 58 meV/atom on every frame)."""
@@ -103,6 +102,7 @@ def _refit_shift(weights: Path, train: Path, config: dict) -> None:
     print(f"energy shift refitted on {len(frames)} training frames: {1e3 * offset:+.2f} meV/atom")
     model.config.shift += offset
     model.float().save(weights)
+    return 1e3 * offset
 
 
 def _sha256(path: Path) -> str:
@@ -117,11 +117,11 @@ def package(name: str, results: Path) -> None:
     weights = _weights(name)
     shutil.copyfile(results / "model.pt", weights)
     config = yaml.safe_load((results / "config.yaml").read_text())
-    if m.get("refit_shift"):
-        _refit_shift(weights, DATA / m["train"], config)
     log = list(csv.DictReader((results / "log.csv").open()))
     training = {"file": m["train"], "epochs": len(log), "minutes": sum(float(r["seconds"]) for r in log) / 60,
                 "hardware": m.get("hardware", "2 shared CPU cores (no GPU)"), "config": config}
+    if m.get("refit_shift"):
+        training["shift_refit_meV_per_atom"] = _refit_shift(weights, DATA / m["train"], config)
     _score(name, training)
 
 
@@ -316,6 +316,8 @@ def card(name: str) -> None:
         f"{t['config']['stage_two_energy_weight']}), {t['config']['dtype']}, time budget {t['config']['max_minutes']} min: "
         f"{t['epochs']} epochs in {t['minutes']:.0f} min on {t['hardware']}, shared with other training runs.",
         *([f"- {m['notes']}"] if "notes" in m else []),
+        *([f"- Energy shift refitted on the training frames (validation split excluded): {t['shift_refit_meV_per_atom']:+.2f} meV/atom."]
+          if "shift_refit_meV_per_atom" in t else []),
         f"- Reproduce: `python models/build.py fit {name} --minutes {t['config']['max_minutes']:g}` then `package`, `accept`, `card` "
         "(the run's full settings are `training.config` in " + f"`models/{name}.json`; " + ("" if "stage_two_lr" in t["config"] else
         "this model predates the `stage_two_lr` setting, so its stage two kept the plateau-scheduled learning rate; ") +
