@@ -35,23 +35,26 @@ CITATION = ("BOTNet datasets: I. Batatia, S. Batzner, D. P. Kovács et al., \"Th
 ONE_THREAD = "1 thread of 2 shared CPU cores (no GPU)"
 PAIR_RUN = ("Fitted with `--threads 1`, at the same time as the other molecule's fit (gaunt-acac and gaunt-ethanol 1.1 trained "
             "side by side, one thread each, on the 2 cores, 2026-12-02). The late high-energy-weight stage can leave a constant "
-            "energy offset, so `package` refitted the per-atom energy shift on the training frames (below).")
+            "energy offset, so the per-atom energy shift was refitted on the training frames (below; for these two models by "
+            "`models/build.py package`, since then by `gaunt-md fit` itself).")
+RESUMED = ("Fitted with `--threads 1`, side by side with {other} (one thread each on the 2 cores, 2026-12-02). The run was stopped "
+           "after epoch {epoch} and continued with `gaunt-md fit --resume` (exact, see tests/test_fit.py), so that it ended with "
+           "the per-atom energy shift refit that `gaunt-md fit` gained that day.")
 MODELS = {
     "gaunt-acac": dict(version="1.1", conditions="300 K gas-phase MD geometries", train="acac/train_300K.xyz", test="acac/test_MD_300K.xyz",
-                       e0s="acac/isolated_atoms.xyz", valid_fraction=0.1, hardware=ONE_THREAD, notes=PAIR_RUN, refit_shift=True,
+                       e0s="acac/isolated_atoms.xyz", valid_fraction=0.1, hardware=ONE_THREAD, notes=PAIR_RUN,
                        what="acetylacetone (C5H8O2) at 300 K; DFT UHF PBE+D3/def2-SVP (ORCA 5), xTB MD geometries",
                        citation=CITATION, licence="MIT"),
     "gaunt-ethanol": dict(version="1.1", conditions="the rMD17 500 K gas-phase MD geometries", train="ethanol/train.xyz", test="ethanol/test_MD.xyz",
-                          e0s="ethanol/isolated_atoms.xyz", valid_fraction=0.05, hardware=ONE_THREAD, notes=PAIR_RUN, refit_shift=True,
+                          e0s="ethanol/isolated_atoms.xyz", valid_fraction=0.05, hardware=ONE_THREAD, notes=PAIR_RUN,
                           what="ethanol from the revised MD17 (rMD17), DFT PBE/def2-SVP", citation=CITATION, licence="MIT"),
-    "gaunt-3bpa": dict(conditions="300 K gas-phase MD geometries", train="3bpa/train_300K.xyz", test=None, e0s="3bpa/isolated_atoms.xyz", valid_fraction=0.1,
+    "gaunt-3bpa": dict(version="1.1", conditions="300 K gas-phase MD geometries", train="3bpa/train_300K.xyz", test=None, e0s="3bpa/isolated_atoms.xyz",
+                       valid_fraction=0.1, hardware=ONE_THREAD, notes=RESUMED.format(other="gaunt-water", epoch=4),
                        what="3-(benzyloxy)pyridin-2-amine (C12H12N2O, 27 atoms) at 300 K, DFT ωB97X/6-31G(d)",
                        citation=CITATION, licence="MIT"),
-    "gaunt-water": dict(conditions="liquid at ambient temperature and density", train="water/train.xyz", test="water/test.xyz", e0s="average", valid_fraction=0.1, dtype="float32", batch_size=2, refit_shift=True,
-                        notes="Training was stopped by hand during epoch 7, after the 70-minute budget was spent (that epoch would have "
-                              "taken ~10 more minutes on the loaded machine); `package` used the best-validation EMA checkpoint, from "
-                              "epoch 6, copied to `model.pt`. The per-atom energy shift was then refitted on the training frames "
-                              "(+58.39 meV/atom: the short fit had left every energy off by that constant).",
+    "gaunt-water": dict(version="1.1", conditions="liquid at ambient temperature and density", train="water/train.xyz", test="water/test.xyz",
+                        e0s="average", valid_fraction=0.1, dtype="float32", batch_size=2, hardware=ONE_THREAD,
+                        notes=RESUMED.format(other="gaunt-3bpa", epoch=2),
                         limits="Not for NPT: every training frame has the same 12.44 Å box and there are no virial labels, so nothing in "
                                "the data constrains how the energy changes with volume (the pressure). At the training density the model's "
                                "pressure is positive (NVT run above), and NPT expands the liquid (density above).",
@@ -84,27 +87,6 @@ def fit(name: str, minutes: float, threads: int | None) -> None:
              "--max-minutes", minutes, "--epochs", 100000, *extra, "--force", threads=threads)
 
 
-def _refit_shift(weights: Path, train: Path, config: dict) -> float:
-    """Set the model's per-atom energy shift to the least-squares value on its training frames (the
-    validation split excluded): for a fixed composition, E0s and shift are one constant per atom,
-    and a short fit leaves it off (gaunt-water after 6 epochs: 58 meV/atom on every frame)."""
-    from gaunt_md import GauntCalculator, GauntForceField
-    from gaunt_md.data import read_frames
-    from gaunt_md.evaluation import predictions
-
-    frames = read_frames(train)
-    order = np.random.default_rng(config["seed"]).permutation(len(frames))
-    n_valid = max(1, int(round(config["valid_fraction"] * len(frames))))
-    frames = [frames[i] for i in order[n_valid:]]
-    model = GauntForceField.load(weights)
-    preds = predictions(GauntCalculator(model, device="cpu", dtype="float64"), frames)
-    offset = float(np.mean([(f.energy - p["energy"]) / len(f.atoms) for f, p in zip(frames, preds)]))
-    print(f"energy shift refitted on {len(frames)} training frames: {1e3 * offset:+.2f} meV/atom")
-    model.config.shift += offset
-    model.float().save(weights)
-    return 1e3 * offset
-
-
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -120,8 +102,10 @@ def package(name: str, results: Path) -> None:
     log = list(csv.DictReader((results / "log.csv").open()))
     training = {"file": m["train"], "epochs": len(log), "minutes": sum(float(r["seconds"]) for r in log) / 60,
                 "hardware": m.get("hardware", "2 shared CPU cores (no GPU)"), "config": config}
-    if m.get("refit_shift"):
-        training["shift_refit_meV_per_atom"] = _refit_shift(weights, DATA / m["train"], config)
+    from gaunt_md import GauntForceField
+
+    best = GauntForceField.load(results / "checkpoints" / "best.pt")  # gaunt-md fit refits the shift of this one
+    training["shift_refit_meV_per_atom"] = 1e3 * (GauntForceField.load(weights).config.shift - best.config.shift)
     _score(name, training)
 
 

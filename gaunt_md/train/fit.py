@@ -3,7 +3,8 @@
 Each epoch writes ``checkpoints/latest.pt`` (model, EMA, optimiser, scheduler, RNG states) by
 atomic rename, so a run killed at any moment resumes from the last finished epoch with
 ``resume=True``; the best EMA weights by validation loss go to ``checkpoints/best.pt``, and at the
-end to ``model.pt`` (a :class:`GauntForceField` file).
+end, with the per-atom energy shift refitted on the training frames, to ``model.pt`` (a
+:class:`GauntForceField` file).
 
 Under ``torchrun --nproc_per_node N gaunt-md fit ...`` every process trains on its shard of the
 training set with DistributedDataParallel (NCCL on GPUs, gloo on CPU), all evaluate the same
@@ -35,7 +36,7 @@ from ..data import e0s_from_isolated_atoms, e0s_least_squares, read_frames
 from ..model import GauntForceField
 from .config import FitConfig
 from .graphs import data_statistics, labelled_graph
-from .metrics import evaluate, loss_terms, predict
+from .metrics import evaluate, loss_terms, predict, refit_energy_shift
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 LOG_FIELDS = ["epoch", "train_loss", "valid_loss", "energy_rmse", "energy_mae", "forces_rmse", "forces_mae", "lr", "seconds"]
@@ -254,6 +255,8 @@ def fit(cfg: FitConfig, resume: bool = False, force: bool = False) -> dict:
         if not main_rank:
             return {}
     final = GauntForceField.load(out / "checkpoints" / "best.pt").to(device=device, dtype=dtype)
+    correction = refit_energy_shift(final, [b.to(device) for b in DataLoader(train_graphs, batch_size=cfg.batch_size)])
+    echo(f"per-atom energy shift refitted on the {len(train_graphs)} training frames: {1e3 * correction:+.3f} meV/atom")
     final.save(out / "model.pt")  # in the precision it was trained in
     _plot_learning_curve(log_path, out / "learning_curve.png")
     result = {"valid": evaluate(final, [b.to(device) for b in valid_loader])}
