@@ -37,24 +37,23 @@ PAIR_RUN = ("Fitted with `--threads 1`, at the same time as the other molecule's
             "side by side, one thread each, on the 2 cores, 2026-12-02). The late high-energy-weight stage can leave a constant "
             "energy offset, so the per-atom energy shift was refitted on the training frames (below; for these two models by "
             "`models/build.py package`, since then by `gaunt-md fit` itself).")
-RESUMED = ("Fitted with `--threads 1`, side by side with {other} (one thread each on the 2 cores, 2026-12-02). The run was stopped "
-           "after epoch {epoch} and continued with `gaunt-md fit --resume` (exact, see tests/test_fit.py), so that it ended with "
-           "the per-atom energy shift refit that `gaunt-md fit` gained that day.")
+SIDE_BY_SIDE = ("Fitted with `--threads 1`, side by side with {other} (one thread each on the 2 cores, 2026-12-02); at the end "
+                "`gaunt-md fit` refitted the per-atom energy shift on the training frames (below).")
 MODELS = {
-    "gaunt-acac": dict(version="1.1", conditions="300 K gas-phase MD geometries", train="acac/train_300K.xyz", test="acac/test_MD_300K.xyz",
+    "gaunt-acac": dict(subject="acetylacetone", version="1.1", conditions="300 K gas-phase MD geometries", train="acac/train_300K.xyz", test="acac/test_MD_300K.xyz",
                        e0s="acac/isolated_atoms.xyz", valid_fraction=0.1, hardware=ONE_THREAD, notes=PAIR_RUN,
                        what="acetylacetone (C5H8O2) at 300 K; DFT UHF PBE+D3/def2-SVP (ORCA 5), xTB MD geometries",
                        citation=CITATION, licence="MIT"),
-    "gaunt-ethanol": dict(version="1.1", conditions="the rMD17 500 K gas-phase MD geometries", train="ethanol/train.xyz", test="ethanol/test_MD.xyz",
+    "gaunt-ethanol": dict(subject="ethanol", version="1.1", conditions="the rMD17 500 K gas-phase MD geometries", train="ethanol/train.xyz", test="ethanol/test_MD.xyz",
                           e0s="ethanol/isolated_atoms.xyz", valid_fraction=0.05, hardware=ONE_THREAD, notes=PAIR_RUN,
                           what="ethanol from the revised MD17 (rMD17), DFT PBE/def2-SVP", citation=CITATION, licence="MIT"),
-    "gaunt-3bpa": dict(version="1.1", conditions="300 K gas-phase MD geometries", train="3bpa/train_300K.xyz", test=None, e0s="3bpa/isolated_atoms.xyz",
-                       valid_fraction=0.1, hardware=ONE_THREAD, notes=RESUMED.format(other="gaunt-water", epoch=4),
+    "gaunt-3bpa": dict(subject="3-(benzyloxy)pyridin-2-amine (3BPA)", version="1.1", conditions="300 K gas-phase MD geometries", train="3bpa/train_300K.xyz", test=None, e0s="3bpa/isolated_atoms.xyz",
+                       valid_fraction=0.1, hardware=ONE_THREAD, notes=SIDE_BY_SIDE.format(other="gaunt-water"),
                        what="3-(benzyloxy)pyridin-2-amine (C12H12N2O, 27 atoms) at 300 K, DFT ωB97X/6-31G(d)",
                        citation=CITATION, licence="MIT"),
-    "gaunt-water": dict(version="1.1", conditions="liquid at ambient temperature and density", train="water/train.xyz", test="water/test.xyz",
+    "gaunt-water": dict(subject="liquid water", version="1.1", conditions="liquid at ambient temperature and density", train="water/train.xyz", test="water/test.xyz",
                         e0s="average", valid_fraction=0.1, dtype="float32", batch_size=2, hardware=ONE_THREAD,
-                        notes=RESUMED.format(other="gaunt-3bpa", epoch=2),
+                        notes=SIDE_BY_SIDE.format(other="gaunt-3bpa"),
                         limits="Not for NPT: every training frame has the same 12.44 Å box and there are no virial labels, so nothing in "
                                "the data constrains how the energy changes with volume (the pressure). At the training density the model's "
                                "pressure is positive (NVT run above), and NPT expands the liquid (density above).",
@@ -340,7 +339,7 @@ def card(name: str) -> None:
                       f"{npt['density_g_cm3_second_half']:.3f} g/cm^3."]
         lines.append("")
     lines += ["## Intended use and limits", "",
-              f"- Made for {m['what'].split(';')[0].split(',')[0]} near the training conditions ({m['conditions']}). It knows only the elements above and only the configurations its data sample: no bond breaking, no other "
+              f"- Made for {m['subject']} near the training conditions ({m['conditions']}). It knows only the elements above and only the configurations its data sample: no bond breaking, no other "
               "molecules, no other phases, no long-range electrostatics beyond the cutoff.",
               "- Trained in one session on 2 CPU cores: shorter than published MACE fits; compare its test errors with them above "
               "before relying on it. Check energy conservation and structure for your own use.",
