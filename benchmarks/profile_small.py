@@ -35,6 +35,8 @@ from gaunt_md.data import atoms_to_graph, batch_graphs
 
 ROOT = Path(__file__).resolve().parents[1]
 FILE = ROOT.parent / "shared" / "data" / "acac" / "test_MD_300K.xyz"
+RESULTS = ROOT / "benchmarks" / "results" / "profile_small.json"
+DOCS = ROOT / "docs" / "performance.md"
 MARK = ("<!-- profile:start -->", "<!-- profile:end -->")
 
 
@@ -70,8 +72,6 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--calls", type=int, default=50)
-    parser.add_argument("--output", default=str(ROOT / "benchmarks" / "results" / "profile_small.json"))
-    parser.add_argument("--docs", default=str(ROOT / "docs" / "performance.md"))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -120,8 +120,8 @@ def main() -> None:
         "seconds": times, "aten_ops_per_force_call": ops, "top_ops": counter.counts.most_common(12),
         "compile_seconds": compile_s, "compiled_max_force_deviation": deviation, "mace_acac_s_from_speed_json": mace_s,
     }
-    Path(args.output).write_text(json.dumps(result, indent=2))
-    write_docs(result, Path(args.docs))
+    RESULTS.write_text(json.dumps(result, indent=2))
+    write_docs(result, DOCS)
 
 
 def write_docs(r: dict, path: Path) -> None:
