@@ -11,8 +11,8 @@ Times, as medians over rounds that time a block of calls of each part in turn:
 - ``compiled_forward_backward``: the same through ``torch.compile(model, dynamic=True)`` (inductor,
   C++ kernels), after a first call whose compile time is reported.
 
-It also counts the aten operators one force call dispatches (forward and backward), the reason a
-15-atom call costs what it does: each is a few microseconds of dispatch on tensors of a few kB.
+It also counts the aten operators one force call dispatches (forward and backward; tensors of a few
+kB at 15 atoms) and gives the average time per operator.
 Rerun: ``python benchmarks/profile_small.py``; writes ``benchmarks/results/profile_small.json`` and
 the section between the ``profile`` marks of ``docs/performance.md``.
 """
