@@ -14,7 +14,7 @@ Times, as medians over rounds that time a block of calls of each part in turn:
 It also counts the aten operators one force call dispatches (forward and backward; tensors of a few
 kB at 15 atoms) and gives the average time per operator.
 Rerun: ``python benchmarks/profile_small.py``; writes ``benchmarks/results/profile_small.json`` and
-the section between the ``profile`` marks of ``docs/performance.md``.
+the section ``profile`` of ``docs/performance.md``.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import torch
 from ase.io import read
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from _docs import write_section
 from gaunt_md import GauntCalculator, GauntForceField
 from gaunt_md.data import atoms_to_graph, batch_graphs
 
@@ -37,7 +38,6 @@ ROOT = Path(__file__).resolve().parents[1]
 FILE = ROOT.parent / "shared" / "data" / "acac" / "test_MD_300K.xyz"
 RESULTS = ROOT / "benchmarks" / "results" / "profile_small.json"
 DOCS = ROOT / "docs" / "performance.md"
-MARK = ("<!-- profile:start -->", "<!-- profile:end -->")
 
 
 class CountOps(TorchDispatchMode):
@@ -129,7 +129,6 @@ def write_docs(r: dict, path: Path) -> None:
     ratio = t["compiled_forward_backward"] / t["forward_backward"]
     top = ", ".join(f"{name} {n}" for name, n in r["top_ops"][:8])
     lines = [
-        MARK[0],
         f"One force call on acetylacetone (15 atoms), same model and settings as above, {r['meta']['threads']} threads "
         f"({r['meta']['time']}). Rerun: `python benchmarks/profile_small.py`.",
         "",
@@ -149,15 +148,8 @@ def write_docs(r: dict, path: Path) -> None:
         f"would need {50 * r['mace_acac_s_from_speed_json']:.2f} ms per call. torch.compile makes the model part "
         f"{ratio:.2f}x its eager time" + (": it breaks the graph where the neighbour table's width is read from the data (`Tensor.item()` in "
         "`gaunt_md/so3/_rows.py`), so the call runs in compiled pieces, and gaunt-md does not use it." if ratio > 0.8 else "."),
-        MARK[1],
     ]
-    text = path.read_text()
-    block = "\n".join(lines)
-    if MARK[0] in text:
-        text = text[: text.index(MARK[0])] + block + text[text.index(MARK[1]) + len(MARK[1]):]
-    else:
-        text += "\n## Small molecules: where the time goes\n\n" + block + "\n"
-    path.write_text(text)
+    write_section(path, "profile", "Small molecules: where the time goes", lines)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from pathlib import Path
 import torch
 from ase.io import read
 
+from _docs import write_section
 from gaunt_md import GauntCalculator, GauntForceField
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,7 +41,6 @@ SYSTEMS = [  # name, file, frame, supercell, calls per timed block: gaunt-md, MA
 ]
 WARMUP_ROUNDS = 2  # MACE's TorchScript modules specialise during their first calls
 SETTLE_S = 0.5  # pause before each block: the previous process's idle OpenMP threads stop spinning
-MARK = ("<!-- speed:start -->", "<!-- speed:end -->")
 SAME_MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(2**31 - 1), "MALLOC_TRIM_THRESHOLD_": str(2**31 - 1), "MALLOC_TOP_PAD_": str(256 << 20)}
 
 
@@ -67,7 +67,6 @@ def gaunt_calls(calc: GauntCalculator, atoms, calls: int) -> float:
 
 def write_docs(results: list[dict], threads: int, path: Path) -> None:
     lines = [
-        MARK[0],
         f"Force call (energy + forces, + stress when periodic), float32, {threads} CPU threads, matched sizes",
         "(128 channels, hidden L=1, L=3, correlation 3, 2 layers, r_max 5 Å). Each repeat times a block of calls",
         f"per contender (mean per call), the contenders in turn after a {SETTLE_S} s pause; the table shows medians",
@@ -99,15 +98,7 @@ def write_docs(results: list[dict], threads: int, path: Path) -> None:
         f"(lowest {worst:.1f}x against MACE as shipped, {worst_same:.1f}x against MACE+malloc).",
         f"- Cost per atom at 1536 atoms within 1.1x of 192 atoms: {verdict(growth <= 1.1)} ({growth:.2f}x).",
     ]
-    lines.append(MARK[1])
-    text = path.read_text() if path.exists() else "# Performance\n"
-    block = "\n".join(lines)
-    if MARK[0] in text:
-        start, end = text.index(MARK[0]), text.index(MARK[1]) + len(MARK[1])
-        text = text[:start] + block + text[end:]
-    else:
-        text += "\n## Force field vs MACE\n\n" + block + "\n"
-    path.write_text(text)
+    write_section(path, "speed", "Force field vs MACE", lines)
 
 
 def main() -> None:

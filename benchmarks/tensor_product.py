@@ -54,6 +54,7 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 import e3nn  # noqa: E402
 from e3nn import o3  # noqa: E402
 
+from _docs import write_section  # noqa: E402
 from gaunt_md.so3 import BACKENDS, GauntBracket, GauntProduct  # noqa: E402
 
 BATCH, CHANNELS = 256, 32
@@ -63,7 +64,6 @@ TARGETS = {2: 1.0, 6: 5.0, 10: 20.0}  # L -> required speed-up of the best Gaunt
 SLOPE_RANGE, SLOPE_MAX = (4, 10), 3.3  # "no faster than ~L^3": fitted slope at most 3.3
 BRACKET = "grid+bracket"  # product + bracket from one grid pass, compared with the grid product
 BRACKET_RATIO_MAX = 2.5  # target: (product + bracket) / product ≤ 2.5 at every L
-START, END = "<!-- tensor_product:start -->", "<!-- tensor_product:end -->"
 
 
 def e3nn_product(lmax: int) -> tuple[o3.TensorProduct, float]:
@@ -223,7 +223,7 @@ def plot(results: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
-def markdown(report: dict) -> str:
+def markdown(report: dict) -> list[str]:
     top = report["results"][-1]
     results, m = report["results"], report["machine"]
 
@@ -260,8 +260,7 @@ def markdown(report: dict) -> str:
         ok = "met" if s <= SLOPE_MAX else "**not met**"
         lines.append(f"- Cost growth ≤ ~L^3 (fitted log-log slope ≤ {SLOPE_MAX}) — {ok}: the grid backend's "
                      f"time grows as L^{s:.2f} over L = {SLOPE_RANGE[0]}..{min(SLOPE_RANGE[1], results[-1]['L'])}.")
-    return "\n".join([
-        START,
+    return [
         f"Forward + backward time of one product of two degree-L inputs into a degree-2L output for "
         f"{BATCH} vectors x {CHANNELS} channels (float32, CPU, {m['threads']} threads, {m['cpu']}, torch "
         f"{m['torch']}, e3nn {m['e3nn']}, {m['date']}). e3nn is `o3.TensorProduct` with every allowed "
@@ -278,19 +277,7 @@ def markdown(report: dict) -> str:
         f"are in `benchmarks/results/tensor_product.json`, the plot in `benchmarks/results/tensor_product.png`.",
         "", *rows, "", *lines, "",
         "![time vs L](../benchmarks/results/tensor_product.png)",
-        END,
-    ])
-
-
-def update_docs(path: Path, block: str) -> None:
-    text = path.read_text() if path.exists() else "# Performance\n"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n## Gaunt tensor product vs e3nn\n\n" + block + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+    ]
 
 
 def main() -> None:
@@ -346,7 +333,7 @@ def main() -> None:
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / "tensor_product.json").write_text(json.dumps(report, indent=1) + "\n")
     plot(report["results"], args.output / "tensor_product.png")
-    update_docs(args.docs, markdown(report))
+    write_section(args.docs, "tensor_product", "Gaunt tensor product vs e3nn", markdown(report))
     print(f"grid slope over L={SLOPE_RANGE[0]}..{SLOPE_RANGE[1]}: {slope}; total {report['total_s']:.0f} s")
 
 
