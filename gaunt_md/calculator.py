@@ -46,8 +46,8 @@ class GauntCalculator(Calculator):
         device: "auto" (CUDA when available), "cpu" or "cuda".
         dtype: "float32" (fast, for relaxations and MD) or "float64" (for energy conservation tests).
 
-    It works on its own copy of the model, with the radial MLPs replaced by tables of R(r) (see
-    :meth:`GauntForceField.tabulate_radial`: energies move by ~1e-9 relative, forces by ~1e-8 eV/Å,
+    It works on its own copy of the model, rewritten for speed by :meth:`GauntForceField.for_inference`
+    (radial MLPs replaced by tables of R(r): energies move by ~1e-9 relative, forces by ~1e-8 eV/Å,
     and stay exact gradients). On CPU it keeps large allocations in the process heap between calls (see
     ``gaunt_md.allocator``), which halves the time of large systems.
     """
@@ -65,7 +65,7 @@ class GauntCalculator(Calculator):
         model = copy.deepcopy(model) if isinstance(model, GauntForceField) else load_model(model)  # the caller's model stays as it was
         for p in model.parameters():
             p.requires_grad_(False)
-        self.model = model.double().tabulate_radial().to(device=self.device, dtype=self.dtype).eval()
+        self.model = model.double().for_inference().to(device=self.device, dtype=self.dtype).eval()
 
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes) -> None:
         atoms = as_atoms(atoms) if atoms is not None else None

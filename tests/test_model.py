@@ -49,9 +49,9 @@ def test_forces_are_nonzero_and_equal_finite_differences(acac):
             assert abs(fd - f[atom, axis]) < 1e-6, (atom, axis, fd, f[atom, axis])
 
 
-def test_tabulated_radial_functions_match_the_mlp(acac):
-    """The calculator's radial tables (cubic Hermite in r) reproduce the MLPs they replace, and a
-    coarse table visibly does not (so the comparison sees the tables)."""
+def test_inference_rewrite_keeps_the_function(acac, tmp_path):
+    """for_inference (radial tables, folded channel mixing) reproduces the model it rewrites, a coarse
+    table visibly does not (so the comparison sees the tables), and a rewritten model refuses to be saved."""
     import copy
 
     model = small_model()
@@ -59,12 +59,17 @@ def test_tabulated_radial_functions_match_the_mlp(acac):
         graph = batch_graphs([atoms_to_graph(atoms, model.config.r_max, model.species_of, dtype=torch.float64)])
         ref = model(graph, compute_forces=True, compute_stress=True)
         for intervals, tolerance in ((4096, 1e-7), (32, None)):
-            out = copy.deepcopy(model).tabulate_radial(intervals)(graph, compute_forces=True, compute_stress=True)
+            fast = copy.deepcopy(model).for_inference(intervals)
+            assert all(isinstance(layer.linear_a, torch.nn.Identity) for layer in fast.layers)
+            out = fast(graph, compute_forces=True, compute_stress=True)
             error = max(float((out[k] - ref[k]).detach().abs().max()) for k in ("energy", "forces", "stress"))
             if tolerance:
                 assert error < tolerance * float(ref["forces"].detach().abs().max())
             else:
                 assert error > 1e-5
+    with pytest.raises(ValueError, match="for_inference"):
+        fast.save(tmp_path / "fast.pt")
+    assert not (tmp_path / "fast.pt").exists()
 
 
 def test_calculator_leaves_the_callers_model_alone():

@@ -25,7 +25,7 @@ class GauntConvolution(torch.nn.Module):
     No tensor of size edges × channels × (lmax+1)**2 is formed.
 
     h: [N, (lmax_in+1)**2, C]; radial: [E, G·(lmax+1)], the radial functions (``self.radial`` of
-    the radial basis, or its table, see :meth:`GauntForceField.tabulate_radial`); y: [E, (lmax+1)**2],
+    the radial basis, or its table, see :meth:`GauntForceField.for_inference`); y: [E, (lmax+1)**2],
     the spherical harmonics of the edge directions (center → neighbour). Returns [N, (lmax+1)**2, C].
     """
 
@@ -35,7 +35,7 @@ class GauntConvolution(torch.nn.Module):
             raise ValueError(f"channels ({channels}) must be a multiple of radial_groups ({radial_groups})")
         self.channels, self.lmax_in, self.lmax, self.groups = channels, lmax_in, lmax, radial_groups
         self.radial = mlp([num_basis, radial_hidden, radial_hidden, radial_hidden, radial_groups * (lmax + 1)])
-        self.radial_table: RadialTable | None = None  # set by GauntForceField.tabulate_radial (inference)
+        self.radial_table: RadialTable | None = None  # set by GauntForceField.for_inference
         g = gaunt_tensor(lmax_in, lmax, lmax)  # [K, lm, o]
         self.register_buffer("gaunt", g.reshape(-1, g.shape[2]).t().contiguous(), persistent=False)
 

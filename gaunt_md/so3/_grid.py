@@ -4,9 +4,12 @@ Basis and grid (see ``_harmonics``): the polar axis is y; rings are the Gauss-Le
 z_i = cos β_i (i < n_beta), each ring has n_alpha equally spaced points α_j = 2πj / n_alpha.
 A grid function is ``f: [..., n_beta, n_alpha]`` with f[..., i, j] = f(α_j, β_i).
 
-Both transforms are separable, O(L^3) per vector: an associated-Legendre matrix per m between
-degrees and rings (one batched matmul), and a real DFT along each ring (one matmul; at the ring
-sizes of force fields, n_alpha ≤ 41, a matmul beats an FFT on CPU and GPU). ``from_grid`` is the
+Both transforms are separable: associated-Legendre functions between degrees and rings, per m,
+and a real DFT along each ring (one matmul; at the ring sizes of force fields, n_alpha ≤ 41, a
+matmul beats an FFT on CPU and GPU). The column methods do the Legendre step as one dense matrix
+that also selects each m's coefficients ([(2L+1) n_beta, (L+1)**2]): more multiply-adds than a
+batched matmul per m, but one operator instead of a row gather and a batched matmul, which on CPU
+is faster for small systems and no slower for large ones (fewer passes over memory). ``from_grid`` is the
 quadrature c_lm = Σ_ij w_i (2π / n_alpha) f_ij Y_lm(α_j, β_i); it inverts ``to_grid`` and is exact
 for integrands of degree ≤ 2 n_beta - 1 in cos β and < n_alpha in α.
 
@@ -27,7 +30,6 @@ import torch
 
 from ._degrees import lmax_of
 from ._harmonics import azimuthal, legendre
-from ._rows import gather_rows, inverse_table
 
 
 def grid_shape(degree: int, lmax: int = 0) -> tuple[int, int]:
@@ -77,6 +79,18 @@ def _rows_by_m(lmax: int) -> np.ndarray:
         for l in range(abs(m), lmax + 1):
             idx[m + lmax, l] = l * l + l + m
     return idx.reshape(-1)
+
+
+def _legendre_dense(p: np.ndarray, lmax: int) -> np.ndarray:
+    """``p: [M, l, n_beta]`` (per-m Legendre values) → ``[M * n_beta, (lmax+1)**2]``, the map from
+    coefficients to per-m ring amplitudes with the coefficient selection folded in: row (m, i) holds
+    p[m, l, i] in column l² + l + m. One matrix product instead of a row gather and a batched one."""
+    n_beta = p.shape[2]
+    dense = np.zeros((2 * lmax + 1, n_beta, (lmax + 1) ** 2))
+    for m in range(-lmax, lmax + 1):
+        for l in range(abs(m), lmax + 1):
+            dense[m + lmax, :, l * l + l + m] = p[m + lmax, l]
+    return dense.reshape(-1, (lmax + 1) ** 2)
 
 
 def _check_ring(lmax: int, n_alpha: int) -> None:
@@ -134,9 +148,8 @@ class ToGrid(torch.nn.Module):
         alpha = 2.0 * math.pi * np.arange(n_alpha) / n_alpha
         self.register_buffer("legendre", torch.from_numpy(p.transpose(0, 2, 1).copy()), persistent=False)  # [M, nb, l]
         self.register_buffer("ring", torch.from_numpy(azimuthal(lmax, alpha).T.copy()), persistent=False)  # [na, M]
+        self.register_buffer("legendre_dense", torch.from_numpy(_legendre_dense(p, lmax)), persistent=False)  # [M nb, f]
         rows = torch.from_numpy(_rows_by_m(lmax))
-        self.register_buffer("rows", rows, persistent=False)
-        self.register_buffer("rows_table", inverse_table(rows, (lmax + 1) ** 2), persistent=False)
         # padding pairs (l < |m|) read row 0 instead of a zero row: the Legendre table is zero there
         self.register_buffer("rows_in_range", torch.where(rows < (lmax + 1) ** 2, rows, 0), persistent=False)
         if gradient:
@@ -150,9 +163,8 @@ class ToGrid(torch.nn.Module):
     def columns(self, x: torch.Tensor) -> torch.Tensor:
         """``x: [(lmax+1)**2, B]`` → ``[n_alpha, n_beta, B]``."""
         b = x.shape[-1]
-        xm = gather_rows(x, self.rows, self.rows_table).view(2 * self.lmax + 1, self.lmax + 1, b)
-        rings = torch.bmm(self.legendre, xm)  # [M, n_beta, B]
-        return ring_matmul(self.ring, rings.view(rings.shape[0], -1)).view(self.n_alpha, self.n_beta, b)
+        rings = self.legendre_dense @ x  # [(M, n_beta), B]
+        return ring_matmul(self.ring, rings.view(2 * self.lmax + 1, -1)).view(self.n_alpha, self.n_beta, b)
 
     def sample_rows(self, x: torch.Tensor, values: bool = True, gradient: bool = False):
         """``x: [B, (lmax+1)**2]`` → (f, ∂f/∂α, ∂f/∂z), each ``[n_alpha, n_beta, B]`` or None where
@@ -186,17 +198,17 @@ class FromGrid(torch.nn.Module):
         ring = azimuthal(lmax, alpha) * (2.0 * math.pi / n_alpha)  # [M, na]
         self.register_buffer("ring", torch.from_numpy(ring), persistent=False)
         self.register_buffer("legendre", torch.from_numpy(p * w), persistent=False)  # [M, l, nb]
+        dense = _legendre_dense(p * w, lmax).T.copy()  # [f, (M, nb)]
+        self.register_buffer("legendre_dense", torch.from_numpy(dense), persistent=False)
         order = [(m + lmax) * (lmax + 1) + l for l in range(lmax + 1) for m in range(-l, l + 1)]
         order = torch.tensor(order)  # (m, l) → l² + l + m
         self.register_buffer("order", order, persistent=False)
-        self.register_buffer("order_table", inverse_table(order, (2 * lmax + 1) * (lmax + 1)), persistent=False)
 
     def columns(self, f: torch.Tensor) -> torch.Tensor:
         """``f: [n_alpha, n_beta, B]`` → ``[(lmax+1)**2, B]``."""
         b = f.shape[-1]
-        rings = ring_matmul(self.ring, f.reshape(self.n_alpha, -1)).view(2 * self.lmax + 1, self.n_beta, b)  # [M, nb, B]
-        c = torch.bmm(self.legendre, rings)  # [M, l, B]
-        return gather_rows(c.view((2 * self.lmax + 1) * (self.lmax + 1), b), self.order, self.order_table)
+        rings = ring_matmul(self.ring, f.reshape(self.n_alpha, -1))  # [M, (n_beta, B)]
+        return self.legendre_dense @ rings.view(-1, b)
 
     def project_rows(self, f: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
         """``f: [n_alpha, n_beta, B]`` → ``out: [B, (lmax+1)**2]`` (written in place); no autograd."""
