@@ -204,6 +204,7 @@ def main() -> None:
         row["speedup"] = row["mace_s"] / row["gaunt_s"]
         row["speedup_same_malloc"] = row["mace_malloc_s"] / row["gaunt_s"]
         results.append(row)
+        del products  # its copies of the operands must not count in the next system's peak memory
         print(
             f"{name}: MACE {row['mace_s']:.3f} s, MACE+malloc {row['mace_malloc_s']:.3f} s, gaunt-md {row['gaunt_s']:.4f} s: "
             f"{row['speedup']:.1f}x / {row['speedup_same_malloc']:.1f}x; matrix products alone {row['products_s']:.4f} s",

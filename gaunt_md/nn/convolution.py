@@ -38,14 +38,17 @@ class GauntConvolution(torch.nn.Module):
         self.radial_table: RadialTable | None = None  # set by GauntForceField.for_inference
         g = gaunt_tensor(lmax_in, lmax, lmax)  # [K, lm, o]
         self.register_buffer("gaunt", g.reshape(-1, g.shape[2]).t().contiguous(), persistent=False)
+        # [lmax+1, (lmax+1)**2]: 1 where degree l owns coefficient lm, so R @ repeat gives R_l for every lm
+        degree = torch.tensor([l for l in range(lmax + 1) for _ in range(2 * l + 1)])
+        self.register_buffer("repeat", (torch.arange(lmax + 1)[:, None] == degree).double(), persistent=False)
 
     def forward(self, h: torch.Tensor, radial: torch.Tensor, y: torch.Tensor, table: NeighbourTable, avg_num_neighbors: float) -> torch.Tensor:
         n, k, c = h.shape
         g, w = self.groups, table.width
-        r = radial.view(-1, g, self.lmax + 1)
-        phi = torch.cat([r[:, :, l : l + 1] * y[:, None, l * l : (l + 1) ** 2] for l in range(self.lmax + 1)], dim=2)
-        phi = gather_rows(phi.reshape(-1, phi.shape[2]), table.edge, table.edge_table)  # [N G w, f]
+        f = self.repeat.shape[1]
+        phi = (radial.view(-1, self.lmax + 1) @ self.repeat).view(-1, g, f) * y[:, None, :]  # [E, G, f]: R_g,l(r) Y_lm
+        phi = gather_rows(phi.view(-1, f), table.edge, table.edge_table)  # [N G w, f]
         hg = h.view(n, k, g, c // g).transpose(1, 2).reshape(n * g, k * (c // g))  # rows (atom, group)
         d = neighbour_sum(phi, hg, table.neighbour, w)  # [N G, f, K C/G]
-        d = d.view(n, g, -1, k, c // g).permute(0, 3, 2, 1, 4).reshape(n, k * phi.shape[1], c)  # [N, (k lm), C]
+        d = d.view(n, g, f, k, c // g).permute(0, 3, 2, 1, 4).reshape(n, k * f, c)  # [N, (k lm), C]
         return torch.matmul(self.gaunt, d) / avg_num_neighbors
