@@ -183,6 +183,7 @@ class GauntForceField(torch.nn.Module):
         - The channel mixing before the many-body product is folded into the product's own
           (``linear_a`` then ``product.linear``, with nothing between them, become one matrix per degree):
           about a sixth of the matrix-product work of a force call, exact up to rounding.
+        - Every linear map's normalisation factor moves into its weights.
 
         Call it on a float64 model. The result no longer follows its weights, so never train it;
         :class:`GauntCalculator` works on a rewritten copy of the model it is given."""
@@ -198,6 +199,11 @@ class GauntForceField(torch.nn.Module):
                     outer.weight.copy_(torch.matmul(inner.weight * inner.norm, outer.weight * outer.norm))
                 outer.norm = 1.0
                 layer.linear_a = torch.nn.Identity()
+        for module in self.modules():
+            if isinstance(module, (DegreeLinear, Dense)) and module.norm != 1.0:
+                with torch.no_grad():
+                    module.weight.mul_(module.norm)
+                module.norm = 1.0
         return self
 
     # ---- files -------------------------------------------------------------------------------

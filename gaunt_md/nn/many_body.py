@@ -35,5 +35,5 @@ class ManyBodyProduct(torch.nn.Module):
         factors = [self.to_grid.columns(ak.reshape(f, -1)) for ak in a.transpose(0, 1).split(c, dim=2)]  # [n_alpha, n_beta, N C]
         product = factors[-1]
         for fk in reversed(factors[:-1]):
-            product = fk * (1.0 + product)
+            product = torch.addcmul(fk, fk, product)  # fk (1 + product) in one pass
         return self.from_grid.columns(product).view(-1, n, c).transpose(0, 1)
