@@ -115,6 +115,7 @@ class GauntForceField(torch.nn.Module):
         )
         self.species_of = {z: i for i, z in enumerate(zs)}
         self.radial = RadialEmbedding(r_max, num_basis)
+        self.spherical_harmonics = o3.SphericalHarmonics(list(range(lmax + 1)), normalize=True, normalization="integral")
         self.embedding = torch.nn.Parameter(torch.randn(len(zs), channels))
         degrees = [0] + [hidden_lmax] * (num_layers - 1) + [0]
         self.layers = torch.nn.ModuleList(InteractionLayer(self.config, degrees[t], degrees[t + 1]) for t in range(num_layers))
@@ -147,7 +148,7 @@ class GauntForceField(torch.nn.Module):
         vectors = vectors + torch.einsum("ei,eij->ej", vectors, strain.index_select(0, batch.index_select(0, centers)))
         lengths = vectors.norm(dim=-1)
         basis = self.radial(lengths) if any(layer.conv.radial_table is None for layer in self.layers) else None
-        y = o3.spherical_harmonics(list(range(cfg.lmax + 1)), vectors, normalize=True, normalization="integral")
+        y = self.spherical_harmonics(vectors)  # [E, (lmax+1)**2]
         table = NeighbourTable.build(centers, neighbours, positions.shape[0], cfg.radial_groups)
 
         h = self.embedding.index_select(0, species)[:, None, :]  # [N, 1, C]
