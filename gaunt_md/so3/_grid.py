@@ -8,8 +8,8 @@ Both transforms are separable: associated-Legendre functions between degrees and
 and a real DFT along each ring (one matmul; at the ring sizes of force fields, n_alpha ≤ 41, a
 matmul beats an FFT on CPU and GPU). The column methods do the Legendre step as one dense matrix
 that also selects each m's coefficients ([(2L+1) n_beta, (L+1)**2]): more multiply-adds than a
-batched matmul per m, but one operator instead of a row gather and a batched matmul, which on CPU
-is faster for small systems and no slower for large ones (fewer passes over memory). ``from_grid`` is the
+batched matmul per m, but one operator instead of a row gather and a batched matmul: fewer
+operators for small systems, fewer passes over memory for large ones. ``from_grid`` is the
 quadrature c_lm = Σ_ij w_i (2π / n_alpha) f_ij Y_lm(α_j, β_i); it inverts ``to_grid`` and is exact
 for integrands of degree ≤ 2 n_beta - 1 in cos β and < n_alpha in α.
 
