@@ -12,8 +12,8 @@ the same glibc settings given as environment variables. MACE (mace-torch 0.3.16,
     benchmarks/_work/mace-venv/bin/pip install torch==2.13.0 mace-torch==0.3.16
 
 One more contender replays only the matrix products (mm, bmm) of one gaunt-md force call,
-back to back, with no other operator and no Python around them: the arithmetic floor of the model on
-this CPU. MACE's time over it is the highest speed-up any implementation of this model could reach.
+back to back, with no other operator and no Python around them: the arithmetic floor of the model as
+written, on this CPU. MACE's time over it is the highest speed-up those products leave room for.
 The per-atom cost growth from 192 to 1536 atoms is measured apart, in rounds that time both water
 boxes back to back (a paired ratio per round).
 
@@ -136,7 +136,7 @@ def write_docs(results: list[dict], growth_ratios: list[float], threads: int, pa
         "tables, consecutive linear maps multiplied into one: `docs/architecture.md`).",
         "",
         "Matrix products: the mm/bmm operators of one gaunt-md force call replayed alone, back to back (the",
-        "arithmetic floor of the model here); MACE / products is the most any implementation of it could reach.",
+        "arithmetic floor of the model as written); MACE / products is the most speed-up those products leave room for.",
         "",
         "| system | MACE s/call | MACE+malloc s/call | gaunt-md s/call | speed-up vs MACE | vs MACE+malloc | gaunt-md µs/atom | peak MB gaunt-md / MACE | matrix products s/call | MACE / products |",
         "|---|---|---|---|---|---|---|---|---|---|",
@@ -170,7 +170,7 @@ def write_docs(results: list[dict], growth_ratios: list[float], threads: int, pa
                 f"{r['products_s']:.4f} s ({100 * r['products_s'] / budget:.0f}% of that), so everything else in a call (neighbour "
                 f"list, graph, the other operators, Python) would have to take "
                 + (f"{budget - r['products_s']:.4f} s; it takes {r['gaunt_s'] - r['products_s']:.4f} s."
-                   if budget > r["products_s"] else "less than nothing: no implementation of this model reaches 20x here.")
+                   if budget > r["products_s"] else "less than nothing: with these matrix products 20x is out of reach here.")
             )
     write_section(path, "speed", "Force field vs MACE", lines)
 
