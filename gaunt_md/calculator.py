@@ -28,6 +28,15 @@ def _device(device: str) -> torch.device:
     return torch.device(device)
 
 
+def set_threads(threads: int | None) -> None:
+    """``torch.set_num_threads(threads)`` for this process; None keeps torch's choice."""
+    if threads is None:
+        return
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads must be a whole number ≥ 1, got {threads!r}")
+    torch.set_num_threads(threads)
+
+
 def load_model(model: GauntForceField | str | Path) -> GauntForceField:
     """A model object, or one loaded from a file path or a pretrained-model name (see :mod:`gaunt_md.hub`)."""
     if isinstance(model, GauntForceField):
@@ -44,7 +53,11 @@ class GauntCalculator(Calculator):
         model: a :class:`GauntForceField`, the path of a saved model, or a pretrained-model name
             ("name" or "name@version", see :mod:`gaunt_md.hub`).
         device: "auto" (CUDA when available), "cpu" or "cuda".
-        dtype: "float32" (fast, for relaxations and MD) or "float64" (for energy conservation tests).
+        dtype: "float32" (the default here: fast, for relaxations and MD) or "float64" (energy
+            conservation over long runs; the ``gaunt-md`` commands default to it).
+        threads: CPU threads for torch (``torch.set_num_threads``, for the whole process); default:
+            torch's own choice (``OMP_NUM_THREADS``, else the number of cores). Give fewer when other
+            busy processes share the cores: oversubscribed threads stall at every operator.
 
     It works on its own copy of the model, rewritten for speed by :meth:`GauntForceField.for_inference`
     (radial MLPs replaced by tables of R(r): energies move by ~1e-9 relative, forces by ~1e-8 eV/Å,
@@ -54,10 +67,12 @@ class GauntCalculator(Calculator):
 
     implemented_properties = ["energy", "free_energy", "forces", "stress", "energies"]
 
-    def __init__(self, model: GauntForceField | str | Path, device: str = "auto", dtype: str = "float32", **kwargs: Any) -> None:
+    def __init__(self, model: GauntForceField | str | Path, device: str = "auto", dtype: str = "float32",
+                 threads: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         if dtype not in DTYPES:
             raise ValueError(f"unknown dtype {dtype!r}; use one of {', '.join(DTYPES)}")
+        set_threads(threads)
         self.device = _device(device)
         if self.device.type == "cpu":
             tune_cpu_allocator()

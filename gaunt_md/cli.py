@@ -35,25 +35,13 @@ def main() -> None:
         faulthandler.register(signal.SIGUSR1, file=sys.__stderr__, all_threads=True)
 
 
-def _outputs(prefix: str, suffixes: list[str], source: str, force: bool, keep: bool = False) -> list[Path]:
-    """Output paths PREFIX+suffix; refuses existing files unless ``force`` (``keep``: resume appends)
-    and always refuses to write over the input structure."""
-    paths = [Path(prefix + s) for s in suffixes]
-    for path in paths:
-        if path.exists() and path.resolve() == Path(source).resolve():
-            raise click.ClickException(f"output {path} is the input file; choose another --output")
-        if path.exists() and not (force or keep):
-            raise click.ClickException(f"{path} exists; use --force to overwrite it or another --output")
-    if force and not keep:
-        for path in paths:
-            path.unlink(missing_ok=True)
-    return paths
-
-
-def _calculator(model: str, device: str, dtype: str):
+def _calculator(model: str, device: str, dtype: str, threads: int | None = None):
     from .calculator import GauntCalculator
 
-    return GauntCalculator(model, device=device, dtype=dtype)
+    return GauntCalculator(model, device=device, dtype=dtype, threads=threads)
+
+
+THREADS_HELP = "CPU threads for torch (default: torch's, usually the number of cores; use fewer when other work runs)"
 
 
 def _structure_options(fn):
@@ -64,7 +52,8 @@ def _structure_options(fn):
         click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda"),
         click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float64", show_default=True,
                      help="float64 conserves energy best; float32 is faster"),
-        click.option("--force", is_flag=True, help="overwrite existing output files"),
+        click.option("--threads", type=click.IntRange(min=1), help=THREADS_HELP),
+        click.option("--force", is_flag=True, help="replace existing output files (once the new run has checked its input)"),
     ]):
         fn = option(fn)
     return fn
@@ -83,18 +72,21 @@ def _structure_options(fn):
 @click.option("--output", default="relax", show_default=True,
               help="prefix of the outputs: PREFIX.extxyz (trajectory) and PREFIX_final.extxyz")
 @_fail_cleanly
-def relax(structure, model, index, device, dtype, force, optimizer, fmax, steps, cell, cell_mode, pressure, symmetry, output) -> None:
+def relax(structure, model, index, device, dtype, threads, force, optimizer, fmax, steps, cell, cell_mode, pressure, symmetry,
+          output) -> None:
     """Relax the atoms (and with --cell the cell) of STRUCTURE."""
     from ase.io import write
 
     from .data import read_structure, snapshot
+    from .files import Outputs
     from .relax import relax as run_relax
 
-    trajectory, final = _outputs(output, [".extxyz", "_final.extxyz"], structure, force)
+    outputs = Outputs(output, [".extxyz", "_final.extxyz"], structure, replace=force)
+    trajectory, final = outputs.paths
     atoms = read_structure(structure, index)
-    atoms.calc = _calculator(model, device, dtype)
+    atoms.calc = _calculator(model, device, dtype, threads)
     click.echo(f"relaxing {atoms.get_chemical_formula()} ({len(atoms)} atoms) from {structure} with {optimizer}, fmax {fmax} eV/Å")
-    result = run_relax(atoms, optimizer, fmax, steps, cell, cell_mode, pressure, symmetry, trajectory)
+    result = run_relax(atoms, optimizer, fmax, steps, cell, cell_mode, pressure, symmetry, trajectory, before_writing=outputs.claim)
     write(final, snapshot(atoms), format="extxyz")
     click.echo(result.summary())
     click.echo(f"wrote {trajectory} and {final}")
@@ -123,14 +115,16 @@ def relax(structure, model, index, device, dtype, force, optimizer, fmax, steps,
 @click.option("--output", default="md", show_default=True, help="prefix: PREFIX.extxyz (trajectory), PREFIX.csv (log), PREFIX.png")
 @click.option("--resume", is_flag=True, help="continue from the last frame of PREFIX.extxyz (Nosé-Hoover/MTK chain states restart)")
 @_fail_cleanly
-def md(structure, model, index, device, dtype, force, output, resume, **options) -> None:
+def md(structure, model, index, device, dtype, threads, force, output, resume, **options) -> None:
     """Molecular dynamics of STRUCTURE: NVE, NVT (Langevin or Nosé-Hoover chain) or NPT (MTK)."""
     from .data import read_structure
+    from .files import Outputs
     from .md import BlowUp, MDSettings, initial_velocities, plot_log, resume_state, run_md
 
     if resume and force:
         raise click.ClickException("--resume continues the files that --force would delete; give one of them")
-    trajectory, log, png = _outputs(output, [".extxyz", ".csv", ".png"], structure, force, keep=resume)
+    outputs = Outputs(output, [".extxyz", ".csv", ".png"], structure, replace=force, append=resume)
+    trajectory, log, png = outputs.paths
     settings = MDSettings(**options)
     if resume:
         atoms, start = resume_state(trajectory)
@@ -141,14 +135,15 @@ def md(structure, model, index, device, dtype, force, output, resume, **options)
         atoms, start = read_structure(structure, index), 0
         settings.check(atoms)
         initial_velocities(atoms, settings.temperature, settings.seed)
-    atoms.calc = _calculator(model, device, dtype)
+    atoms.calc = _calculator(model, device, dtype, threads)
     click.echo(f"{settings.ensemble.upper()} MD of {atoms.get_chemical_formula()} ({len(atoms)} atoms): {settings.steps - start} steps "
                f"of {settings.timestep} fs at {settings.temperature} K")
     try:
-        summary = run_md(atoms, settings, trajectory, log, start, echo=click.echo)
+        summary = run_md(atoms, settings, trajectory, log, start, echo=click.echo, before_writing=outputs.claim)
     except BlowUp as exc:
         plot_log(log, png)
-        raise click.ClickException(f"simulation stopped: {exc}; the last good frame is in {trajectory}") from None
+        where = "no frame was written" if exc.last_written_step is None else f"the last good frame (step {exc.last_written_step}) is in {trajectory}"
+        raise click.ClickException(f"simulation stopped: {exc}; {where}") from None
     plot_log(log, png)
     click.echo(f"done: {summary['steps_run']} steps in {summary['seconds']:.1f} s ({summary['ns_per_day']:.3g} ns/day), "
                f"mean T {summary['mean_temperature_K']:.1f} K; wrote {trajectory}, {log}, {png}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +23,11 @@ LOG_FIELDS = ["step", "time_ps", "epot_eV", "ekin_eV", "etot_eV", "temperature_K
 
 
 class BlowUp(RuntimeError):
-    """The simulation produced NaN/inf energies or forces, or an atom jumped too far in one step."""
+    """The simulation produced NaN/inf energies or forces, or an atom jumped too far in one step.
+
+    ``last_written_step`` is the step of the last good frame in the trajectory (None if none was written)."""
+
+    last_written_step: int | None = None
 
 
 @dataclass
@@ -99,14 +104,22 @@ def log_row(atoms: Atoms, step: int, timestep: float) -> dict:
     return row
 
 
-def run_md(atoms: Atoms, settings: MDSettings, trajectory: Path, log: Path, start_step: int = 0, echo=print) -> dict:
+def run_md(atoms: Atoms, settings: MDSettings, trajectory: Path, log: Path, start_step: int = 0, echo=print,
+           before_writing: Callable[[], None] | None = None) -> dict:
     """Integrate ``atoms`` (calculator attached, velocities set) from ``start_step`` to
     ``settings.steps``, appending frames to ``trajectory`` (extxyz with momenta, energy, forces and
     ``info['step']``) and rows to ``log`` (CSV). Raises :class:`BlowUp` after writing the last good
     frame if energies or forces turn NaN/inf or an atom moves more than ``max_displacement``.
     Returns a summary {steps, ns_per_day, mean_temperature_K, ...}.
+
+    The settings and the starting structure are checked, and its energy and forces computed, before
+    any file is opened: bad input raises ValueError and writes nothing. ``before_writing`` is called
+    then, right before the first file is opened (``gaunt-md md`` deletes the outputs it replaces there).
     """
     settings.check(atoms)
+    atoms.get_potential_energy(), atoms.get_forces()  # the model refuses unknown elements, NaN positions, empty cells
+    if before_writing is not None:
+        before_writing()
     dyn = integrator(atoms, settings, start_step)
     new_log = not log.exists() or log.stat().st_size == 0
     log_handle, traj_handle = log.open("a", newline=""), trajectory.open("a")
@@ -116,7 +129,9 @@ def run_md(atoms: Atoms, settings: MDSettings, trajectory: Path, log: Path, star
     n = settings.steps - start_step
     bar = tqdm(total=n, unit="step", disable=None)
     print_every = settings.log_every * max(1, round(n / settings.log_every / 20))
-    state = {"step": start_step, "good": atoms.copy(), "t0": time.perf_counter(), "temperatures": []}
+    # good: the last frame that passed the guards; written: the step of the last frame in the trajectory
+    state = {"step": start_step, "good": None, "previous": atoms.get_positions(), "written": start_step if start_step > 0 else None,
+             "t0": time.perf_counter(), "temperatures": []}
 
     def frame(step: int) -> Atoms:
         return snapshot(atoms, step=step, time_fs=step * settings.timestep)
@@ -124,18 +139,19 @@ def run_md(atoms: Atoms, settings: MDSettings, trajectory: Path, log: Path, star
     def observe() -> None:
         step = start_step + dyn.nsteps
         positions = atoms.get_positions()
-        jump = np.linalg.norm(positions - state["good"].get_positions(), axis=1).max()
+        jump = np.linalg.norm(positions - state["previous"], axis=1).max()
         energy, forces = atoms.get_potential_energy(), atoms.get_forces()
         if not (np.isfinite(energy) and np.isfinite(forces).all() and np.isfinite(positions).all()):
             raise BlowUp(f"step {step}: the energy or forces are NaN/inf")
         if jump > settings.max_displacement:
             raise BlowUp(f"step {step}: an atom moved {jump:.2f} Å in one step (limit {settings.max_displacement} Å)")
-        state["step"], state["good"] = step, frame(step)
+        state["step"], state["good"], state["previous"] = step, frame(step), positions
         if step == start_step and start_step > 0:
             return  # a resumed run starts from a frame the trajectory and log already hold
         if step % settings.traj_every == 0 or step == settings.steps:
             write(traj_handle, state["good"], format="extxyz")
             traj_handle.flush()
+            state["written"] = step
         if step % settings.log_every == 0 or step == settings.steps:
             row = log_row(atoms, step, settings.timestep)
             writer.writerow(row)
@@ -157,9 +173,11 @@ def run_md(atoms: Atoms, settings: MDSettings, trajectory: Path, log: Path, star
                 raise BlowUp(f"step {state['step'] + 1}: {exc}") from None
         else:
             observe()
-    except BlowUp:
-        if state["step"] % settings.traj_every:  # keep the last good frame
+    except BlowUp as exc:
+        if state["good"] is not None and state["step"] != state["written"]:  # keep the last good frame
             write(traj_handle, state["good"], format="extxyz")
+            state["written"] = state["step"]
+        exc.last_written_step = state["written"]
         raise
     finally:
         bar.close()
@@ -187,14 +205,16 @@ def resume_state(trajectory: Path) -> tuple[Atoms, int]:
     return atoms, int(atoms.info["step"])
 
 
-def plot_log(log: Path, png: Path) -> None:
-    """Energies and temperature against time from the CSV log."""
+def plot_log(log: Path, png: Path) -> bool:
+    """Energies and temperature against time from the CSV log; False (and no file) if it has no rows."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = list(csv.DictReader(log.open()))
+    rows = list(csv.DictReader(log.open())) if log.is_file() else []
+    if not rows:
+        return False
     t = [float(r["time_ps"]) for r in rows]
     fig, (a, b) = plt.subplots(2, 1, figsize=(7, 5), sharex=True)
     for key, label in (("epot_eV", "potential"), ("etot_eV", "total")):
@@ -206,3 +226,4 @@ def plot_log(log: Path, png: Path) -> None:
     fig.tight_layout()
     fig.savefig(png, dpi=120)
     plt.close(fig)
+    return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,6 +55,7 @@ def relax(
     symmetry: bool = False,
     trajectory: str | Path | None = None,
     logfile: str | None = "-",
+    before_writing: Callable[[], None] | None = None,
 ) -> RelaxResult:
     """Relax ``atoms`` (with a calculator attached) in place until every force is below ``fmax``
     (eV/Å) or ``steps`` are done.
@@ -63,6 +65,10 @@ def relax(
     the shape kept) or "constant-volume" (shape only); convergence then also needs the stress
     (times the volume) below ``fmax``. ``symmetry=True`` keeps the space group (``FixSymmetry``).
     Every step is appended to ``trajectory`` (extxyz with energy, forces and stress).
+
+    The options and the structure are checked, and the first energy computed, before any file is
+    opened: bad input raises ValueError and writes nothing. ``before_writing`` is called then, right
+    before the trajectory is opened (``gaunt-md relax`` deletes the outputs it replaces there).
     """
     from ase import optimize
     from ase.filters import FrechetCellFilter
@@ -89,6 +95,8 @@ def relax(
     initial_energy = atoms.get_potential_energy()
     initial_volume = atoms.get_volume() if periodic else None
     opt = getattr(optimize, optimizer)(target, logfile=logfile)
+    if before_writing is not None:
+        before_writing()
     if trajectory is not None:
         handle = open(trajectory, "a")
         opt.attach(lambda: (write(handle, snapshot(atoms, step=opt.nsteps), format="extxyz"), handle.flush()))

@@ -1,21 +1,19 @@
-from pathlib import Path
-
 import pytest
 import torch
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+from helpers import DATA
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", f"data: reads the datasets in {DATA} (skipped, with this reason, when they are missing)")
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("data") and not DATA.is_dir():
+        pytest.skip(f"needs the datasets in {DATA}: check out gaunt-md beside the shared/ folder that holds data/")
 
 
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
     yield
-
-
-def small_model(elements=("H", "C", "O"), **kwargs):
-    """A random-weight float64 model small enough for finite differences in a test."""
-    from gaunt_md import GauntForceField
-
-    options = dict(r_max=3.5, channels=16, radial_groups=4, lmax=2, hidden_lmax=1, correlation=3, num_layers=2, scale=50.0)
-    options.update(kwargs)
-    return GauntForceField(elements=list(elements), **options).double()

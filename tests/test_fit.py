@@ -13,7 +13,9 @@ from gaunt_md import GauntCalculator
 from gaunt_md.cli import main
 from gaunt_md.data import read_frames
 
-from conftest import DATA
+from helpers import DATA
+
+pytestmark = pytest.mark.data  # reads ../shared/data
 
 TINY = ["--channels", "8", "--radial-groups", "2", "--lmax", "2", "--hidden-lmax", "1", "--correlation", "2",
         "--num-layers", "2", "--r-max", "4.0", "--batch-size", "4", "--lr", "0.05", "--dtype", "float64"]

@@ -11,7 +11,9 @@ from e3nn import o3
 from gaunt_md import GauntCalculator, GauntForceField
 from gaunt_md.data import atoms_to_graph, batch_graphs
 
-from conftest import DATA, small_model
+from helpers import DATA, small_model
+
+pytestmark = pytest.mark.data  # reads ../shared/data
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,9 @@ from gaunt_md.data import read_frames
 from gaunt_md.evaluation import error_table, predictions
 from gaunt_md.hub import read_registry, verify
 
-from conftest import DATA
+from helpers import DATA
+
+pytestmark = pytest.mark.data  # reads ../shared/data
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 SHIPPED = ["gaunt-3bpa", "gaunt-acac", "gaunt-ethanol", "gaunt-water"]

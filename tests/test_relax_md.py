@@ -15,7 +15,9 @@ from gaunt_md.cli import main
 from gaunt_md.md import BlowUp, MDSettings, initial_velocities, run_md
 from gaunt_md.relax import relax
 
-from conftest import DATA, small_model
+from helpers import DATA, small_model
+
+pytestmark = pytest.mark.data  # reads ../shared/data
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,10 @@ def read_structure(path: str | Path, index: int | str = -1) -> Atoms:
     """Frame ``index`` of any file ``ase.io.read`` understands (xyz/extxyz, CIF, POSCAR, .traj,
     PDB); CIF and POSCAR files ASE cannot parse are tried again through pymatgen.
 
-    Raises FileNotFoundError for a missing file and ValueError for one that neither can read.
+    Labels the file carries (energy, forces, ``info`` entries such as ``config_type``, per-atom arrays
+    other than ASE's own) are dropped: they must not be mistaken for model results or copied into
+    every frame of a trajectory. Raises FileNotFoundError for a missing file and ValueError for one
+    that neither can read or an ``index`` outside it.
     """
     from ase.io import read
 
@@ -20,6 +23,8 @@ def read_structure(path: str | Path, index: int | str = -1) -> Atoms:
         raise FileNotFoundError(f"structure file {path} does not exist")
     try:
         atoms = read(path, index=index)
+    except (IndexError, StopIteration):
+        raise ValueError(f"--index {index} is outside {path}, which has {_count_frames(path)} frame(s)") from None
     except Exception as ase_error:  # ase raises many types for unreadable files
         atoms = _read_with_pymatgen(path)
         if atoms is None:
@@ -28,8 +33,20 @@ def read_structure(path: str | Path, index: int | str = -1) -> Atoms:
         raise ValueError(f"--index {index!r} selects {len(atoms)} frames of {path}; give a single frame")
     if len(atoms) == 0:
         raise ValueError(f"{path} frame {index} has no atoms")
-    atoms.calc = None  # labels in the file must not be mistaken for model results
+    atoms.calc = None
+    atoms.info.clear()
+    for key in set(atoms.arrays) - ASE_ARRAYS:
+        del atoms.arrays[key]
     return atoms
+
+
+ASE_ARRAYS = {"numbers", "positions", "momenta", "masses", "tags", "initial_magmoms", "initial_charges"}
+
+
+def _count_frames(path: Path) -> int:
+    from ase.io import iread
+
+    return sum(1 for _ in iread(path, index=":"))
 
 
 def _read_with_pymatgen(path: Path) -> Atoms | None:

@@ -1,0 +1,135 @@
+"""Nothing a user wrote is lost: ``--force`` replaces outputs only once the new run has checked its
+input, and bad structures are refused before any file is written."""
+
+import numpy as np
+import pytest
+from ase import Atoms
+from ase.io import read, write
+from click.testing import CliRunner
+
+from gaunt_md.cli import main
+
+from helpers import DATA, small_model
+
+pytestmark = pytest.mark.data  # reads ../shared/data
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """A random-weight model file, an acac molecule, and structures the model must refuse."""
+    folder = tmp_path_factory.mktemp("safety")
+    small_model(channels=8, radial_groups=2, scale=0.3).save(folder / "model.pt")
+    acac = read(DATA / "acac" / "train_300K.xyz", 0)
+    write(folder / "acac.xyz", acac)
+    write(folder / "unknown_element.xyz", Atoms("HN", positions=[[0, 0, 0], [1.0, 0, 0]]))
+    nan = acac.copy()
+    nan.positions[3, 1] = np.nan
+    write(folder / "nan.extxyz", nan)
+    write(folder / "zero_cell.extxyz", Atoms("H2O", positions=[[0, 0, 0], [0.96, 0, 0], [0, 0.96, 0]], pbc=True))
+    return folder
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def _earlier_outputs(prefix, suffixes):
+    """Files of an 'earlier good run' with distinct contents, returned as {path: bytes}."""
+    saved = {}
+    for suffix in suffixes:
+        path = prefix.parent / (prefix.name + suffix)
+        path.write_bytes(f"earlier output {suffix}\n".encode())
+        saved[path] = path.read_bytes()
+    return saved
+
+
+MD_BAD = {
+    "negative steps": ["--steps", -5],
+    "zero timestep": ["--timestep", 0],
+    "npt of a molecule": ["--ensemble", "npt"],
+    "unknown model": ["--model", "no-such-model"],
+    "index outside the file": ["--index", 99999],
+}
+RELAX_BAD = {
+    "unknown model": ["--model", "no-such-model"],
+    "cell relaxation of a molecule": ["--cell"],
+    "zero fmax": ["--fmax", 0],
+    "index outside the file": ["--index", 99999],
+}
+STRUCTURES = ["unknown_element.xyz", "nan.extxyz", "zero_cell.extxyz"]
+
+
+@pytest.mark.parametrize("case", MD_BAD)
+def test_md_with_force_and_a_bad_argument_keeps_earlier_outputs(files, tmp_path, case):
+    prefix = tmp_path / "tty_md"
+    saved = _earlier_outputs(prefix, [".extxyz", ".csv", ".png"])
+    args = ["--model", files / "model.pt", "--steps", 3, *MD_BAD[case]]
+    result = run("md", files / "acac.xyz", *args, "--output", prefix, "--force")
+    assert result.exit_code == 1, result.output
+    assert "Error: " in result.output and "Traceback" not in result.output
+    assert {p: p.read_bytes() for p in saved} == saved
+
+
+@pytest.mark.parametrize("case", RELAX_BAD)
+def test_relax_with_force_and_a_bad_argument_keeps_earlier_outputs(files, tmp_path, case):
+    prefix = tmp_path / "relax"
+    saved = _earlier_outputs(prefix, [".extxyz", "_final.extxyz"])
+    args = ["--model", files / "model.pt", *RELAX_BAD[case]]
+    result = run("relax", files / "acac.xyz", *args, "--output", prefix, "--force")
+    assert result.exit_code == 1, result.output
+    assert "Error: " in result.output and "Traceback" not in result.output
+    assert {p: p.read_bytes() for p in saved} == saved
+
+
+@pytest.mark.parametrize("command", ["md", "relax"])
+@pytest.mark.parametrize("structure", STRUCTURES)
+def test_a_structure_the_model_refuses_is_reported_before_anything_is_written(files, tmp_path, command, structure):
+    prefix = tmp_path / "out"
+    suffixes = [".extxyz", ".csv", ".png"] if command == "md" else [".extxyz", "_final.extxyz"]
+    saved = _earlier_outputs(prefix, suffixes)
+    result = run(command, files / structure, "--model", files / "model.pt", "--steps", 3, "--output", prefix, "--force")
+    assert result.exit_code == 1
+    reason = {"unknown_element.xyz": "N", "nan.extxyz": "NaN", "zero_cell.extxyz": "cell"}[structure]
+    assert reason in result.output and "simulation stopped" not in result.output and "last good frame" not in result.output
+    assert {p: p.read_bytes() for p in saved} == saved
+    # and without earlier outputs nothing at all is left behind
+    fresh = tmp_path / "fresh"
+    assert run(command, files / structure, "--model", files / "model.pt", "--steps", 3, "--output", fresh).exit_code == 1
+    assert not list(tmp_path.glob("fresh*"))
+
+
+def test_force_replaces_earlier_outputs_once_the_run_writes(files, tmp_path):
+    prefix = tmp_path / "md"
+    _earlier_outputs(prefix, [".extxyz", ".csv", ".png"])
+    result = run("md", files / "acac.xyz", "--model", files / "model.pt", "--steps", 4, "--traj-every", 2, "--log-every", 2,
+                 "--output", prefix, "--force")
+    assert result.exit_code == 0, result.output
+    assert [int(f.info["step"]) for f in read(f"{prefix}.extxyz", ":")] == [0, 2, 4]
+    assert (tmp_path / "md.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_outputs_go_into_a_new_folder(files, tmp_path):
+    prefix = tmp_path / "runs" / "acac" / "md"
+    result = run("md", files / "acac.xyz", "--model", files / "model.pt", "--steps", 2, "--output", prefix)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "runs" / "acac" / "md.extxyz").is_file()
+
+
+def test_frames_do_not_copy_the_input_labels(files, tmp_path):
+    atoms = read(files / "acac.xyz")
+    atoms.info.update(config_type="stale", dihedral_angle=12.5)
+    atoms.arrays["REF_forces"] = np.ones((len(atoms), 3))
+    write(tmp_path / "labelled.extxyz", atoms)
+    result = run("md", tmp_path / "labelled.extxyz", "--model", files / "model.pt", "--steps", 2, "--traj-every", 1,
+                 "--output", tmp_path / "md")
+    assert result.exit_code == 0, result.output
+    for frame in read(tmp_path / "md.extxyz", ":"):
+        assert not {"config_type", "dihedral_angle"} & set(frame.info)
+        assert "REF_forces" not in frame.arrays
+        assert {"step", "time_fs"} <= set(frame.info)
+
+
+def test_index_outside_the_file_names_its_frame_count(files):
+    result = run("md", DATA / "acac" / "test_MD_300K.xyz", "--model", files / "model.pt", "--index", 99999)
+    assert result.exit_code == 1
+    assert "--index 99999 is outside" in result.output and "650 frame(s)" in result.output
