@@ -79,7 +79,7 @@ def _split(system: str, folder: Path, limit: int | None = None) -> tuple[Path, P
     import numpy as np
     from ase.io import read, write
 
-    from gaunt_md.data import read_frames
+    from gaunt_md.data import read_frames, validation_split
 
     train, test, _, valid_fraction = SYSTEMS[system]
     folder.mkdir(parents=True, exist_ok=True)
@@ -94,12 +94,11 @@ def _split(system: str, folder: Path, limit: int | None = None) -> tuple[Path, P
         return out
 
     frames = read_frames(train)
-    order = np.random.default_rng(0).permutation(len(frames))
-    n_valid = max(1, int(round(valid_fraction * len(frames))))
+    valid, training = validation_split(len(frames), valid_fraction, seed=0)
     paths = folder / "train.xyz", folder / "valid.xyz", folder / "test.xyz"
     cut = slice(None, limit)
-    write(paths[0], relabel([frames[i] for i in order[n_valid:]][cut]))
-    write(paths[1], relabel([frames[i] for i in order[:n_valid]][cut]))
+    write(paths[0], relabel([frames[i] for i in training][cut]))
+    write(paths[1], relabel([frames[i] for i in valid][cut]))
     write(paths[2], relabel(read_frames(test)[cut]))
     return paths
 
@@ -112,6 +111,7 @@ def run_mace(system: str, epochs: int, mace_python: Path, threads: int, limit: i
     from ase.io import read
 
     from gaunt_md.data import e0s_from_isolated_atoms
+    from gaunt_md.errors import error_metrics
 
     out = WORK / system / ("mace" if limit is None else "mace_smoke")
     if out.exists():
@@ -136,12 +136,9 @@ def run_mace(system: str, epochs: int, mace_python: Path, threads: int, limit: i
     subprocess.run([str(bin_dir / "mace_eval_configs"), "--configs", str(test), "--model", str(model), "--output", str(out / "pred.xyz"),
                     "--default_dtype", "float64", "--device", "cpu"], cwd=out, env=env, check=True)
     pred, ref = read(out / "pred.xyz", ":"), read(test, ":")
-    e = np.array([(p.info["MACE_energy"] - r.info["REF_energy"]) / len(r) for p, r in zip(pred, ref)])
     et = np.array([p.info["MACE_energy"] - r.info["REF_energy"] for p, r in zip(pred, ref)])
     f = np.concatenate([(p.arrays["MACE_forces"] - r.arrays["REF_forces"]).ravel() for p, r in zip(pred, ref)])
-    row = {"minutes": wall / 60, "epochs": epochs, "frames": len(ref), "energy_rmse": 1e3 * np.sqrt(np.mean(e**2)),
-           "energy_mae": 1e3 * np.mean(np.abs(e)), "energy_total_rmse": 1e3 * np.sqrt(np.mean(et**2)),
-           "energy_total_mae": 1e3 * np.mean(np.abs(et)), "forces_rmse": 1e3 * np.sqrt(np.mean(f**2)), "forces_mae": 1e3 * np.mean(np.abs(f))}
+    row = {"minutes": wall / 60, "epochs": epochs, **error_metrics(et, np.array([len(r) for r in ref]), f)}
     if limit is None:
         _update(system, "mace", {"threads": threads, "runs": {"final": row}})
     else:

@@ -1,7 +1,21 @@
-"""gaunt-md: machine-learned interatomic potentials built on the Gaunt tensor product."""
+"""gaunt-md: machine-learned interatomic potentials built on the Gaunt tensor product.
 
-from .calculator import GauntCalculator
-from .model import GauntForceField
+``GauntCalculator`` (the ASE calculator) and ``GauntForceField`` (the model) are imported on first
+use, so that ``import gaunt_md`` and the command line's help do not load torch.
+"""
 
-__version__ = "0.1.0"
+from ._version import __version__
+
 __all__ = ["GauntCalculator", "GauntForceField", "__version__"]
+
+
+def __getattr__(name: str):
+    if name == "GauntCalculator":
+        from .calculator import GauntCalculator
+
+        return GauntCalculator
+    if name == "GauntForceField":
+        from .model import GauntForceField
+
+        return GauntForceField
+    raise AttributeError(f"module 'gaunt_md' has no attribute {name!r}")

@@ -14,27 +14,8 @@ from . import hub
 from .allocator import tune_cpu_allocator
 from .data import as_atoms, atoms_to_graph, batch_graphs
 from .model import GauntForceField
+from .runtime import resolve_device, resolve_dtype, set_threads
 
-DTYPES = {"float32": torch.float32, "float64": torch.float64}
-
-
-def _device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} requested but CUDA is not available; use device='cpu'")
-    if device != "cpu" and not device.startswith("cuda"):
-        raise ValueError(f"unknown device {device!r}; use 'auto', 'cpu' or 'cuda'")
-    return torch.device(device)
-
-
-def set_threads(threads: int | None) -> None:
-    """``torch.set_num_threads(threads)`` for this process; None keeps torch's choice."""
-    if threads is None:
-        return
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise ValueError(f"threads must be a whole number ≥ 1, got {threads!r}")
-    torch.set_num_threads(threads)
 
 
 def load_model(model: GauntForceField | str | Path) -> GauntForceField:
@@ -70,13 +51,11 @@ class GauntCalculator(Calculator):
     def __init__(self, model: GauntForceField | str | Path, device: str = "auto", dtype: str = "float32",
                  threads: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if dtype not in DTYPES:
-            raise ValueError(f"unknown dtype {dtype!r}; use one of {', '.join(DTYPES)}")
+        self.dtype = resolve_dtype(dtype)
         set_threads(threads)
-        self.device = _device(device)
+        self.device = resolve_device(device)
         if self.device.type == "cpu":
             tune_cpu_allocator()
-        self.dtype = DTYPES[dtype]
         model = copy.deepcopy(model) if isinstance(model, GauntForceField) else load_model(model)  # the caller's model stays as it was
         for p in model.parameters():
             p.requires_grad_(False)

@@ -6,15 +6,19 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from .calculator import GauntCalculator
 from .data import Frame
+from .errors import UNITS, error_metrics
+from .plots import parity_plot as _parity_plot
 
 
-def predictions(calc: GauntCalculator, frames: list[Frame]) -> list[dict]:
-    """Predicted energy (eV), forces (eV/Å) and, for periodic frames, stress [3, 3] of each frame."""
+def predictions(calc: GauntCalculator, frames: list[Frame], desc: str | None = None) -> list[dict]:
+    """Predicted energy (eV), forces (eV/Å) and, for periodic frames, stress (Voigt, eV/Å^3) of each
+    frame; with ``desc``, a progress bar over the frames."""
     out = []
-    for frame in frames:
+    for frame in tqdm(frames, desc=desc, unit="frame", disable=None if desc else True, leave=False):
         calc.reset()
         calc.calculate(frame.atoms, ["energy", "forces"])
         out.append({"energy": calc.results["energy"], "forces": calc.results["forces"], "stress": calc.results.get("stress")})
@@ -22,9 +26,10 @@ def predictions(calc: GauntCalculator, frames: list[Frame]) -> list[dict]:
 
 
 def error_table(frames: list[Frame], preds: list[dict]) -> dict[str, dict[str, float]]:
-    """{group: metrics} for the group "all" and each config_type; energies in meV/atom (and meV per
-    structure, ``energy_total_*``), forces in
-    meV/Å, stress in meV/Å^3 (only frames with reference stress)."""
+    """{group: :func:`~gaunt_md.errors.error_metrics`} for the group "all" and each config_type
+    (stress only over frames with reference stress); units in :data:`~gaunt_md.errors.UNITS`."""
+    from ase.stress import voigt_6_to_full_3x3_stress
+
     groups: dict[str, list[int]] = defaultdict(list)
     for i, f in enumerate(frames):
         groups["all"].append(i)
@@ -33,40 +38,28 @@ def error_table(frames: list[Frame], preds: list[dict]) -> dict[str, dict[str, f
         groups = {"all": groups["all"]}
     table = {}
     for name, idx in groups.items():
-        e = np.array([(preds[i]["energy"] - frames[i].energy) / len(frames[i].atoms) for i in idx])
-        et = np.array([preds[i]["energy"] - frames[i].energy for i in idx])
-        f = np.concatenate([(preds[i]["forces"] - frames[i].forces).ravel() for i in idx])
-        row = {"frames": len(idx), "energy_rmse": 1e3 * np.sqrt(np.mean(e**2)), "energy_mae": 1e3 * np.mean(np.abs(e)),
-               "energy_total_rmse": 1e3 * np.sqrt(np.mean(et**2)), "energy_total_mae": 1e3 * np.mean(np.abs(et)),
-               "forces_rmse": 1e3 * np.sqrt(np.mean(f**2)), "forces_mae": 1e3 * np.mean(np.abs(f))}
-        s = [(preds[i]["stress"], frames[i].stress) for i in idx if frames[i].stress is not None and preds[i]["stress"] is not None]
-        if s:
-            from ase.stress import voigt_6_to_full_3x3_stress
-
-            ds = np.concatenate([(voigt_6_to_full_3x3_stress(p) - r).ravel() for p, r in s])
-            row |= {"stress_rmse": 1e3 * np.sqrt(np.mean(ds**2)), "stress_mae": 1e3 * np.mean(np.abs(ds))}
-        table[name] = row
+        stressed = [i for i in idx if frames[i].stress is not None and preds[i]["stress"] is not None]
+        table[name] = error_metrics(
+            np.array([preds[i]["energy"] - frames[i].energy for i in idx]),
+            np.array([len(frames[i].atoms) for i in idx]),
+            np.concatenate([preds[i]["forces"] - frames[i].forces for i in idx]),
+            np.array([voigt_6_to_full_3x3_stress(preds[i]["stress"]) - frames[i].stress for i in stressed]),
+        )
     return table
 
 
+def format_table(table: dict[str, dict[str, float]]) -> list[str]:
+    """Aligned text rows of an :func:`error_table`, units in the header."""
+    keys = [k for k in UNITS if any(k in row for row in table.values())]
+    header = ["group", "frames"] + [f"{k.replace('_', ' ')} ({UNITS[k]})" for k in keys]
+    rows = [[name, str(row["frames"])] + [f"{row[k]:.4g}" if k in row else "-" for k in keys] for name, row in table.items()]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    return ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [header, *rows]]
+
+
 def parity_plot(frames: list[Frame], preds: list[dict], png: Path, title: str) -> None:
-    """Energy per atom and force-component parity plots."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    ref_e = np.array([f.energy / len(f.atoms) for f in frames])
-    pred_e = np.array([p["energy"] / len(f.atoms) for f, p in zip(frames, preds)])
-    ref_f = np.concatenate([f.forces.ravel() for f in frames])
-    pred_f = np.concatenate([p["forces"].ravel() for p in preds])
-    fig, axes = plt.subplots(1, 2, figsize=(9, 4))
-    for ax, ref, pred, label in ((axes[0], ref_e, pred_e, "energy (eV/atom)"), (axes[1], ref_f, pred_f, "force component (eV/Å)")):
-        ax.scatter(ref, pred, s=3, alpha=0.5)
-        lo, hi = min(ref.min(), pred.min()), max(ref.max(), pred.max())
-        ax.plot([lo, hi], [lo, hi], "k--", lw=0.8)
-        ax.set(xlabel=f"reference {label}", ylabel=f"predicted {label}")
-    fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(png, dpi=120)
-    plt.close(fig)
+    """Energy per atom and force-component parity plots of predictions against their frames."""
+    n = np.array([len(f.atoms) for f in frames])
+    _parity_plot(np.array([f.energy for f in frames]) / n, np.array([p["energy"] for p in preds]) / n,
+                 np.concatenate([f.forces.ravel() for f in frames]), np.concatenate([p["forces"].ravel() for p in preds]),
+                 error_table(frames, preds)["all"], png, title)

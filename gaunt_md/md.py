@@ -203,27 +203,3 @@ def resume_state(trajectory: Path) -> tuple[Atoms, int]:
         raise ValueError(f"{trajectory} was not written by gaunt-md md (its last frame has no step or momenta)")
     atoms.calc = None
     return atoms, int(atoms.info["step"])
-
-
-def plot_log(log: Path, png: Path) -> bool:
-    """Energies and temperature against time from the CSV log; False (and no file) if it has no rows."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows = list(csv.DictReader(log.open())) if log.is_file() else []
-    if not rows:
-        return False
-    t = [float(r["time_ps"]) for r in rows]
-    fig, (a, b) = plt.subplots(2, 1, figsize=(7, 5), sharex=True)
-    for key, label in (("epot_eV", "potential"), ("etot_eV", "total")):
-        a.plot(t, [float(r[key]) for r in rows], label=label)
-    a.set(ylabel="energy (eV)")
-    a.legend()
-    b.plot(t, [float(r["temperature_K"]) for r in rows], color="C3")
-    b.set(xlabel="time (ps)", ylabel="temperature (K)")
-    fig.tight_layout()
-    fig.savefig(png, dpi=120)
-    plt.close(fig)
-    return True

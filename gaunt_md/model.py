@@ -8,41 +8,23 @@ differentiation, so they are exact derivatives of the energy.
 from __future__ import annotations
 
 import copy
-from dataclasses import asdict, dataclass, field
-import os
+from dataclasses import asdict, fields
 from pathlib import Path
+from typing import Any
 
 import torch
 from ase.data import chemical_symbols
 from e3nn import o3
 
+from .config import ModelConfig
 from .data import atomic_numbers_of
+from .files import atomic_write
 from .nn import Dense, DegreeLinear, GauntConvolution, ManyBodyProduct, RadialEmbedding
 from .nn.neighbours import NeighbourTable
 from .nn.radial import RadialTable, mlp
 
 FORMAT = "gaunt-md-model"
 FORMAT_VERSION = 1
-
-
-@dataclass
-class ModelConfig:
-    """Everything needed to rebuild a model; saved with its weights."""
-
-    elements: list[int]
-    r_max: float = 5.0
-    channels: int = 128
-    lmax: int = 3
-    hidden_lmax: int = 1
-    correlation: int = 3
-    num_layers: int = 2
-    num_basis: int = 8
-    radial_hidden: int = 64
-    radial_groups: int = 8
-    avg_num_neighbors: float = 10.0
-    e0s: dict[int, float] = field(default_factory=dict)
-    scale: float = 1.0
-    shift: float = 0.0
 
 
 class InteractionLayer(torch.nn.Module):
@@ -70,49 +52,25 @@ class InteractionLayer(torch.nn.Module):
 class GauntForceField(torch.nn.Module):
     """Equivariant interatomic potential whose tensor products are Gaunt products.
 
+    ``GauntForceField(elements, **options)``: ``elements`` are the chemical symbols or atomic numbers
+    the model handles; ``options`` are :class:`~gaunt_md.config.ModelConfig` fields by keyword (which
+    lists each with its default and unit), e.g. ``r_max=5.0`` (Å), ``channels=128``, ``lmax=3``, and
+    ``e0s={Z or symbol: eV}``.
+
     The model is built in float64, so its constants (Gaunt tables, E0s) are exact there; ``.float()``
     (or ``GauntCalculator(..., dtype="float32")``) casts it down.
-
-    Args:
-        elements: chemical symbols or atomic numbers the model can handle.
-        r_max: cutoff radius (Å); neighbours within it interact.
-        channels: feature channels per degree.
-        lmax: degree of the edge filters' spherical harmonics and of the neighbour density A.
-        hidden_lmax: degree of the node features passed between layers (the last layer keeps 0).
-        correlation: body order ν of the many-body products (products of up to ν densities).
-        num_layers: message-passing layers; the receptive field is num_layers · r_max.
-        num_basis: Bessel radial basis functions; radial_hidden: width of the radial MLP.
-        radial_groups: distinct radial filters per degree; channels share them in equal groups.
-        avg_num_neighbors: normaliser of the neighbour sum (set from the training data).
-        e0s: isolated-atom energies {Z: eV}; scale, shift: per-atom energy scale and shift (eV).
     """
 
-    def __init__(
-        self,
-        elements: list[str | int] = ("H", "C", "O"),
-        r_max: float = 5.0,
-        channels: int = 128,
-        lmax: int = 3,
-        hidden_lmax: int = 1,
-        correlation: int = 3,
-        num_layers: int = 2,
-        num_basis: int = 8,
-        radial_hidden: int = 64,
-        radial_groups: int = 8,
-        avg_num_neighbors: float = 10.0,
-        e0s: dict[int | str, float] | None = None,
-        scale: float = 1.0,
-        shift: float = 0.0,
-    ) -> None:
+    def __init__(self, elements: list[str | int] | tuple = ("H", "C", "O"), **options: Any) -> None:
         super().__init__()
         zs = atomic_numbers_of(elements)
-        e0 = {atomic_numbers_of([k])[0]: float(v) for k, v in (e0s or {}).items()}
-        if min(channels, num_layers, correlation, num_basis) < 1 or min(lmax, hidden_lmax) < 0 or r_max <= 0:
-            raise ValueError("channels, num_layers, correlation, num_basis must be ≥ 1, lmax, hidden_lmax ≥ 0, r_max > 0")
-        self.config = ModelConfig(
-            zs, float(r_max), channels, lmax, hidden_lmax, correlation, num_layers, num_basis, radial_hidden,
-            radial_groups, float(avg_num_neighbors), e0, float(scale), float(shift),
-        )
+        options["e0s"] = {atomic_numbers_of([k])[0]: float(v) for k, v in (options.get("e0s") or {}).items()}
+        known = {f.name for f in fields(ModelConfig)} - {"elements"}
+        if unknown := sorted(set(options) - known):
+            raise ValueError(f"unknown model option(s) {', '.join(unknown)}; valid: {', '.join(sorted(known))}")
+        self.config = cfg = ModelConfig(elements=zs, **options)
+        r_max, channels, lmax, hidden_lmax, num_layers = cfg.r_max, cfg.channels, cfg.lmax, cfg.hidden_lmax, cfg.num_layers
+        num_basis, e0 = cfg.num_basis, cfg.e0s
         self.species_of = {z: i for i, z in enumerate(zs)}
         self.radial = RadialEmbedding(r_max, num_basis)
         self.spherical_harmonics = o3.SphericalHarmonics(list(range(lmax + 1)), normalize=True, normalization="integral")
@@ -214,10 +172,8 @@ class GauntForceField(torch.nn.Module):
             raise ValueError("this model was rewritten by for_inference() and no longer matches its saved form; save the model it was made from")
         cfg = asdict(self.config)
         state = {k: v.detach().cpu() for k, v in self.state_dict().items()}
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        torch.save({"format": FORMAT, "format_version": FORMAT_VERSION, "config": cfg, "state_dict": state}, str(tmp))
-        os.replace(tmp, path)  # atomic: a reader never sees half a file
+        blob = {"format": FORMAT, "format_version": FORMAT_VERSION, "config": cfg, "state_dict": state}
+        atomic_write(path, lambda tmp: torch.save(blob, str(tmp)))  # a reader never sees half a file
 
     @classmethod
     def load(cls, path: str | Path, map_location: str | torch.device = "cpu") -> "GauntForceField":

@@ -18,7 +18,6 @@ import argparse
 import csv
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -71,11 +70,10 @@ def _weights(name: str) -> Path:
     return HERE / f"{name}-{_version(name)}.pt"
 
 
-def gaunt_md(*args, threads: int | None = None) -> None:
-    env = dict(os.environ, **({"OMP_NUM_THREADS": str(threads)} if threads else {}))
+def gaunt_md(*args) -> None:
     cmd = [sys.executable, "-m", "gaunt_md.cli", *map(str, args)]
     print("$ gaunt-md " + " ".join(map(str, args)), flush=True)
-    subprocess.run(cmd, check=True, env=env)
+    subprocess.run(cmd, check=True)
 
 
 def fit(name: str, minutes: float, threads: int | None) -> None:
@@ -83,7 +81,7 @@ def fit(name: str, minutes: float, threads: int | None) -> None:
     e0s = m["e0s"] if m["e0s"] == "average" else DATA / m["e0s"]
     extra = [f"--{k.replace('_', '-')}={m[k]}" for k in ("dtype", "batch_size") if k in m]
     gaunt_md("fit", "--train", DATA / m["train"], "--valid-fraction", m["valid_fraction"], "--e0s", e0s, "--output", WORK / name,
-             "--max-minutes", minutes, "--epochs", 100000, *extra, "--force", threads=threads)
+             "--max-minutes", minutes, "--epochs", 100000, *extra, "--force", *(["--threads", threads] if threads else []))
 
 
 def _sha256(path: Path) -> str:
@@ -122,14 +120,16 @@ def _score(name: str, training: dict) -> None:
     else:  # the held-out validation frames, rebuilt exactly as gaunt-md fit split them
         from ase.io import read, write
 
+        from gaunt_md.data import validation_split
+
         frames = read(DATA / m["train"], ":")
-        order = np.random.default_rng(config["seed"]).permutation(len(frames))
-        n_valid = max(1, int(round(config["valid_fraction"] * len(frames))))
+        valid, _ = validation_split(len(frames), config["valid_fraction"], config["seed"])
+        n_valid = len(valid)
         test_file = WORK / f"{name}_validation.xyz"
-        write(test_file, [frames[i] for i in order[:n_valid]])
+        write(test_file, [frames[i] for i in valid])
         test_label = f"{m['train']} (validation split: {n_valid} frames held out of training)"
     gaunt_md("eval", weights, test_file, "--json", WORK / f"{name}_test.json", "--plot", HERE / f"{name}_parity.png", "--force")
-    metrics = next(iter(json.loads((WORK / f"{name}_test.json").read_text()).values()))["all"]
+    metrics = next(iter(json.loads((WORK / f"{name}_test.json").read_text())["files"].values()))["all"]
     info = {"name": name, "version": _version(name), "test_file": test_label, "test_metrics": metrics, "training": training}
     path = HERE / f"{name}.json"
     old = json.loads(path.read_text()) if path.is_file() else {}
@@ -242,12 +242,10 @@ def _summarise(name: str, part: str) -> dict:
 
 def _rdf(trajectory: Path, png: Path) -> dict:
     """O-O radial distribution function averaged over the second half of a trajectory."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from ase.geometry.rdf import get_rdf
     from ase.io import read
+
+    from gaunt_md.plots import pyplot, save
 
     frames = read(trajectory, ":")
     frames = frames[len(frames) // 2 :]
@@ -255,14 +253,12 @@ def _rdf(trajectory: Path, png: Path) -> dict:
     g = np.mean([get_rdf(f, r_max, bins, elements=(8, 8))[0] for f in frames], axis=0)
     r = get_rdf(frames[0], r_max, bins, elements=(8, 8))[1]
     peak = float(r[np.argmax(g)])
-    fig, ax = plt.subplots(figsize=(5, 3.5))
+    fig, ax = pyplot().subplots(figsize=(5, 3.5))
     ax.plot(r, g)
     ax.axvline(2.8, color="grey", ls=":", label="2.8 Å")
     ax.set(xlabel="r (Å)", ylabel="g_OO(r)", title=f"gaunt-water, NVT 300 K: first peak at {peak:.2f} Å")
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(png, dpi=120)
-    plt.close(fig)
+    save(fig, png)
     return {"frames": len(frames), "first_peak_A": peak, "first_peak_height": float(g.max()), "png": png.name}
 
 

@@ -6,6 +6,7 @@ import torch
 from ase import Atoms
 from ase.build import bulk, molecule
 from ase.calculators.calculator import PropertyNotImplementedError
+from ase.io import write
 from ase.neighborlist import neighbor_list as ase_neighbor_list
 
 from gaunt_md import GauntCalculator, GauntForceField
@@ -126,3 +127,26 @@ def test_mixed_boundary_conditions_match_ase():
     g = atoms_to_graph(atoms, 3.0, {29: 0})
     assert g.edge_index.shape[1] > 0
     assert our_edges(g) == edges(*ase_neighbor_list("ijD", atoms, 3.0))
+
+
+@pytest.mark.parametrize("command", ["calculator", "cli"])
+def test_threads_sets_torchs_thread_count(command, tmp_path):
+    from click.testing import CliRunner
+
+    from gaunt_md.cli import main
+
+    before = torch.get_num_threads()
+    try:
+        if command == "calculator":
+            GauntCalculator(small_model(channels=8, radial_groups=2), threads=1)
+        else:
+            small_model(channels=8, radial_groups=2).save(tmp_path / "m.pt")
+            write(tmp_path / "h2.xyz", Atoms("H2", positions=[[0, 0, 0], [0.74, 0, 0]]))
+            result = CliRunner().invoke(main, ["relax", str(tmp_path / "h2.xyz"), "--model", str(tmp_path / "m.pt"), "--threads", "1",
+                                               "--steps", "1", "--output", str(tmp_path / "r")])
+            assert "Traceback" not in result.output
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+    with pytest.raises(ValueError, match="threads must be a whole number"):
+        GauntCalculator(small_model(channels=8, radial_groups=2), threads=0)

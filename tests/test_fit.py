@@ -58,7 +58,8 @@ def test_fit_lowers_the_loss_and_writes_its_results(acac_files, tmp_path):
         assert (out / name).is_file(), name
     assert "epoch 6/6" in result.output and "meV/Å" in result.output
     metrics = json.loads((out / "metrics.json").read_text())
-    assert set(metrics) == {"valid", "test"} and metrics["test"]["forces_rmse"] > 0
+    assert set(metrics) == {"units", "valid", "test"} and metrics["test"]["forces_rmse"] > 0
+    assert metrics["units"]["forces_rmse"] == "meV/Å" and metrics["units"]["energy_rmse"] == "meV/atom"
     assert "test: E RMSE" in result.output
 
 
@@ -89,7 +90,7 @@ def test_resume_continues_exactly(acac_files, tmp_path):
     assert run(*fit_args(acac_files, split, 2)).exit_code == 0
     resumed = run("fit", "--output", split, "--epochs", 3, "--resume")
     assert resumed.exit_code == 0, resumed.output
-    assert "resuming" in resumed.output
+    assert "resuming" in resumed.output and "updated config.yaml: epochs 2 -> 3" in resumed.output
     a, b = log(straight), log(split)
     assert [r["epoch"] for r in b] == ["1", "2", "3"]
     assert float(b[-1]["train_loss"]) == pytest.approx(float(a[-1]["train_loss"]), rel=1e-9)
@@ -164,11 +165,14 @@ def test_eval_numbers_equal_a_hand_computation(acac_files, tmp_path):
         e_err.append((atoms.get_potential_energy() - frame.energy) / len(atoms))
         f_err.append((atoms.get_forces() - frame.forces).ravel())
     f_err = np.concatenate(f_err)
-    line = next(l for l in result.output.splitlines() if l.strip().startswith("all:"))
-    reported = json.loads(line.split("all:", 1)[1])
-    assert reported["energy_mae"] == pytest.approx(1e3 * np.mean(np.abs(e_err)), abs=1e-3)
-    assert reported["forces_rmse"] == pytest.approx(1e3 * np.sqrt(np.mean(f_err**2)), abs=1e-3)
-    table = json.loads((tmp_path / "errors.json").read_text())[str(acac_files / "valid.xyz")]["all"]
+    errors = json.loads((tmp_path / "errors.json").read_text())
+    assert errors["units"]["energy_mae"] == "meV/atom" and errors["units"]["forces_rmse"] == "meV/Å"
+    table = errors["files"][str(acac_files / "valid.xyz")]["all"]
+    assert table["energy_mae"] == pytest.approx(1e3 * np.mean(np.abs(e_err)), abs=1e-9)
+    assert table["forces_rmse"] == pytest.approx(1e3 * np.sqrt(np.mean(f_err**2)), abs=1e-9)
+    header, row = [line.strip() for line in result.output.splitlines()[1:3]]
+    assert "energy mae (meV/atom)" in header and "forces rmse (meV/Å)" in header
+    assert row.split()[:2] == ["all", "4"] and f"{table['forces_rmse']:.4g}" in row.split()
     assert table["energy_total_mae"] == pytest.approx(1e3 * np.mean(np.abs(e_err)) * 15, rel=1e-9)
     written = read(preds, ":")
     reference = read(acac_files / "valid.xyz", ":")
@@ -186,7 +190,7 @@ def test_eval_reports_each_config_type(acac_files, tmp_path):
     write(tmp_path / "typed.xyz", frames)
     result = run("eval", out / "model.pt", tmp_path / "typed.xyz", "--json", tmp_path / "errors.json")
     assert result.exit_code == 0, result.output
-    table = json.loads((tmp_path / "errors.json").read_text())[str(tmp_path / "typed.xyz")]
+    table = json.loads((tmp_path / "errors.json").read_text())["files"][str(tmp_path / "typed.xyz")]
     assert set(table) == {"all", "hot", "cold"} and (table["hot"]["frames"], table["cold"]["frames"]) == (3, 1)
     calc = GauntCalculator(str(out / "model.pt"), device="cpu", dtype="float64")
     errors = []
@@ -195,7 +199,7 @@ def test_eval_reports_each_config_type(acac_files, tmp_path):
         atoms.calc = calc
         errors.append(atoms.get_forces() - reference)
     assert table["hot"]["forces_mae"] == pytest.approx(1e3 * np.mean(np.abs(errors)), rel=1e-9)
-    assert "  hot: " in result.output and "  cold: " in result.output
+    assert "\n  hot " in result.output and "\n  cold " in result.output
 
 
 def test_bad_input_gives_one_line_errors(acac_files, tmp_path):
@@ -291,3 +295,54 @@ def test_two_gloo_processes_under_torchrun(acac_files, tmp_path):
     assert GauntForceField.load(out / "model.pt").config.channels == 8
 
 
+
+
+def test_resume_says_when_nothing_is_left_to_train(acac_files, tmp_path):
+    out = tmp_path / "run"
+    assert run(*fit_args(acac_files, out, 1)).exit_code == 0
+    model = (out / "model.pt").read_bytes()
+    again = run("fit", "--output", out, "--resume")
+    assert again.exit_code == 1 and "already trained 1 epochs; give --epochs larger" in again.output
+    assert (out / "model.pt").read_bytes() == model
+
+
+@pytest.mark.parametrize("bad, message", [(["--epochs", 0], "epochs, batch_size and patience must be ≥ 1"),
+                                          (["--channels", 0], "channels, num_layers"),
+                                          (["--channels", 9], "multiple of radial_groups"),
+                                          (["--dtype", "float16"], "unknown dtype"),
+                                          (["--lr", -1], "lr and max_minutes must be > 0")])
+def test_bad_settings_are_refused_before_anything_is_written(acac_files, tmp_path, bad, message):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "earlier.txt").write_text("an earlier run")
+    result = run(*fit_args(acac_files, out, 2), *bad, "--force")
+    assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output
+    assert [p.name for p in out.iterdir()] == ["earlier.txt"]
+    assert not (tmp_path / "fresh").exists() and run(*fit_args(acac_files, tmp_path / "fresh", 2), *bad).exit_code == 1
+    assert not (tmp_path / "fresh").exists()
+
+
+def test_every_setting_is_in_the_printed_template_and_reads_back(tmp_path):
+    from gaunt_md.config import FitConfig, ModelConfig
+
+    result = run("fit", "--print-config")
+    assert result.exit_code == 0
+    (tmp_path / "c.yaml").write_text(result.output.replace("train: null", "train: data.xyz"))
+    cfg = FitConfig.from_sources(tmp_path / "c.yaml")
+    assert cfg == FitConfig(train="data.xyz")
+    assert "  channels: 128  # feature channels per degree" in result.output
+    assert set(cfg.model) == set(ModelConfig().options()) and cfg.model["num_basis"] == 8
+    help_text = run("fit", "--help").output
+    for flag in ("--epochs", "--r-max", "--num-basis", "--radial-hidden", "--threads", "--energy-weight", "--stage-two-lr"):
+        assert flag in help_text
+    assert "[default: 100]" in help_text and "(Å)" in help_text
+
+
+def test_a_flat_model_option_from_an_older_config_goes_into_the_model_block(tmp_path):
+    from gaunt_md.config import FitConfig
+
+    (tmp_path / "old.yaml").write_text("train: data.xyz\nchannels: 16\nr_max: 4.0\n")
+    cfg = FitConfig.from_sources(tmp_path / "old.yaml", lmax=2)
+    assert (cfg.model["channels"], cfg.model["r_max"], cfg.model["lmax"]) == (16, 4.0, 2)
+    with pytest.raises(ValueError, match="unknown model option"):
+        FitConfig(train="x", model={"chanels": 3})

@@ -228,6 +228,6 @@ def test_the_wheel_carries_the_models(tmp_path):
     subprocess.run([sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path / "dist")],
                    check=True, capture_output=True)
     names = set(zipfile.ZipFile(next((tmp_path / "dist").glob("gaunt_md-*.whl"))).namelist())
-    assert {"gaunt_md/models/registry.json", "gaunt_md/so3/_grid.py", "gaunt_md/cli.py"} <= names
+    assert {"gaunt_md/models/registry.json", "gaunt_md/so3/_grid.py", "gaunt_md/cli/__init__.py"} <= names
     for entry in json.loads((root / "models" / "registry.json").read_text())["models"]:
         assert f"gaunt_md/models/{entry['file']}" in names and f"gaunt_md/models/{entry['name']}.md" in names

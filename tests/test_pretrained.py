@@ -3,11 +3,10 @@
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from gaunt_md import GauntCalculator
-from gaunt_md.data import read_frames
+from gaunt_md.data import read_frames, validation_split
 from gaunt_md.evaluation import error_table, predictions
 from gaunt_md.hub import read_registry, verify
 
@@ -35,8 +34,8 @@ def test_eval_reproduces_the_card(name):
     frames = read_frames(DATA / label)
     if " (validation split" in card["test_file"]:  # rebuilt exactly as gaunt-md fit split the training file
         config = card["training"]["config"]
-        order = np.random.default_rng(config["seed"]).permutation(len(frames))
-        frames = [frames[i] for i in order[: max(1, int(round(config["valid_fraction"] * len(frames))))]]
+        valid, _ = validation_split(len(frames), config["valid_fraction"], config["seed"])
+        frames = [frames[i] for i in valid]
     calc = GauntCalculator(name, device="cpu", dtype="float64")
     table = error_table(frames, predictions(calc, frames))["all"]
     for key in ("energy_rmse", "forces_rmse", "forces_mae"):

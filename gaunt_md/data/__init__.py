@@ -4,6 +4,7 @@ from .e0s import e0s_from_isolated_atoms, e0s_least_squares
 from .elements import atomic_numbers_of
 from .graph import as_atoms, atoms_to_graph, batch_graphs
 from .labels import Frame, read_frames
+from .split import validation_split
 from .structures import read_structure, snapshot
 
 __all__ = [
@@ -17,4 +18,5 @@ __all__ = [
     "read_frames",
     "read_structure",
     "snapshot",
+    "validation_split",
 ]

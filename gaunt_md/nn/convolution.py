@@ -31,8 +31,6 @@ class GauntConvolution(torch.nn.Module):
 
     def __init__(self, channels: int, lmax_in: int, lmax: int, num_basis: int, radial_hidden: int, radial_groups: int) -> None:
         super().__init__()
-        if channels % radial_groups:
-            raise ValueError(f"channels ({channels}) must be a multiple of radial_groups ({radial_groups})")
         self.channels, self.lmax_in, self.lmax, self.groups = channels, lmax_in, lmax, radial_groups
         self.radial = mlp([num_basis, radial_hidden, radial_hidden, radial_hidden, radial_groups * (lmax + 1)])
         self.radial_table: RadialTable | None = None  # set by GauntForceField.for_inference

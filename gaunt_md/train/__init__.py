@@ -1,6 +1,6 @@
-"""Fitting a GauntForceField to labelled structures: data preparation, loss, the training loop."""
+"""Fitting a GauntForceField to labelled structures: data, loss and metrics, checkpoints, the training loop."""
 
-from .config import FitConfig
+from ..config import FitConfig
 from .fit import fit
 from .metrics import evaluate
 

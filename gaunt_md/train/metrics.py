@@ -6,6 +6,8 @@ from collections.abc import Iterable
 
 import torch
 
+from ..errors import error_metrics
+
 
 def predict(model, batch, with_stress: bool) -> dict[str, torch.Tensor]:
     return model(batch, compute_forces=True, compute_stress=with_stress)
@@ -25,26 +27,21 @@ def loss_terms(out: dict, batch) -> dict[str, torch.Tensor]:
 
 
 class ErrorAccumulator:
-    """Collects per-structure energy errors (eV/atom) and force component errors (eV/Å)."""
+    """Collects per-structure energy errors (eV), atom counts and force component errors (eV/Å)."""
 
     def __init__(self) -> None:
         self.energy: list[torch.Tensor] = []
+        self.n_atoms: list[torch.Tensor] = []
         self.forces: list[torch.Tensor] = []
 
     def add(self, out: dict, batch) -> None:
-        n_atoms = torch.bincount(batch.batch, minlength=int(batch.num_graphs))
-        self.energy.append(((out["energy"] - batch.energy) / n_atoms).detach().double().cpu())
+        self.energy.append((out["energy"] - batch.energy).detach().double().cpu())
+        self.n_atoms.append(torch.bincount(batch.batch, minlength=int(batch.num_graphs)).cpu())
         self.forces.append((out["forces"] - batch.forces).detach().double().cpu().reshape(-1))
 
     def summary(self) -> dict[str, float]:
-        """RMSE and MAE in meV/atom (energy) and meV/Å (forces)."""
-        e, f = torch.cat(self.energy), torch.cat(self.forces)
-        return {
-            "energy_rmse": 1e3 * e.pow(2).mean().sqrt().item(),
-            "energy_mae": 1e3 * e.abs().mean().item(),
-            "forces_rmse": 1e3 * f.pow(2).mean().sqrt().item(),
-            "forces_mae": 1e3 * f.abs().mean().item(),
-        }
+        """:func:`gaunt_md.errors.error_metrics` of everything added (meV/atom, meV, meV/Å)."""
+        return error_metrics(torch.cat(self.energy).numpy(), torch.cat(self.n_atoms).numpy(), torch.cat(self.forces).numpy())
 
 
 def refit_energy_shift(model, loader: Iterable) -> float:

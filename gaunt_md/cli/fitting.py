@@ -1,0 +1,110 @@
+"""``gaunt-md fit`` and ``gaunt-md eval``: fitting a model to labelled structures and measuring its errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..config import FitConfig, ModelConfig, default_of, user_options
+from ._common import THREADS_HELP, fail_cleanly
+
+
+def _config_flags(fn):
+    """One flag per FitConfig and ModelConfig option, with its help, unit and default. Flags left out
+    are None, so that values from --config (or a resumed run's config.yaml) stand."""
+    specs = [f for f in user_options(FitConfig) if f.name != "model"] + user_options(ModelConfig)
+    for f in reversed(specs):
+        flag, kind = "--" + f.name.replace("_", "-"), f.metadata["type"]
+        default = default_of(f)
+        shown = "none" if default is None else default
+        where = "model: " if f in user_options(ModelConfig) else ""
+        text = f"{where}{f.metadata['help']} [default: {shown}]"
+        if kind is bool:
+            fn = click.option(f"{flag}/--no-{flag[2:]}", f.name, default=None, help=text)(fn)
+        else:
+            fn = click.option(flag, f.name, type=kind, default=None, help=text)(fn)
+    return fn
+
+
+def _print_config(ctx: click.Context, _param, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(FitConfig.template(), nl=False)
+        ctx.exit()
+
+
+@click.command()
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), help="YAML file of settings; flags override it")
+@click.option("--print-config", is_flag=True, expose_value=False, is_eager=True, callback=_print_config,
+              help="print a commented YAML template of every setting at its default, and exit")
+@_config_flags
+@click.option("--resume", is_flag=True, help="continue the run in --output from its last finished epoch (flags given now, e.g. --epochs, are saved)")
+@click.option("--force", is_flag=True, help="replace an existing results folder (once the data and settings have passed their checks)")
+@fail_cleanly
+def fit(config_file, resume, force, **flags) -> None:
+    """Fit a model to labelled structures.
+
+    Settings come from --config (see --print-config), then the flags. The default model takes about
+    20 s per epoch of 450 acac frames on one CPU thread (the shipped gaunt-acac: 251 epochs in 90
+    minutes): give --max-minutes for a time budget.
+    """
+    from ..train import fit as run_fit
+
+    output = flags.get("output") or "results"
+    if resume and config_file is None and (Path(output) / "config.yaml").is_file():
+        config_file = str(Path(output) / "config.yaml")
+    run_fit(FitConfig.from_sources(config_file, **flags), resume=resume, force=force)
+
+
+@click.command(name="eval")
+@click.argument("model")
+@click.argument("files", nargs=-1, required=True)
+@click.option("--energy-key", default="energy", show_default=True, help="energy label (eV)")
+@click.option("--forces-key", default="forces", show_default=True, help="forces label (eV/Å)")
+@click.option("--stress-key", default=None, help="stress label (eV/Å^3, ASE sign)  [default: none]")
+@click.option("--output", type=click.Path(dir_okay=False), help="write predictions (gaunt_energy in eV, gaunt_forces in eV/Å) as extxyz")
+@click.option("--plot", type=click.Path(dir_okay=False),
+              help="parity plot PNG; with several FILES one per file, PLOT_<file>.png  [default: none]")
+@click.option("--json", "json_file", type=click.Path(dir_okay=False),
+              help='write the error tables as JSON {"units": {metric: unit}, "files": {file: {group: metrics}}}')
+@click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float64", show_default=True)
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda")
+@click.option("--threads", type=click.IntRange(min=1), help=THREADS_HELP)
+@click.option("--force", is_flag=True, help="overwrite --output, --plot and --json files")
+@fail_cleanly
+def evaluate(model, files, energy_key, forces_key, stress_key, output, plot, json_file, dtype, device, threads, force) -> None:
+    """Errors of MODEL on labelled FILES, per file and per config_type."""
+    import json
+
+    from ase.io import write
+
+    from ..calculator import GauntCalculator
+    from ..data import read_frames
+    from ..errors import UNITS
+    from ..evaluation import error_table, format_table, parity_plot, predictions
+
+    for target in (output, plot, json_file):
+        if target and Path(target).exists() and not force:
+            raise click.ClickException(f"{target} exists; use --force to overwrite it")
+    calc = GauntCalculator(model, device=device, dtype=dtype, threads=threads)
+    written, tables = [], {}
+    for file in files:
+        frames = read_frames(file, energy_key, forces_key, stress_key)
+        preds = predictions(calc, frames, desc=Path(file).name)
+        tables[file] = error_table(frames, preds)
+        click.echo(f"{file}: {len(frames)} frames")
+        for line in format_table(tables[file]):
+            click.echo("  " + line)
+        if plot:
+            png = Path(plot) if len(files) == 1 else Path(plot).with_stem(f"{Path(plot).stem}_{Path(file).stem}")
+            parity_plot(frames, preds, png, Path(file).name)
+        for frame, pred in zip(frames, preds):
+            atoms = frame.atoms.copy()
+            atoms.calc = frame.atoms.calc  # the reference labels stay as they were
+            atoms.info["gaunt_energy"] = pred["energy"]
+            atoms.arrays["gaunt_forces"] = pred["forces"]
+            written.append(atoms)
+    if output:
+        write(output, written, format="extxyz")
+    if json_file:
+        Path(json_file).write_text(json.dumps({"units": UNITS, "files": tables}, indent=2, ensure_ascii=False))

@@ -1,0 +1,50 @@
+"""The data of a fit: frames read and split, elements checked, E0s, labelled graphs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ase.data import chemical_symbols
+
+from ..config import FitConfig
+from ..data import Frame, e0s_from_isolated_atoms, e0s_least_squares, read_frames, validation_split
+
+
+@dataclass
+class FitData:
+    """Training, validation and test frames, the elements of the training set (atomic numbers) and
+    the isolated-atom energies {Z: eV}."""
+
+    train: list[Frame]
+    valid: list[Frame]
+    test: list[Frame]
+    elements: list[int]
+    e0s: dict[int, float]
+
+
+def load_data(cfg: FitConfig) -> FitData:
+    """Read, split and check the frames; ValueError (naming the file and frame) for bad input."""
+    keys = dict(energy_key=cfg.energy_key, forces_key=cfg.forces_key, stress_key=cfg.stress_key)
+    train = read_frames(cfg.train, **keys)
+    if cfg.valid:
+        valid = read_frames(cfg.valid, **keys)
+    else:
+        valid_idx, train_idx = validation_split(len(train), cfg.valid_fraction, cfg.seed)
+        valid, train = [train[i] for i in valid_idx], [train[i] for i in train_idx]
+    test = read_frames(cfg.test, **keys) if cfg.test else []
+    elements = sorted({int(z) for f in train for z in f.atoms.numbers})
+    for name, frames in (("validation", valid), ("test", test)):
+        extra = sorted({int(z) for f in frames for z in f.atoms.numbers} - set(elements))
+        if extra:
+            raise ValueError(f"the {name} data has element(s) {', '.join(chemical_symbols[z] for z in extra)} not in the training data")
+    return FitData(train, valid, test, elements, _e0s(cfg, train, elements))
+
+
+def _e0s(cfg: FitConfig, train: list[Frame], elements: list[int]) -> dict[int, float]:
+    if cfg.e0s == "average":
+        return e0s_least_squares(train, elements)
+    e0s = e0s_from_isolated_atoms(cfg.e0s, cfg.energy_key)
+    missing = [z for z in elements if z not in e0s]
+    if missing:
+        raise ValueError(f"{cfg.e0s} has no isolated-atom energy for atomic number(s) {missing}")
+    return e0s
