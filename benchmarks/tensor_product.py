@@ -10,7 +10,7 @@ CPU) to a degree-2L output, timed forward + backward (fixed random grad_output, 
 - ``grid``, ``fourier``, ``dense``: ``gaunt_md.so3.GauntProduct(L, L, 2L, backend)`` on
   inputs ``[256, 32, (L+1)**2]``.
 - ``grid+bracket``: the Gaunt product (to 2L) and the Poisson bracket (the odd paths, to 2L-1) from
-  one grid transform of each input, ``gaunt_md.so3.GauntBracket(L, L, 2L-1, "grid",
+  one grid transform of each input, ``gaunt_md.so3.experimental.GauntBracket(L, L, 2L-1, "grid",
   product_lmax_out=2L)``; reported as the ratio (product + bracket) / (product alone, ``grid``),
   target ≤ 2.5x at every L.
 
@@ -55,7 +55,8 @@ import e3nn  # noqa: E402
 from e3nn import o3  # noqa: E402
 
 from _docs import write_section  # noqa: E402
-from gaunt_md.so3 import BACKENDS, GauntBracket, GauntProduct  # noqa: E402
+from gaunt_md.so3 import BACKENDS, GauntProduct  # noqa: E402
+from gaunt_md.so3.experimental import GauntBracket  # noqa: E402
 
 BATCH, CHANNELS = 256, 32
 CONTENDERS = ("e3nn",) + tuple(BACKENDS)

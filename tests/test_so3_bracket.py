@@ -7,9 +7,10 @@ import pytest
 import torch
 from e3nn import o3
 
-from gaunt_md.so3 import GauntBracket, bracket_constant, gaunt_bracket, gaunt_product, gaunt_product_and_bracket
-from gaunt_md.so3._bracket import bracket_tensor, wigner_3j_symbol
-from gaunt_md.so3._grid import FromGrid, ToGrid, grid_shape
+from gaunt_md.so3 import FromGrid, ToGrid, gaunt_product, grid_shape
+from gaunt_md.so3._gaunt_coefficients import wigner_3j_symbol
+from gaunt_md.so3.experimental import GauntBracket, bracket_constant, gaunt_bracket, gaunt_product_and_bracket
+from gaunt_md.so3.experimental._bracket import bracket_tensor
 
 DEGREES = [(1, 1, 1), (2, 3, 4), (3, 3, 5), (4, 1, 4), (1, 2, 2), (5, 4, 8), (4, 5, 3)]
 

@@ -5,7 +5,8 @@ import pytest
 import torch
 from e3nn import o3
 
-from gaunt_md.so3 import FromFourier, FromGrid, ToFourier, ToGrid, fourier_size, grid_shape
+from gaunt_md.so3 import FromGrid, ToGrid, grid_shape
+from gaunt_md.so3.experimental import FromFourier, ToFourier, fourier_size
 
 
 def test_to_grid_samples_the_function():

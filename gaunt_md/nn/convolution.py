@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from ..so3 import gaunt_tensor
-from ..so3._rows import gather_rows
+from .gather import gather_rows
 from .neighbour_sum import neighbour_sum
 from .neighbours import NeighbourTable
 from .radial import RadialTable, mlp

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..so3._rows import inverse_table
+from .gather import inverse_table
 
 
 @dataclass
@@ -17,7 +17,7 @@ class NeighbourTable:
     ``edge [N*G*width]``: row e·G + g of per-edge, per-group data for each slot (E·G when empty);
     ``neighbour [N*G*width]``: row j·G + g of per-atom, per-group features (N·G when empty);
     ``edge_table``: the inverse map of ``edge``, which makes the backward pass a gather
-    (see ``gaunt_md.so3._rows``).
+    (see ``gather.py``).
     """
 
     width: int

@@ -4,9 +4,9 @@ G is e3nn's ``wigner_3j`` (unit Frobenius norm per path) times the path constant
 
     c(l1, l2, l3) = sqrt((2l1+1)(2l2+1)(2l3+1) / 4π) · |(l1 l2 l3; 0 0 0)|,
 
-where the Wigner 3j symbol with zero m's is evaluated exactly in integer arithmetic. G vanishes
-unless l1+l2+l3 is even and the triangle inequality holds. Tensors are float64 and cached, so each
-is computed once per process.
+where the Wigner 3j symbol is evaluated exactly in rational arithmetic (Racah's formula; the
+bracket's constants use it too). G vanishes unless l1+l2+l3 is even and the triangle inequality
+holds. Tensors are float64 and cached, so each is computed once per process.
 """
 
 from __future__ import annotations
@@ -19,23 +19,25 @@ import torch
 from e3nn import o3
 
 
-def wigner_3j_zero_m(l1: int, l2: int, l3: int) -> float:
-    """(l1 l2 l3; 0 0 0), exact up to the final rounding to float64."""
-    big_j = l1 + l2 + l3
-    if big_j % 2 or l3 > l1 + l2 or l3 < abs(l1 - l2):
+def wigner_3j_symbol(j1: int, j2: int, j3: int, m1: int, m2: int, m3: int) -> float:
+    """The Wigner 3j symbol (j1 j2 j3; m1 m2 m3) by Racah's formula, exact up to the final rounding."""
+    if m1 + m2 + m3 or not abs(j1 - j2) <= j3 <= j1 + j2 or abs(m1) > j1 or abs(m2) > j2 or abs(m3) > j3:
         return 0.0
-    g = big_j // 2
     f = math.factorial
-    square = Fraction(f(big_j - 2 * l1) * f(big_j - 2 * l2) * f(big_j - 2 * l3), f(big_j + 1))
-    ratio = Fraction(f(g), f(g - l1) * f(g - l2) * f(g - l3))
-    sign = -1.0 if g % 2 else 1.0
-    return sign * math.sqrt(square * ratio * ratio)
+    total = Fraction(0)
+    for k in range(max(0, j2 - j3 - m1, j1 - j3 + m2), min(j1 + j2 - j3, j1 - m1, j2 + m2) + 1):
+        denominator = f(k) * f(j3 - j2 + k + m1) * f(j3 - j1 + k - m2) * f(j1 + j2 - j3 - k) * f(j1 - k - m1) * f(j2 - k + m2)
+        total += Fraction((-1) ** k, denominator)
+    square = Fraction(f(j1 + j2 - j3) * f(j1 - j2 + j3) * f(-j1 + j2 + j3), f(j1 + j2 + j3 + 1))
+    square *= f(j1 + m1) * f(j1 - m1) * f(j2 + m2) * f(j2 - m2) * f(j3 + m3) * f(j3 - m3)
+    sign = (-1) ** (j1 - j2 - m3) * (1 if total >= 0 else -1)
+    return sign * math.sqrt(square * total * total)
 
 
 def path_constant(l1: int, l2: int, l3: int) -> float:
     """c(l1, l2, l3) such that the Gaunt block of the path equals c · e3nn ``wigner_3j``."""
     norm = math.sqrt((2 * l1 + 1) * (2 * l2 + 1) * (2 * l3 + 1) / (4.0 * math.pi))
-    return norm * abs(wigner_3j_zero_m(l1, l2, l3))
+    return norm * abs(wigner_3j_symbol(l1, l2, l3, 0, 0, 0))
 
 
 def scaled_wigner_3j(c: float, l1: int, l2: int, l3: int) -> torch.Tensor:
@@ -54,6 +56,14 @@ def assemble_paths(block, lmax1: int, lmax2: int, lmax3: int, odd: bool) -> torc
             for l3 in range(abs(l1 - l2) + odd, min(l1 + l2 - odd, lmax3) + 1, 2):
                 out[l1 * l1 : (l1 + 1) ** 2, l2 * l2 : (l2 + 1) ** 2, l3 * l3 : (l3 + 1) ** 2] = block(l1, l2, l3)
     return out
+
+
+def outer_rows(x1: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
+    """x1 ⊗ x2 flattened, the rows a flattened coefficient tensor ``[P Q, R]`` contracts with:
+    ``x1: [..., P]``, ``x2: [..., Q]`` (leading dimensions broadcast) → ``[..., P Q]``."""
+    x1, x2 = torch.broadcast_tensors(x1[..., :, None], x2[..., None, :])
+    outer = x1 * x2
+    return outer.reshape(*outer.shape[:-2], -1)
 
 
 @functools.lru_cache(maxsize=None)

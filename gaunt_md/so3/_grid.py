@@ -5,13 +5,14 @@ z_i = cos β_i (i < n_beta), each ring has n_alpha equally spaced points α_j = 
 A grid function is ``f: [..., n_beta, n_alpha]`` with f[..., i, j] = f(α_j, β_i).
 
 Both transforms are separable: associated-Legendre functions between degrees and rings, per m,
-and a real DFT along each ring (one matmul; at the ring sizes of force fields, n_alpha ≤ 41, a
-matmul beats an FFT on CPU and GPU). The column methods do the Legendre step as one dense matrix
-that also selects each m's coefficients ([(2L+1) n_beta, (L+1)**2]): more multiply-adds than a
-batched matmul per m, but one operator instead of a row gather and a batched matmul: fewer
-operators for small systems, fewer passes over memory for large ones. ``from_grid`` is the
-quadrature c_lm = Σ_ij w_i (2π / n_alpha) f_ij Y_lm(α_j, β_i); it inverts ``to_grid`` and is exact
-for integrands of degree ≤ 2 n_beta - 1 in cos β and < n_alpha in α.
+and a real DFT along each ring, written as one matmul with an [n_alpha, 2L+1] table rather than
+an FFT (the rings are short: n_alpha = 41 for two degree-10 inputs into degree 20). The column
+methods do the Legendre step as one dense matrix that also selects each m's coefficients ([(2L+1)
+n_beta, (L+1)**2]): more multiply-adds than a batched matmul per m, but one operator instead of a
+row gather and a batched matmul: fewer operators for small systems, fewer passes over memory for
+large ones. ``from_grid`` is the quadrature c_lm = Σ_ij w_i (2π / n_alpha) f_ij Y_lm(α_j, β_i);
+it inverts ``to_grid`` and is exact for integrands of degree ≤ 2 n_beta - 1 in cos β and <
+n_alpha in α.
 
 The work is done in a column layout, one vector per column (``[(L+1)**2, B]`` and
 ``[n_alpha, n_beta, B]``), so every step is a contiguous matrix product; the ``[..., (L+1)**2]``
@@ -28,8 +29,8 @@ import math
 import numpy as np
 import torch
 
-from ._degrees import lmax_of
-from ._harmonics import azimuthal, legendre
+from ._checks import lmax_of
+from ._harmonics import azimuthal, legendre, legendre_dz
 
 
 def grid_shape(degree: int, lmax: int = 0) -> tuple[int, int]:
@@ -43,26 +44,6 @@ def _legendre_per_m(lmax: int, n_beta: int) -> tuple[np.ndarray, np.ndarray]:
     z, w = np.polynomial.legendre.leggauss(n_beta)
     p = legendre(lmax, z)  # [l, m, i]
     return np.stack([p[:, abs(m)] for m in range(-lmax, lmax + 1)]), w
-
-
-def _legendre_dz(lmax: int, z: np.ndarray) -> np.ndarray:
-    """d/dz of ``legendre(lmax, z)`` for z in (-1, 1): [lmax+1 (l), lmax+1 (m), n].
-
-    The differentiated recurrence adds no cancellation; only the seeds P̄_m^m ∝ (1-z²)^(m/2)
-    divide by 1 - z², which the Gauss-Legendre nodes keep away from zero.
-    """
-    p = legendre(lmax, z)
-    d = np.zeros_like(p)
-    for m in range(1, lmax + 1):
-        d[m, m] = -m * z * p[m, m] / (1.0 - z * z)
-    for m in range(lmax):
-        d[m + 1, m] = math.sqrt(2 * m + 3) * (p[m, m] + z * d[m, m])
-    for m in range(lmax + 1):
-        for l in range(m + 2, lmax + 1):
-            a = math.sqrt((4 * l * l - 1) / (l * l - m * m))
-            b = math.sqrt(((l - 1) ** 2 - m * m) / (4 * (l - 1) ** 2 - 1))
-            d[l, m] = a * (p[l - 1, m] + z * d[l - 1, m] - b * d[l - 2, m])
-    return d
 
 
 def _azimuthal_dalpha(lmax: int, alpha: np.ndarray) -> np.ndarray:
@@ -102,9 +83,9 @@ RING_BLOCK_COLUMNS = 1 << 15  # on CPU the ring DFT runs over blocks of 2^15 col
 
 
 class _RingMatmul(torch.autograd.Function):
-    """``ring [a, b] @ x [b, n]`` for a constant ``ring``; on CPU in blocks of columns, which stay in
-    cache (memory-bound at these shapes: 1.6x faster than one call at 10^6 columns). The backward
-    is the same product with ``ring.T``, so derivatives of every order are exact."""
+    """``ring [a, b] @ x [b, n]`` for a constant ``ring``; on CPU in blocks of columns, so that each
+    block's input and output stay in cache. The backward is the same product with ``ring.T``, so
+    derivatives of every order are exact."""
 
     @staticmethod
     def forward(ctx, ring: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -154,7 +135,7 @@ class ToGrid(torch.nn.Module):
         self.register_buffer("rows_in_range", torch.where(rows < (lmax + 1) ** 2, rows, 0), persistent=False)
         if gradient:
             z, _ = np.polynomial.legendre.leggauss(n_beta)
-            d = _legendre_dz(lmax, z)  # [l, m, i]
+            d = legendre_dz(lmax, z)  # [l, m, i]
             dz = np.stack([d[:, abs(m)].T for m in range(-lmax, lmax + 1)])  # [M, nb, l]
             self.register_buffer("legendre_dz", torch.from_numpy(dz.copy()), persistent=False)
             ring_dalpha = np.ascontiguousarray(_azimuthal_dalpha(lmax, alpha).T)  # [na, M]

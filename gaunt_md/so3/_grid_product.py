@@ -18,9 +18,8 @@ from one pass that samples each factor once.
 
 Writing the backward out lets the forward save only its inputs (autograd would keep the grid
 samples, ~(2L)² floats per vector, and stream them back from memory) and lets every pass run in
-blocks of vectors small enough to stay in cache: on CPU the transforms are small matrix products
-whose speed is set by memory traffic, and a block of ~1.5 MiB of grid samples runs them about 2x
-faster than the whole batch at once. On other devices the batch is one block.
+blocks of vectors small enough to stay in cache: on CPU a block holds ~1.5 MiB of grid samples.
+On other devices the batch is one block.
 """
 
 from __future__ import annotations
@@ -59,6 +58,14 @@ class GridBilinear(torch.nn.Module):
 def fused(spec: Spec, grid: GridBilinear, *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
     """The outputs of ``spec``: inputs ``[B, (L_p+1)**2]`` → outputs ``[B, (L_o+1)**2]``."""
     return _Fused.apply(spec, grid, *inputs)
+
+
+def fused_broadcast(spec: Spec, grid: GridBilinear, x1: torch.Tensor, x2: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """:func:`fused` for two inputs ``[..., (L_p+1)**2]`` whose leading dimensions broadcast to a
+    non-empty shape: outputs ``[..., (L_o+1)**2]``."""
+    lead = torch.broadcast_shapes(x1.shape[:-1], x2.shape[:-1])
+    rows = [x.expand(*lead, x.shape[-1]).reshape(lead.numel(), x.shape[-1]) for x in (x1, x2)]
+    return tuple(out.view(*lead, out.shape[-1]) for out in fused(spec, grid, *rows))
 
 
 def _field(terms, samples) -> torch.Tensor:

@@ -33,20 +33,44 @@ def legendre(lmax: int, cos_beta: np.ndarray, sin_beta: np.ndarray | None = None
     functions analytically to β in (π, 2π), which the 2D Fourier transform needs.
     Returns [lmax+1 (l), lmax+1 (m), n], zero where m > l.
     """
+    return _recurrence(lmax, cos_beta, sin_beta, derivative=False)[0]
+
+
+def legendre_dz(lmax: int, cos_beta: np.ndarray) -> np.ndarray:
+    """d/dz of ``legendre(lmax, z)`` for z = cos β in (-1, 1): [lmax+1 (l), lmax+1 (m), n].
+
+    The differentiated recurrence adds no cancellation; only the seeds P̄_m^m ∝ (1-z²)^(m/2)
+    divide by 1 - z², which the Gauss-Legendre nodes keep away from zero.
+    """
+    return _recurrence(lmax, cos_beta, None, derivative=True)[1]
+
+
+def _recurrence(
+    lmax: int, cos_beta: np.ndarray, sin_beta: np.ndarray | None, derivative: bool
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """P̄_l^m and, with ``derivative``, dP̄_l^m/dz, from the one three-term recurrence in l."""
     z = np.asarray(cos_beta, dtype=np.float64)
     s = np.sqrt(np.clip(1.0 - z * z, 0.0, None)) if sin_beta is None else np.asarray(sin_beta, np.float64)
     p = np.zeros((lmax + 1, lmax + 1) + z.shape)
+    d = np.zeros_like(p) if derivative else None
     p[0, 0] = math.sqrt(1.0 / (4.0 * math.pi))
     for m in range(1, lmax + 1):
         p[m, m] = math.sqrt((2 * m + 1) / (2 * m)) * s * p[m - 1, m - 1]
+        if derivative:
+            d[m, m] = -m * z * p[m, m] / (1.0 - z * z)
     for m in range(lmax):
-        p[m + 1, m] = math.sqrt(2 * m + 3) * z * p[m, m]
+        c = math.sqrt(2 * m + 3)
+        p[m + 1, m] = c * z * p[m, m]
+        if derivative:
+            d[m + 1, m] = c * (p[m, m] + z * d[m, m])
     for m in range(lmax + 1):
         for l in range(m + 2, lmax + 1):
             a = math.sqrt((4 * l * l - 1) / (l * l - m * m))
             b = math.sqrt(((l - 1) ** 2 - m * m) / (4 * (l - 1) ** 2 - 1))
             p[l, m] = a * (z * p[l - 1, m] - b * p[l - 2, m])
-    return p
+            if derivative:
+                d[l, m] = a * (p[l - 1, m] + z * d[l - 1, m] - b * d[l - 2, m])
+    return p, d
 
 
 def azimuthal(lmax: int, alpha: np.ndarray) -> np.ndarray:

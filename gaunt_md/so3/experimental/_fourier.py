@@ -1,9 +1,9 @@
 r"""Spherical harmonics as 2D Fourier series in (β, α), the basis of the Gaunt tensor product paper.
 
-Continued to β in [0, 2π) (with a signed sin β, see ``_harmonics``), every Y_lm is a finite 2D
-Fourier series Σ_uv Ŷ_lm[u, v] e^{i(uβ + vα)} with |u| ≤ l and v = ±m only. A real function's
-series is Hermitian, so only v ≥ 0 is stored: ``F: [..., N, K]`` holds u at index u mod N and
-v = 0..K-1, the layout of ``torch.fft.rfft2`` over an N × N uniform grid (N odd).
+Continued to β in [0, 2π) (with a signed sin β, see ``so3/_harmonics.py``), every Y_lm is a
+finite 2D Fourier series Σ_uv Ŷ_lm[u, v] e^{i(uβ + vα)} with |u| ≤ l and v = ±m only. A real
+function's series is Hermitian, so only v ≥ 0 is stored: ``F: [..., N, K]`` holds u at index
+u mod N and v = 0..K-1, the layout of ``torch.fft.rfft2`` over an N × N uniform grid (N odd).
 
 Products of two functions are 2D convolutions of their series, done with FFTs (the samples of the
 series on the uniform grid are multiplied pointwise). The projection back onto Y_lm integrates
@@ -17,8 +17,8 @@ import math
 import numpy as np
 import torch
 
-from ._degrees import lmax_of
-from ._harmonics import spherical_harmonics_alpha_beta
+from .._checks import lmax_of
+from .._harmonics import spherical_harmonics_alpha_beta
 
 
 def _sh_fourier(lmax: int, n: int) -> np.ndarray:
@@ -52,13 +52,17 @@ def _rows_per_v(lmax: int) -> np.ndarray:
     return rows
 
 
+def _check_size(lmax: int, n: int) -> None:
+    if n < 2 * lmax + 1 or n % 2 == 0:
+        raise ValueError(f"the Fourier size must be odd and ≥ {2 * lmax + 1}, got {n}")
+
+
 class ToFourier(torch.nn.Module):
     """Coefficients ``[..., (lmax+1)**2]`` → half 2D Fourier series ``[..., n, n//2+1]`` (complex)."""
 
     def __init__(self, lmax: int, n: int) -> None:
         super().__init__()
-        if n < 2 * lmax + 1 or n % 2 == 0:
-            raise ValueError(f"the Fourier size must be odd and ≥ {2 * lmax + 1}, got {n}")
+        _check_size(lmax, n)
         self.lmax, self.n = lmax, n
         yhat = _sh_fourier(lmax, n)
         rows = _rows_per_v(lmax)
@@ -89,8 +93,7 @@ class FromFourier(torch.nn.Module):
 
     def __init__(self, lmax: int, n: int) -> None:
         super().__init__()
-        if n < 2 * lmax + 1 or n % 2 == 0:
-            raise ValueError(f"the Fourier size must be odd and ≥ {2 * lmax + 1}, got {n}")
+        _check_size(lmax, n)
         self.lmax, self.n = lmax, n
         # W[lm, u, v] = 2π Σ_u' Ŷ_lm[u', -v] J(u + u'); the v < 0 half enters as the conjugate, hence 2 Re.
         m_size = 4 * lmax + 1 + n  # room for u + u' without wrap-around

@@ -1,10 +1,11 @@
-"""Row gathers whose backward passes are gathers too (scatter-adds are slow on CPU).
+"""Row gathers whose backward passes are gathers too, where autograd would use scatter-adds.
 
 ``gather_rows(x, index, table)`` returns ``x[index]``, where an index equal to ``len(x)`` gives a
-zero row. Its adjoint is ``sum_rows(v, table, index)``: row r is the sum of the rows of v listed
-in ``table[r]`` (the positions p with index[p] == r, padded with ``len(index)``). Each is the
-other's backward, so derivatives of every order stay gathers. Build the table once per index
-with :func:`inverse_table`.
+zero row. Its adjoint sums rows: row r is the sum of the rows of v listed in ``table[r]`` (the
+positions p with index[p] == r, padded with ``len(index)``). Each is the other's backward, so
+derivatives of every order stay gathers. Build the table once per index with
+:func:`inverse_table`. Used by the convolution (``convolution.py``) and the neighbour table
+(``neighbours.py``).
 """
 
 from __future__ import annotations
@@ -52,11 +53,6 @@ class _SumRows(torch.autograd.Function):
 def gather_rows(x: torch.Tensor, index: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
     """``x: [R, ...]`` → ``[len(index), ...]`` with rows ``index`` (R means a zero row)."""
     return _GatherRows.apply(x, index, table)
-
-
-def sum_rows(v: torch.Tensor, table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """``v: [P, ...]`` → ``[len(table), ...]``, row r = Σ_k v[table[r, k]] (P means nothing)."""
-    return _SumRows.apply(v, table, index)
 
 
 def inverse_table(index: torch.Tensor, num_rows: int) -> torch.Tensor:
