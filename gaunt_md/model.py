@@ -1,6 +1,7 @@
 """The Gaunt force field: a MACE-like equivariant message-passing potential built on Gaunt products.
 
-Energy E = Σ_i (E0[z_i] + scale · Σ_t e_i^(t) + shift) in eV, with e_i^(t) the readout of layer t;
+Energy E = Σ_i (E0[z_i] + scale · Σ_t e_i^(t) + shift) in eV, with e_i^(t) the readout of layer t,
+plus, with ``pair_repulsion="zbl"``, a switched ZBL pair prior Σ_{i<j} E_ij(r_ij) (``nn/pair_repulsion.py``);
 forces F = -∂E/∂x (eV/Å) and stress σ = (1/V) ∂E/∂ε (eV/Å^3, strain ε) by automatic
 differentiation, so they are exact derivatives of the energy.
 """
@@ -17,7 +18,7 @@ from ase.data import chemical_symbols
 from e3nn import o3
 
 from .data import atomic_numbers_of
-from .nn import Dense, DegreeLinear, GauntConvolution, ManyBodyProduct, RadialEmbedding
+from .nn import Dense, DegreeLinear, GauntConvolution, ManyBodyProduct, RadialEmbedding, ZBLRepulsion
 from .nn.neighbours import NeighbourTable
 from .nn.radial import RadialTable, mlp
 
@@ -43,6 +44,7 @@ class ModelConfig:
     e0s: dict[int, float] = field(default_factory=dict)
     scale: float = 1.0
     shift: float = 0.0
+    pair_repulsion: str | None = None
 
 
 class InteractionLayer(torch.nn.Module):
@@ -85,6 +87,8 @@ class GauntForceField(torch.nn.Module):
         radial_groups: distinct radial filters per degree; channels share them in equal groups.
         avg_num_neighbors: normaliser of the neighbour sum (set from the training data).
         e0s: isolated-atom energies {Z: eV}; scale, shift: per-atom energy scale and shift (eV).
+        pair_repulsion: None, or "zbl" to add the ZBL screened nuclear repulsion below the covalent
+            radius sum (:class:`gaunt_md.nn.ZBLRepulsion`); the network then learns the residual.
     """
 
     def __init__(
@@ -103,15 +107,18 @@ class GauntForceField(torch.nn.Module):
         e0s: dict[int | str, float] | None = None,
         scale: float = 1.0,
         shift: float = 0.0,
+        pair_repulsion: str | None = None,
     ) -> None:
         super().__init__()
         zs = atomic_numbers_of(elements)
         e0 = {atomic_numbers_of([k])[0]: float(v) for k, v in (e0s or {}).items()}
         if min(channels, num_layers, correlation, num_basis) < 1 or min(lmax, hidden_lmax) < 0 or r_max <= 0:
             raise ValueError("channels, num_layers, correlation, num_basis must be ≥ 1, lmax, hidden_lmax ≥ 0, r_max > 0")
+        if pair_repulsion not in (None, "zbl"):
+            raise ValueError(f"pair_repulsion must be None or 'zbl', got {pair_repulsion!r}")
         self.config = ModelConfig(
             zs, float(r_max), channels, lmax, hidden_lmax, correlation, num_layers, num_basis, radial_hidden,
-            radial_groups, float(avg_num_neighbors), e0, float(scale), float(shift),
+            radial_groups, float(avg_num_neighbors), e0, float(scale), float(shift), pair_repulsion=pair_repulsion,
         )
         self.species_of = {z: i for i, z in enumerate(zs)}
         self.radial = RadialEmbedding(r_max, num_basis)
@@ -123,6 +130,7 @@ class GauntForceField(torch.nn.Module):
             [Dense(channels, 1) for _ in range(num_layers - 1)] + [mlp([channels, 16, 1])]
         )
         self.register_buffer("e0", torch.tensor([e0.get(z, 0.0) for z in zs], dtype=torch.float64))
+        self.pair_repulsion = ZBLRepulsion(zs, r_max) if pair_repulsion == "zbl" else None
         self.double()  # constants (Gaunt tables, E0s) stay exact; .float() or the calculator casts down
 
     @property
@@ -159,6 +167,8 @@ class GauntForceField(torch.nn.Module):
             h = layer(h, species, radial, y, table, cfg.avg_num_neighbors)
             atom_energy = atom_energy + readout(h[:, 0]).squeeze(-1)
         energies = self.e0.index_select(0, species) + cfg.scale * atom_energy + cfg.shift
+        if self.pair_repulsion is not None:
+            energies = energies + self.pair_repulsion(species, graph.edge_index, lengths)
         energy = positions.new_zeros(num_graphs).index_add(0, batch, energies)
         out = {"energy": energy, "energies": energies}
         inputs = [t for t, want in ((positions, compute_forces), (strain, compute_stress)) if want]
