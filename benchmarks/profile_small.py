@@ -150,7 +150,7 @@ def write_docs(r: dict, path: Path) -> None:
         f"{1e3 * r['mace_acac_s_from_speed_json']:.0f} ms (table above) would need {50 * r['mace_acac_s_from_speed_json']:.2f} ms "
         f"per call. torch.compile makes the model part {ratio:.2f}x its eager time"
         + (": it breaks the graph where the neighbour table's width is read from the data (`Tensor.item()` in "
-           "`gaunt_md/so3/_rows.py`), so the call runs in compiled pieces, and gaunt-md does not use it." if ratio > 0.8 else "."),
+           "`gaunt_md/nn/gather.py`), so the call runs in compiled pieces, and gaunt-md does not use it." if ratio > 0.8 else "."),
     ]
     write_section(path, "profile", "Small molecules: where the time goes", lines)
 

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 DTYPES = ("float32", "float64")
+PAIR_REPULSIONS = (None, "zbl")
 
 
 def option(default: Any, help: str, type: type | None = None) -> Any:
@@ -52,6 +53,8 @@ class ModelConfig:
     num_basis: int = option(8, "Bessel radial basis functions")
     radial_hidden: int = option(64, "width of the radial MLP")
     radial_groups: int = option(8, "distinct radial filters per degree; channels share them in equal groups")
+    pair_repulsion: str | None = option(None, "pair prior added to the energy: none, or zbl (screened nuclear repulsion "
+                                        "switched off between 0.5 and 1 covalent-radius sums; the network learns the rest)", str)
     avg_num_neighbors: float = 10.0  # normaliser of the neighbour sum
     e0s: dict[int, float] = field(default_factory=dict)  # isolated-atom energies {Z: eV}
     scale: float = 1.0  # per-atom energy scale (eV)
@@ -64,6 +67,10 @@ class ModelConfig:
             raise ValueError("channels, num_layers, correlation, num_basis, radial_hidden and radial_groups must be ≥ 1")
         if min(self.lmax, self.hidden_lmax) < 0 or self.r_max <= 0:
             raise ValueError("lmax and hidden_lmax must be ≥ 0 and r_max > 0 (Å)")
+        if self.pair_repulsion in ("none", "None"):
+            self.pair_repulsion = None
+        if self.pair_repulsion not in PAIR_REPULSIONS:
+            raise ValueError(f"pair_repulsion must be none or zbl, got {self.pair_repulsion!r}")
         if self.channels % self.radial_groups:
             raise ValueError(f"channels ({self.channels}) must be a multiple of radial_groups ({self.radial_groups})")
 

@@ -1,6 +1,7 @@
 """The Gaunt force field: a MACE-like equivariant message-passing potential built on Gaunt products.
 
-Energy E = Σ_i (E0[z_i] + scale · Σ_t e_i^(t) + shift) in eV, with e_i^(t) the readout of layer t;
+Energy E = Σ_i (E0[z_i] + scale · Σ_t e_i^(t) + shift) in eV, with e_i^(t) the readout of layer t,
+plus, with ``pair_repulsion="zbl"``, a switched ZBL pair prior Σ_{i<j} E_ij(r_ij) (``nn/pair_repulsion.py``);
 forces F = -∂E/∂x (eV/Å) and stress σ = (1/V) ∂E/∂ε (eV/Å^3, strain ε) by automatic
 differentiation, so they are exact derivatives of the energy.
 """
@@ -19,7 +20,7 @@ from e3nn import o3
 from .config import ModelConfig
 from .data import atomic_numbers_of
 from .files import atomic_write
-from .nn import Dense, DegreeLinear, GauntConvolution, ManyBodyProduct, RadialEmbedding
+from .nn import Dense, DegreeLinear, GauntConvolution, ManyBodyProduct, RadialEmbedding, ZBLRepulsion
 from .nn.neighbours import NeighbourTable
 from .nn.radial import RadialTable, mlp
 
@@ -81,6 +82,7 @@ class GauntForceField(torch.nn.Module):
             [Dense(channels, 1) for _ in range(num_layers - 1)] + [mlp([channels, 16, 1])]
         )
         self.register_buffer("e0", torch.tensor([e0.get(z, 0.0) for z in zs], dtype=torch.float64))
+        self.pair_repulsion = ZBLRepulsion(zs, r_max) if cfg.pair_repulsion == "zbl" else None
         self.double()  # constants (Gaunt tables, E0s) stay exact; .float() or the calculator casts down
 
     @property
@@ -117,6 +119,8 @@ class GauntForceField(torch.nn.Module):
             h = layer(h, species, radial, y, table, cfg.avg_num_neighbors)
             atom_energy = atom_energy + readout(h[:, 0]).squeeze(-1)
         energies = self.e0.index_select(0, species) + cfg.scale * atom_energy + cfg.shift
+        if self.pair_repulsion is not None:
+            energies = energies + self.pair_repulsion(species, graph.edge_index, lengths)
         energy = positions.new_zeros(num_graphs).index_add(0, batch, energies)
         out = {"energy": energy, "energies": energies}
         inputs = [t for t, want in ((positions, compute_forces), (strain, compute_stress)) if want]
