@@ -45,7 +45,7 @@ def _eval(model: Path, test: Path, out: Path) -> dict:
            str(out / f"test_{model.stem}.json"), "--force"]
     subprocess.run(cmd, check=True)
     table = json.loads((out / f"test_{model.stem}.json").read_text())
-    return next(iter(table.values()))["all"]
+    return next(iter(table["files"].values()))["all"]
 
 
 def run_gaunt(system: str, minutes: float, snapshots: list[float], threads: int) -> None:
