@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
@@ -56,10 +55,8 @@ class GauntCalculator(Calculator):
         self.device = resolve_device(device)
         if self.device.type == "cpu":
             tune_cpu_allocator()
-        model = copy.deepcopy(model) if isinstance(model, GauntForceField) else load_model(model)  # the caller's model stays as it was
-        for p in model.parameters():
-            p.requires_grad_(False)
-        self.model = model.double().for_inference().to(device=self.device, dtype=self.dtype).eval()
+        # for_inference makes a rewritten copy: the caller's model stays as it was
+        self.model = load_model(model).for_inference().to(device=self.device, dtype=self.dtype).eval()
 
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes) -> None:
         atoms = as_atoms(atoms) if atoms is not None else None

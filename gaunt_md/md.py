@@ -104,6 +104,84 @@ def log_row(atoms: Atoms, step: int, timestep: float) -> dict:
     return row
 
 
+class Guard:
+    """Observer: stops the run (:class:`BlowUp`) on NaN/inf energies or forces or an atom that moved
+    more than ``max_displacement`` (Å) in one step; keeps the last frame that passed (``good``)."""
+
+    def __init__(self, run: "_Run") -> None:
+        self.run, self.previous, self.good = run, run.atoms.get_positions(), None
+
+    def __call__(self) -> None:
+        atoms, step = self.run.atoms, self.run.step()
+        positions = atoms.get_positions()
+        jump = np.linalg.norm(positions - self.previous, axis=1).max()
+        energy, forces = atoms.get_potential_energy(), atoms.get_forces()
+        if not (np.isfinite(energy) and np.isfinite(forces).all() and np.isfinite(positions).all()):
+            raise BlowUp(f"step {step}: the energy or forces are NaN/inf")
+        if jump > self.run.settings.max_displacement:
+            raise BlowUp(f"step {step}: an atom moved {jump:.2f} Å in one step (limit {self.run.settings.max_displacement} Å)")
+        self.previous, self.good = positions, snapshot(atoms, step=step, time_fs=step * self.run.settings.timestep)
+
+
+class FrameWriter:
+    """Observer: appends the guarded frame to the extxyz trajectory every ``traj_every`` steps and at the end."""
+
+    def __init__(self, run: "_Run", guard: Guard, handle) -> None:
+        self.run, self.guard, self.handle = run, guard, handle
+        self.written = run.start if run.start > 0 else None  # step of the last frame in the file
+
+    def __call__(self, force: bool = False) -> None:
+        if self.guard.good is None or self.written == (step := self.guard.good.info["step"]):
+            return
+        if force or self.run.due(step, self.run.settings.traj_every):
+            write(self.handle, self.guard.good, format="extxyz")
+            self.handle.flush()
+            self.written = step
+
+
+class Logger:
+    """Observer: a CSV row every ``log_every`` steps, the progress bar, and a printed line when no bar shows."""
+
+    def __init__(self, run: "_Run", handle, echo) -> None:
+        self.run, self.handle, self.echo, self.temperatures = run, handle, echo, []
+        self.writer = csv.DictWriter(handle, LOG_FIELDS)
+        if handle.tell() == 0:
+            self.writer.writeheader()
+        n, every = run.settings.steps - run.start, run.settings.log_every
+        self.bar = tqdm(total=n, unit="step", disable=None)
+        self.print_every = every * max(1, round(n / every / 20))
+
+    def __call__(self) -> None:
+        run, step = self.run, self.run.step()
+        if run.due(step, run.settings.log_every):
+            row = log_row(run.atoms, step, run.settings.timestep)
+            self.writer.writerow(row)
+            self.handle.flush()
+            self.temperatures.append(row["temperature_K"])
+            rate = _ns_per_day(step - run.start, run.settings.timestep, time.perf_counter() - run.t0)
+            self.bar.set_postfix_str(f"T {row['temperature_K']:.0f} K, Etot {row['etot_eV']:.4f} eV, {rate:.3g} ns/day", refresh=False)
+            if self.bar.disable and (step % self.print_every == 0 or step == run.settings.steps):
+                self.echo(f"step {step}/{run.settings.steps} t {row['time_ps']:.3f} ps | Epot {row['epot_eV']:.4f} "
+                          f"Etot {row['etot_eV']:.4f} eV | T {row['temperature_K']:.1f} K | {rate:.3g} ns/day")
+        self.bar.update(step - run.start - self.bar.n)
+
+
+class _Run:
+    """What the observers of one run share: the atoms, settings, dynamics and the step count."""
+
+    def __init__(self, atoms: Atoms, settings: MDSettings, start: int) -> None:
+        self.atoms, self.settings, self.start, self.t0 = atoms, settings, start, time.perf_counter()
+        self.dyn = integrator(atoms, settings, start)
+
+    def step(self) -> int:
+        return self.start + self.dyn.nsteps
+
+    def due(self, step: int, every: int) -> bool:
+        """A step to record: every ``every`` steps and the last, but not the start of a resumed run
+        (its trajectory and log already hold that frame)."""
+        return not (step == self.start > 0) and (step % every == 0 or step == self.settings.steps)
+
+
 def run_md(atoms: Atoms, settings: MDSettings, trajectory: Path, log: Path, start_step: int = 0, echo=print,
            before_writing: Callable[[], None] | None = None) -> dict:
     """Integrate ``atoms`` (calculator attached, velocities set) from ``start_step`` to
@@ -115,77 +193,38 @@ def run_md(atoms: Atoms, settings: MDSettings, trajectory: Path, log: Path, star
     The settings and the starting structure are checked, and its energy and forces computed, before
     any file is opened: bad input raises ValueError and writes nothing. ``before_writing`` is called
     then, right before the first file is opened (``gaunt-md md`` deletes the outputs it replaces there).
+    One ASE observer per concern runs at every step, in order: :class:`Guard`, :class:`FrameWriter`,
+    :class:`Logger`.
     """
     settings.check(atoms)
     atoms.get_potential_energy(), atoms.get_forces()  # the model refuses unknown elements, NaN positions, empty cells
     if before_writing is not None:
         before_writing()
-    dyn = integrator(atoms, settings, start_step)
-    new_log = not log.exists() or log.stat().st_size == 0
-    log_handle, traj_handle = log.open("a", newline=""), trajectory.open("a")
-    writer = csv.DictWriter(log_handle, LOG_FIELDS)
-    if new_log:
-        writer.writeheader()
+    run = _Run(atoms, settings, start_step)
     n = settings.steps - start_step
-    bar = tqdm(total=n, unit="step", disable=None)
-    print_every = settings.log_every * max(1, round(n / settings.log_every / 20))
-    # good: the last frame that passed the guards; written: the step of the last frame in the trajectory
-    state = {"step": start_step, "good": None, "previous": atoms.get_positions(), "written": start_step if start_step > 0 else None,
-             "t0": time.perf_counter(), "temperatures": []}
-
-    def frame(step: int) -> Atoms:
-        return snapshot(atoms, step=step, time_fs=step * settings.timestep)
-
-    def observe() -> None:
-        step = start_step + dyn.nsteps
-        positions = atoms.get_positions()
-        jump = np.linalg.norm(positions - state["previous"], axis=1).max()
-        energy, forces = atoms.get_potential_energy(), atoms.get_forces()
-        if not (np.isfinite(energy) and np.isfinite(forces).all() and np.isfinite(positions).all()):
-            raise BlowUp(f"step {step}: the energy or forces are NaN/inf")
-        if jump > settings.max_displacement:
-            raise BlowUp(f"step {step}: an atom moved {jump:.2f} Å in one step (limit {settings.max_displacement} Å)")
-        state["step"], state["good"], state["previous"] = step, frame(step), positions
-        if step == start_step and start_step > 0:
-            return  # a resumed run starts from a frame the trajectory and log already hold
-        if step % settings.traj_every == 0 or step == settings.steps:
-            write(traj_handle, state["good"], format="extxyz")
-            traj_handle.flush()
-            state["written"] = step
-        if step % settings.log_every == 0 or step == settings.steps:
-            row = log_row(atoms, step, settings.timestep)
-            writer.writerow(row)
-            log_handle.flush()
-            state["temperatures"].append(row["temperature_K"])
-            rate = _ns_per_day(step - start_step, settings.timestep, time.perf_counter() - state["t0"])
-            bar.set_postfix_str(f"T {row['temperature_K']:.0f} K, Etot {row['etot_eV']:.4f} eV, {rate:.3g} ns/day", refresh=False)
-            if bar.disable and (step % print_every == 0 or step == settings.steps):
-                echo(f"step {step}/{settings.steps} t {row['time_ps']:.3f} ps | Epot {row['epot_eV']:.4f} Etot {row['etot_eV']:.4f} eV"
-                     f" | T {row['temperature_K']:.1f} K | {rate:.3g} ns/day")
-        bar.update(step - start_step - bar.n)
-
-    dyn.attach(observe, interval=1)
-    try:
-        if n > 0:
-            try:
-                dyn.run(n)
-            except ValueError as exc:  # the calculator refuses NaN positions
-                raise BlowUp(f"step {state['step'] + 1}: {exc}") from None
-        else:
-            observe()
-    except BlowUp as exc:
-        if state["good"] is not None and state["step"] != state["written"]:  # keep the last good frame
-            write(traj_handle, state["good"], format="extxyz")
-            state["written"] = state["step"]
-        exc.last_written_step = state["written"]
-        raise
-    finally:
-        bar.close()
-        log_handle.close()
-        traj_handle.close()
-    seconds = time.perf_counter() - state["t0"]
+    with log.open("a", newline="") as log_handle, trajectory.open("a") as traj_handle:
+        guard = Guard(run)
+        frames, logger = FrameWriter(run, guard, traj_handle), Logger(run, log_handle, echo)
+        for observer in (guard, frames, logger):
+            run.dyn.attach(observer, interval=1)
+        try:
+            if n > 0:
+                try:
+                    run.dyn.run(n)
+                except ValueError as exc:  # the calculator refuses NaN positions
+                    raise BlowUp(f"step {run.step() + 1}: {exc}") from None
+            else:
+                for observer in (guard, frames, logger):
+                    observer()
+        except BlowUp as exc:
+            frames(force=True)  # keep the last good frame
+            exc.last_written_step = frames.written
+            raise
+        finally:
+            logger.bar.close()
+    seconds = time.perf_counter() - run.t0
     return {"steps": settings.steps, "steps_run": n, "seconds": seconds, "ns_per_day": _ns_per_day(n, settings.timestep, seconds),
-            "mean_temperature_K": float(np.mean(state["temperatures"])) if state["temperatures"] else float("nan")}
+            "mean_temperature_K": float(np.mean(logger.temperatures)) if logger.temperatures else float("nan")}
 
 
 def _ns_per_day(steps: int, timestep_fs: float, seconds: float) -> float:

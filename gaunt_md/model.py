@@ -9,6 +9,7 @@ differentiation, so they are exact derivatives of the energy.
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
@@ -20,12 +21,22 @@ from e3nn import o3
 from .config import ModelConfig
 from .data import atomic_numbers_of
 from .files import atomic_write
-from .nn import Dense, DegreeLinear, GauntConvolution, ManyBodyProduct, RadialEmbedding, ZBLRepulsion
+from .nn import Dense, DegreeLinear, GauntConvolution, ManyBodyProduct, ZBLRepulsion
 from .nn.neighbours import NeighbourTable
 from .nn.radial import RadialTable, mlp
+from .derivatives import energy_and_derivatives
 
 FORMAT = "gaunt-md-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: each convolution owns its radial function (conv.radial.embedding, conv.radial.mlp)
+
+
+def _from_version_1(state: dict) -> dict:
+    """Version-1 weights in version 2's names: each layer's radial MLP moved under ``conv.radial.mlp``,
+    and the one Bessel basis (``radial.frequencies``) became each layer's ``conv.radial.embedding``."""
+    renamed = {re.sub(r"^(layers\.\d+\.conv\.radial)\.", r"\1.mlp.", k): v for k, v in state.items() if k != "radial.frequencies"}
+    layers = {m.group(1) for k in renamed if (m := re.match(r"^(layers\.\d+)\.conv\.radial\.mlp\.", k))}
+    renamed.update({f"{layer}.conv.radial.embedding.frequencies": state["radial.frequencies"] for layer in layers})
+    return renamed
 
 
 class InteractionLayer(torch.nn.Module):
@@ -36,15 +47,15 @@ class InteractionLayer(torch.nn.Module):
         c = cfg.channels
         self.lmax_out = lmax_out
         self.linear_in = DegreeLinear(c, c, lmax_in)
-        self.conv = GauntConvolution(c, lmax_in, cfg.lmax, cfg.num_basis, cfg.radial_hidden, cfg.radial_groups)
+        self.conv = GauntConvolution(c, lmax_in, cfg.lmax, cfg.r_max, cfg.num_basis, cfg.radial_hidden, cfg.radial_groups)
         self.linear_a = DegreeLinear(c, c, cfg.lmax)
         self.product = ManyBodyProduct(c, cfg.lmax, lmax_out, cfg.correlation, len(cfg.elements))
         self.linear_out = DegreeLinear(c, c, lmax_out)
         self.skip = DegreeLinear(c, c, min(lmax_in, lmax_out))
 
-    def forward(self, h, species, radial, y, table, avg_num_neighbors):
+    def forward(self, h, species, lengths, y, table, avg_num_neighbors):
         """h: [N, (lmax_in+1)**2, C] → [N, (lmax_out+1)**2, C]."""
-        a = self.conv(self.linear_in(h), radial, y, table, avg_num_neighbors)
+        a = self.conv(self.linear_in(h), lengths, y, table, avg_num_neighbors)
         out = self.linear_out(self.product(self.linear_a(a), species))
         n_skip = (self.skip.lmax + 1) ** 2
         return out + torch.nn.functional.pad(self.skip(h[:, :n_skip]), (0, 0, 0, out.shape[1] - n_skip))
@@ -71,9 +82,8 @@ class GauntForceField(torch.nn.Module):
             raise ValueError(f"unknown model option(s) {', '.join(unknown)}; valid: {', '.join(sorted(known))}")
         self.config = cfg = ModelConfig(elements=zs, **options)
         r_max, channels, lmax, hidden_lmax, num_layers = cfg.r_max, cfg.channels, cfg.lmax, cfg.hidden_lmax, cfg.num_layers
-        num_basis, e0 = cfg.num_basis, cfg.e0s
+        e0 = cfg.e0s
         self.species_of = {z: i for i, z in enumerate(zs)}
-        self.radial = RadialEmbedding(r_max, num_basis)
         self.spherical_harmonics = o3.SphericalHarmonics(list(range(lmax + 1)), normalize=True, normalization="integral")
         self.embedding = torch.nn.Parameter(torch.randn(len(zs), channels))
         degrees = [0] + [hidden_lmax] * (num_layers - 1) + [0]
@@ -93,51 +103,30 @@ class GauntForceField(torch.nn.Module):
         """Energies and derivatives of a batch of graphs (``gaunt_md.data.batch_graphs``).
 
         Returns ``energy [B]`` (eV), ``energies [N]`` (eV per atom), and when asked ``forces [N, 3]``
-        (eV/Å) and ``stress [B, 3, 3]`` (eV/Å^3; zero for non-periodic structures).
+        (eV/Å) and ``stress [B, 3, 3]`` (eV/Å^3; zero for non-periodic structures), the exact
+        derivatives of the energy (:func:`gaunt_md.derivatives.energy_and_derivatives`).
         """
-        cfg = self.config
-        positions, species = graph.positions, graph.species
-        batch, num_graphs = graph.batch, int(graph.num_graphs)
-        centers, neighbours = graph.edge_index[0], graph.edge_index[1]
-        strain = positions.new_zeros(num_graphs, 3, 3)
-        if compute_forces:
-            positions = positions.detach().requires_grad_(True)
-        if compute_stress:
-            strain.requires_grad_(True)
-        vectors = positions.index_select(0, neighbours) - positions.index_select(0, centers) + graph.shifts
-        vectors = vectors + torch.einsum("ei,eij->ej", vectors, strain.index_select(0, batch.index_select(0, centers)))
-        lengths = vectors.norm(dim=-1)
-        basis = self.radial(lengths) if any(layer.conv.radial_table is None for layer in self.layers) else None
-        y = self.spherical_harmonics(vectors)  # [E, (lmax+1)**2]
-        table = NeighbourTable.build(centers, neighbours, positions.shape[0], cfg.radial_groups)
+        return energy_and_derivatives(lambda vectors: self.atomic_energies(graph, vectors), graph, compute_forces,
+                                      compute_stress, create_graph=self.training)
 
+    def atomic_energies(self, graph, vectors: torch.Tensor) -> torch.Tensor:
+        """Per-atom energies [N] (eV) of a batch of graphs with edge vectors ``vectors`` [E, 3] (Å)."""
+        cfg, species = self.config, graph.species
+        lengths = vectors.norm(dim=-1)
+        y = self.spherical_harmonics(vectors)  # [E, (lmax+1)**2]
+        table = NeighbourTable.build(graph.edge_index[0], graph.edge_index[1], species.shape[0], cfg.radial_groups)
         h = self.embedding.index_select(0, species)[:, None, :]  # [N, 1, C]
-        atom_energy = positions.new_zeros(positions.shape[0])
+        atom_energy = vectors.new_zeros(species.shape[0])
         for layer, readout in zip(self.layers, self.readouts):
-            conv = layer.conv
-            radial = conv.radial(basis) if conv.radial_table is None else conv.radial_table(lengths)  # [E, G (lmax+1)]
-            h = layer(h, species, radial, y, table, cfg.avg_num_neighbors)
+            h = layer(h, species, lengths, y, table, cfg.avg_num_neighbors)
             atom_energy = atom_energy + readout(h[:, 0]).squeeze(-1)
         energies = self.e0.index_select(0, species) + cfg.scale * atom_energy + cfg.shift
         if self.pair_repulsion is not None:
             energies = energies + self.pair_repulsion(species, graph.edge_index, lengths)
-        energy = positions.new_zeros(num_graphs).index_add(0, batch, energies)
-        out = {"energy": energy, "energies": energies}
-        inputs = [t for t, want in ((positions, compute_forces), (strain, compute_stress)) if want]
-        if inputs:
-            grads = torch.autograd.grad(energy.sum(), inputs, create_graph=self.training, allow_unused=True)
-            grads = [torch.zeros_like(t) if g is None else g for t, g in zip(inputs, grads)]
-            if compute_forces:
-                out["forces"] = -grads[0]
-            if compute_stress:
-                volume = graph.volume.to(energy.dtype)
-                virial = grads[-1]
-                stress = 0.5 * (virial + virial.transpose(1, 2)) / volume.clamp(min=1e-12)[:, None, None]
-                out["stress"] = torch.where(volume[:, None, None] > 0, stress, torch.zeros_like(stress))
-        return out
+        return energies
 
     def for_inference(self, intervals: int = 4096) -> "GauntForceField":
-        """Rewrite this model for fast evaluation and return it; the function it computes stays the same.
+        """A copy of this model, in float64, rewritten for fast evaluation; it computes the same function.
 
         - Each layer's radial MLP R(r) becomes a cubic Hermite table on [0, r_max] (see
           :class:`gaunt_md.nn.radial.RadialTable`), built in float64 from the current weights: energies
@@ -148,31 +137,30 @@ class GauntForceField(torch.nn.Module):
           about a sixth of the matrix-product work of a force call, exact up to rounding.
         - Every linear map's normalisation factor moves into its weights.
 
-        Call it on a float64 model. The result no longer follows its weights, so never train it;
-        :class:`GauntCalculator` works on a rewritten copy of the model it is given."""
-        for layer in self.layers:
-            conv = layer.conv
-            mlp64 = copy.deepcopy(conv.radial).double()
-            embedding = copy.deepcopy(self.radial).double()
-            table = RadialTable(lambda r: mlp64(embedding(r)), self.config.r_max, intervals)
-            conv.radial_table = table.to(device=self.e0.device, dtype=self.embedding.dtype)
-            if isinstance(layer.linear_a, DegreeLinear):
-                inner, outer = layer.linear_a, layer.product.linear
-                with torch.no_grad():
-                    outer.weight.copy_(torch.matmul(inner.weight * inner.norm, outer.weight * outer.norm))
-                outer.norm = 1.0
-                layer.linear_a = torch.nn.Identity()
-        for module in self.modules():
+        The copy no longer follows its weights: it is for evaluation (:class:`GauntCalculator` uses
+        it), and it refuses to be trained from or saved. This model stays as it was."""
+        model = copy.deepcopy(self).double()
+        for layer in model.layers:
+            layer.conv.radial = RadialTable(layer.conv.radial, model.config.r_max, intervals).to(device=model.e0.device)
+            inner, outer = layer.linear_a, layer.product.linear
+            with torch.no_grad():
+                outer.weight.copy_(torch.matmul(inner.weight * inner.norm, outer.weight * outer.norm))
+            outer.norm = 1.0
+            layer.linear_a = torch.nn.Identity()
+        for module in model.modules():
             if isinstance(module, (DegreeLinear, Dense)) and module.norm != 1.0:
                 with torch.no_grad():
                     module.weight.mul_(module.norm)
                 module.norm = 1.0
-        return self
+        for p in model.parameters():
+            p.requires_grad_(False)
+        model.rewritten = True
+        return model
 
     # ---- files -------------------------------------------------------------------------------
     def save(self, path: str | Path) -> None:
         """Write weights, hyperparameters, elements, E0s and the format version to one file."""
-        if any(layer.conv.radial_table is not None for layer in self.layers):
+        if getattr(self, "rewritten", False):
             raise ValueError("this model was rewritten by for_inference() and no longer matches its saved form; save the model it was made from")
         cfg = asdict(self.config)
         state = {k: v.detach().cpu() for k, v in self.state_dict().items()}
@@ -191,15 +179,17 @@ class GauntForceField(torch.nn.Module):
             raise ValueError(f"{path} is not a gaunt-md model file (could not be read: {type(exc).__name__})") from None
         if not isinstance(blob, dict) or blob.get("format") != FORMAT:
             raise ValueError(f"{path} is not a gaunt-md model file")
-        if blob.get("format_version") != FORMAT_VERSION:
+        version = blob.get("format_version")
+        if version not in (1, FORMAT_VERSION):
             raise ValueError(
-                f"{path} has model format version {blob.get('format_version')}, but this gaunt-md reads "
-                f"version {FORMAT_VERSION}; upgrade gaunt-md or re-export the model"
+                f"{path} has model format version {version}, but this gaunt-md reads versions 1 to "
+                f"{FORMAT_VERSION}; upgrade gaunt-md or re-export the model"
             )
         cfg = dict(blob["config"])
+        state = _from_version_1(blob["state_dict"]) if version == 1 else blob["state_dict"]
         try:
             model = cls(**cfg)
-            model.load_state_dict(blob["state_dict"])  # float64 model: the saved values load exactly
+            model.load_state_dict(state)  # float64 model: the saved values load exactly
         except (TypeError, RuntimeError, ValueError) as exc:
             raise ValueError(f"{path} does not match the gaunt-md model architecture: {str(exc).splitlines()[0]}") from None
         return model  # float64 holds float32 weights exactly; callers cast down (the calculator does)

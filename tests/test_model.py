@@ -1,5 +1,7 @@
 """Physics of the force field: symmetries, exact derivatives, extensivity, batching, files."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -10,6 +12,7 @@ from e3nn import o3
 
 from gaunt_md import GauntCalculator, GauntForceField
 from gaunt_md.data import atoms_to_graph, batch_graphs
+from gaunt_md.nn.radial import RadialMLP
 
 from helpers import DATA, small_model
 
@@ -54,14 +57,12 @@ def test_forces_are_nonzero_and_equal_finite_differences(acac):
 def test_inference_rewrite_keeps_the_function(acac, tmp_path):
     """for_inference (radial tables, folded channel mixing) reproduces the model it rewrites, a coarse
     table visibly does not (so the comparison sees the tables), and a rewritten model refuses to be saved."""
-    import copy
-
     model = small_model()
     for atoms in (acac, periodic_box()):
         graph = batch_graphs([atoms_to_graph(atoms, model.config.r_max, model.species_of, dtype=torch.float64)])
         ref = model(graph, compute_forces=True, compute_stress=True)
         for intervals, tolerance in ((4096, 1e-7), (32, None)):
-            fast = copy.deepcopy(model).for_inference(intervals)
+            fast = model.for_inference(intervals)
             assert all(isinstance(layer.linear_a, torch.nn.Identity) for layer in fast.layers)
             out = fast(graph, compute_forces=True, compute_stress=True)
             error = max(float((out[k] - ref[k]).detach().abs().max()) for k in ("energy", "forces", "stress"))
@@ -74,12 +75,25 @@ def test_inference_rewrite_keeps_the_function(acac, tmp_path):
     assert not (tmp_path / "fast.pt").exists()
 
 
+def test_version_1_files_load_and_save_as_version_2(acac, tmp_path):
+    """A shipped model written in format 1 (radial MLPs under conv.radial, Bessel frequencies saved)
+    loads, and saved again in format 2 it gives the same energy and forces."""
+    from gaunt_md.model import FORMAT_VERSION
+
+    old = Path(__file__).resolve().parents[1] / "models" / "gaunt-acac-1.1.pt"
+    assert torch.load(old, weights_only=True)["format_version"] == 1
+    model = GauntForceField.load(old)
+    model.save(tmp_path / "v2.pt")
+    assert torch.load(tmp_path / "v2.pt", weights_only=True)["format_version"] == FORMAT_VERSION == 2
+    np.testing.assert_array_equal(energy_forces(model, acac)[1], energy_forces(GauntForceField.load(tmp_path / "v2.pt"), acac)[1])
+
+
 def test_calculator_leaves_the_callers_model_alone():
     model = small_model()
     before = {k: v.clone() for k, v in model.state_dict().items()}
     GauntCalculator(model, device="cpu", dtype="float32")
     assert all(p.dtype == torch.float64 and p.requires_grad for p in model.parameters())
-    assert all(layer.conv.radial_table is None for layer in model.layers)
+    assert all(isinstance(layer.conv.radial, RadialMLP) for layer in model.layers)
     assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())
 
 

@@ -133,3 +133,24 @@ def test_index_outside_the_file_names_its_frame_count(files):
     result = run("md", DATA / "acac" / "test_MD_300K.xyz", "--model", files / "model.pt", "--index", 99999)
     assert result.exit_code == 1
     assert "--index 99999 is outside" in result.output and "650 frame(s)" in result.output
+
+
+def test_the_command_line_starts_without_torch():
+    """``gaunt-md --help`` must not wait seconds for torch: the commands import it when they run."""
+    import subprocess
+    import sys
+
+    code = "import sys, gaunt_md.cli; from click.testing import CliRunner; CliRunner().invoke(gaunt_md.cli.main, ['fit', '--help']); " \
+           "print('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+
+def test_eval_writes_a_plot_only_when_asked(files, tmp_path):
+    frames = read(DATA / "acac" / "test_MD_300K.xyz", ":3")
+    write(tmp_path / "t.xyz", frames)
+    result = run("eval", files / "model.pt", tmp_path / "t.xyz", "--output", tmp_path / "pred.xyz")
+    assert result.exit_code == 0, result.output
+    assert not list(tmp_path.glob("*.png"))
+    assert "default: none" in run("eval", "--help").output.split("--plot", 1)[1].split("--json", 1)[0]
+    assert run("eval", files / "model.pt", tmp_path / "t.xyz", "--plot", tmp_path / "p.png").exit_code == 0
+    assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"

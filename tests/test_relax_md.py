@@ -164,8 +164,9 @@ def test_nan_guard_stops_and_keeps_the_last_good_frame(tmp_path):
     atoms.calc = _BlowsUp(after=13)
     initial_velocities(atoms, 300.0, seed=0)
     settings = MDSettings(ensemble="nve", timestep=1.0, steps=50, traj_every=5, log_every=5)
-    with pytest.raises(BlowUp, match="NaN"):
+    with pytest.raises(BlowUp, match="NaN") as stopped:
         run_md(atoms, settings, tmp_path / "b.extxyz", tmp_path / "b.csv", echo=lambda *a: None)
+    assert stopped.value.last_written_step == 12
     frames = read(tmp_path / "b.extxyz", ":")
     assert [int(f.info["step"]) for f in frames] == [0, 5, 10, 12]
     assert all(np.isfinite(f.get_forces()).all() for f in frames)

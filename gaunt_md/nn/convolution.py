@@ -8,14 +8,16 @@ from ..so3 import gaunt_tensor
 from .gather import gather_rows
 from .neighbour_sum import neighbour_sum
 from .neighbours import NeighbourTable
-from .radial import RadialTable, mlp
+from .radial import RadialMLP, RadialTable
 
 
 class GauntConvolution(torch.nn.Module):
     """A_i = (1 / avg_num_neighbors) Σ_j Gaunt(h_j, F_ij), truncated at degree ``lmax``.
 
-    The filter F_ij,c = Σ_l R_g(c),l(r_ij) Y_l(r̂_ij) has radial functions from an MLP of the
-    radial basis, one per degree and per radial group g (``radial_groups`` groups of channels).
+    The filter F_ij,c = Σ_l R_g(c),l(r_ij) Y_l(r̂_ij) has radial functions ``self.radial`` of the
+    edge length, one per degree and per radial group g (``radial_groups`` groups of channels): an
+    MLP of a Bessel basis (:class:`RadialMLP`), or its table (:class:`RadialTable`, see
+    :meth:`GauntForceField.for_inference`).
     The product is bilinear, so the neighbour sum is taken first, per atom and on channel-free
     edge data, and the Gaunt coefficients are applied once per atom:
 
@@ -24,23 +26,24 @@ class GauntConvolution(torch.nn.Module):
 
     No tensor of size edges × channels × (lmax+1)**2 is formed.
 
-    h: [N, (lmax_in+1)**2, C]; radial: [E, G·(lmax+1)], the radial functions (``self.radial`` of
-    the radial basis, or its table, see :meth:`GauntForceField.for_inference`); y: [E, (lmax+1)**2],
+    h: [N, (lmax_in+1)**2, C]; lengths: [E] edge lengths (Å); y: [E, (lmax+1)**2],
     the spherical harmonics of the edge directions (center → neighbour). Returns [N, (lmax+1)**2, C].
     """
 
-    def __init__(self, channels: int, lmax_in: int, lmax: int, num_basis: int, radial_hidden: int, radial_groups: int) -> None:
+    def __init__(self, channels: int, lmax_in: int, lmax: int, r_max: float, num_basis: int, radial_hidden: int,
+                 radial_groups: int) -> None:
         super().__init__()
         self.channels, self.lmax_in, self.lmax, self.groups = channels, lmax_in, lmax, radial_groups
-        self.radial = mlp([num_basis, radial_hidden, radial_hidden, radial_hidden, radial_groups * (lmax + 1)])
-        self.radial_table: RadialTable | None = None  # set by GauntForceField.for_inference
+        self.radial: RadialMLP | RadialTable = RadialMLP(r_max, num_basis, radial_hidden, radial_groups * (lmax + 1))
         g = gaunt_tensor(lmax_in, lmax, lmax)  # [K, lm, o]
         self.register_buffer("gaunt", g.reshape(-1, g.shape[2]).t().contiguous(), persistent=False)
         # [lmax+1, (lmax+1)**2]: 1 where degree l owns coefficient lm, so R @ repeat gives R_l for every lm
         degree = torch.tensor([l for l in range(lmax + 1) for _ in range(2 * l + 1)])
         self.register_buffer("repeat", (torch.arange(lmax + 1)[:, None] == degree).double(), persistent=False)
 
-    def forward(self, h: torch.Tensor, radial: torch.Tensor, y: torch.Tensor, table: NeighbourTable, avg_num_neighbors: float) -> torch.Tensor:
+    def forward(self, h: torch.Tensor, lengths: torch.Tensor, y: torch.Tensor, table: NeighbourTable,
+                avg_num_neighbors: float) -> torch.Tensor:
+        radial = self.radial(lengths)  # [E, G (lmax+1)]
         n, k, c = h.shape
         g, w = self.groups, table.width
         f = self.repeat.shape[1]

@@ -20,6 +20,7 @@ class RadialEmbedding(torch.nn.Module):
     def __init__(self, r_max: float, num_basis: int = 8, p: int = 5) -> None:
         super().__init__()
         self.r_max, self.p = float(r_max), p
+        # saved with the weights: a model trained in float32 keeps the float32 frequencies it learned with
         self.register_buffer("frequencies", math.pi / r_max * torch.arange(1, num_basis + 1, dtype=torch.float64))
 
     def forward(self, r: torch.Tensor) -> torch.Tensor:
@@ -39,6 +40,18 @@ def mlp(sizes: list[int]) -> torch.nn.Sequential:
         if i < len(sizes) - 2:
             layers.append(torch.nn.SiLU())
     return torch.nn.Sequential(*layers)
+
+
+class RadialMLP(torch.nn.Module):
+    """R: r (Å) → [E, out], an MLP of the Bessel basis of the edge length (``embedding``, then ``mlp``)."""
+
+    def __init__(self, r_max: float, num_basis: int, hidden: int, out: int) -> None:
+        super().__init__()
+        self.embedding = RadialEmbedding(r_max, num_basis)
+        self.mlp = mlp([num_basis, hidden, hidden, hidden, out])
+
+    def forward(self, r: torch.Tensor) -> torch.Tensor:
+        return self.mlp(self.embedding(r))
 
 
 class RadialTable(torch.nn.Module):
