@@ -76,8 +76,7 @@ def _split(system: str, folder: Path, limit: int | None = None) -> tuple[Path, P
     """Train/validation/test files with ``REF_energy``/``REF_forces`` labels (what mace-torch 0.3 reads),
     split exactly as ``gaunt-md fit`` splits (seed 0 permutation), in ``folder``; ``limit`` keeps the
     first frames of each (a smoke run of the pipeline, not a result)."""
-    import numpy as np
-    from ase.io import read, write
+    from ase.io import write
 
     from gaunt_md.data import read_frames, validation_split
 

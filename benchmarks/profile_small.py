@@ -27,10 +27,10 @@ import time
 from pathlib import Path
 
 import torch
+from _docs import write_section
 from ase.io import read
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from _docs import write_section
 from gaunt_md import GauntCalculator, GauntForceField
 from gaunt_md.data import atoms_to_graph, batch_graphs
 

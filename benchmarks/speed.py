@@ -33,10 +33,10 @@ import time
 from pathlib import Path
 
 import torch
+from _docs import write_section
 from ase.io import read
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from _docs import write_section
 from gaunt_md import GauntCalculator, GauntForceField
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -152,7 +152,10 @@ def write_docs(results: list[dict], growth_ratios: list[float], threads: int, pa
     growth = statistics.median(growth_ratios)
     worst = min(r["speedup"] for r in results)
     worst_same = min(r["speedup_same_malloc"] for r in results)
-    verdict = lambda ok: "met" if ok else "**not met**"
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "**not met**"
+
     lines += [
         "",
         "Targets:",

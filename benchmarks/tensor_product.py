@@ -42,8 +42,8 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -52,9 +52,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
 import e3nn  # noqa: E402
+from _docs import write_section  # noqa: E402
 from e3nn import o3  # noqa: E402
 
-from _docs import write_section  # noqa: E402
 from gaunt_md.so3 import BACKENDS, GauntProduct  # noqa: E402
 from gaunt_md.so3.experimental import GauntBracket  # noqa: E402
 
@@ -200,12 +200,9 @@ def grid_slope(results: list[dict]) -> float | None:
 
 
 def plot(results: list[dict], path: Path) -> None:
-    import matplotlib
+    from gaunt_md.plots import pyplot, save
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.8))
+    fig, ax = pyplot().subplots(figsize=(6.4, 4.8))
     for name, marker in zip(CONTENDERS, "osd^"):
         pts = [(r["L"], r[name]["median_ms"]) for r in results if r[name]["median_ms"] is not None]
         ax.plot(*zip(*pts), marker=marker, label=name if name == "e3nn" else f"Gaunt ({name})")
@@ -219,9 +216,7 @@ def plot(results: list[dict], path: Path) -> None:
     ax.set_xticks(ls, [str(int(l)) for l in ls])
     ax.legend()
     ax.grid(True, which="both", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(fig, path)
 
 
 def markdown(report: dict) -> list[str]:

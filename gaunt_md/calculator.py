@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from ase.calculators.calculator import Calculator, PropertyNotImplementedError, all_changes
 
 from . import hub
@@ -14,7 +13,6 @@ from .allocator import tune_cpu_allocator
 from .data import as_atoms, atoms_to_graph, batch_graphs
 from .model import GauntForceField
 from .runtime import resolve_device, resolve_dtype, set_threads
-
 
 
 def load_model(model: GauntForceField | str | Path) -> GauntForceField:

@@ -142,7 +142,7 @@ class FitConfig:
             raise ValueError(f"threads must be ≥ 1, got {self.threads}")
 
     @classmethod
-    def from_sources(cls, yaml_file: str | Path | None = None, **flags: Any) -> "FitConfig":
+    def from_sources(cls, yaml_file: str | Path | None = None, **flags: Any) -> FitConfig:
         """YAML values, overridden by the flags that are not None (model options may be given flat,
         as flags are); unknown keys are an error."""
         values: dict = {}

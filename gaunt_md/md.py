@@ -69,9 +69,8 @@ def integrator(atoms: Atoms, s: MDSettings, start_step: int):
 
         return VelocityVerlet(atoms, timestep=dt)
     if s.ensemble == "nvt" and s.thermostat == "langevin":
-        from ase.md.langevin import Langevin
-
         from ase.constraints import FixCom
+        from ase.md.langevin import Langevin
 
         if not atoms.constraints:  # ASE's recommended way to keep the centre of mass at rest
             atoms.set_constraint(FixCom())
@@ -108,7 +107,7 @@ class Guard:
     """Observer: stops the run (:class:`BlowUp`) on NaN/inf energies or forces or an atom that moved
     more than ``max_displacement`` (Å) in one step; keeps the last frame that passed (``good``)."""
 
-    def __init__(self, run: "_Run") -> None:
+    def __init__(self, run: _Run) -> None:
         self.run, self.previous, self.good = run, run.atoms.get_positions(), None
 
     def __call__(self) -> None:
@@ -126,7 +125,7 @@ class Guard:
 class FrameWriter:
     """Observer: appends the guarded frame to the extxyz trajectory every ``traj_every`` steps and at the end."""
 
-    def __init__(self, run: "_Run", guard: Guard, handle) -> None:
+    def __init__(self, run: _Run, guard: Guard, handle) -> None:
         self.run, self.guard, self.handle = run, guard, handle
         self.written = run.start if run.start > 0 else None  # step of the last frame in the file
 
@@ -142,7 +141,7 @@ class FrameWriter:
 class Logger:
     """Observer: a CSV row every ``log_every`` steps, the progress bar, and a printed line when no bar shows."""
 
-    def __init__(self, run: "_Run", handle, echo) -> None:
+    def __init__(self, run: _Run, handle, echo) -> None:
         self.run, self.handle, self.echo, self.temperatures = run, handle, echo, []
         self.writer = csv.DictWriter(handle, LOG_FIELDS)
         if handle.tell() == 0:

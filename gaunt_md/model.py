@@ -20,11 +20,11 @@ from e3nn import o3
 
 from .config import ModelConfig
 from .data import atomic_numbers_of
+from .derivatives import energy_and_derivatives
 from .files import atomic_write
-from .nn import Dense, DegreeLinear, GauntConvolution, ManyBodyProduct, ZBLRepulsion
+from .nn import DegreeLinear, Dense, GauntConvolution, ManyBodyProduct, ZBLRepulsion
 from .nn.neighbours import NeighbourTable
 from .nn.radial import RadialTable, mlp
-from .derivatives import energy_and_derivatives
 
 FORMAT = "gaunt-md-model"
 FORMAT_VERSION = 2  # 2: each convolution owns its radial function (conv.radial.embedding, conv.radial.mlp)
@@ -125,7 +125,7 @@ class GauntForceField(torch.nn.Module):
             energies = energies + self.pair_repulsion(species, graph.edge_index, lengths)
         return energies
 
-    def for_inference(self, intervals: int = 4096) -> "GauntForceField":
+    def for_inference(self, intervals: int = 4096) -> GauntForceField:
         """A copy of this model, in float64, rewritten for fast evaluation; it computes the same function.
 
         - Each layer's radial MLP R(r) becomes a cubic Hermite table on [0, r_max] (see
@@ -168,7 +168,7 @@ class GauntForceField(torch.nn.Module):
         atomic_write(path, lambda tmp: torch.save(blob, str(tmp)))  # a reader never sees half a file
 
     @classmethod
-    def load(cls, path: str | Path, map_location: str | torch.device = "cpu") -> "GauntForceField":
+    def load(cls, path: str | Path, map_location: str | torch.device = "cpu") -> GauntForceField:
         """Rebuild a model saved with :meth:`save`, in float64; clear errors for files that are not models."""
         path = Path(path)
         if not path.is_file():

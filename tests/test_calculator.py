@@ -11,7 +11,6 @@ from ase.neighborlist import neighbor_list as ase_neighbor_list
 
 from gaunt_md import GauntCalculator, GauntForceField
 from gaunt_md.data import atoms_to_graph
-
 from helpers import small_model
 
 

@@ -12,7 +12,6 @@ from click.testing import CliRunner
 from gaunt_md import GauntCalculator
 from gaunt_md.cli import main
 from gaunt_md.data import read_frames
-
 from helpers import DATA
 
 pytestmark = pytest.mark.data  # reads ../shared/data
@@ -287,7 +286,7 @@ def test_two_gloo_processes_under_torchrun(acac_files, tmp_path):
         if code is not None:
             break
         assert attempt == 0 and (out / "metrics.json").is_file(), f"torchrun hung:\n{stdout[-2000:]}\n{stderr[-6000:]}"
-        warnings.warn(f"torchrun did not exit after training finished; worker stacks:\n{stderr[-6000:]}")
+        warnings.warn(f"torchrun did not exit after training finished; worker stacks:\n{stderr[-6000:]}", stacklevel=1)
     assert code == 0, stderr[-3000:]
     assert "training on 20 frames (2 processes)" in stdout
     assert stdout.count("epoch 2/2") == 1  # rank 0 alone prints

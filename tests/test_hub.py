@@ -5,8 +5,8 @@ import hashlib
 import json
 import socket
 import threading
-from pathlib import Path
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner

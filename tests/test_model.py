@@ -6,14 +6,12 @@ import numpy as np
 import pytest
 import torch
 from ase import Atoms
-from ase.build import bulk
 from ase.io import read
 from e3nn import o3
 
 from gaunt_md import GauntCalculator, GauntForceField
 from gaunt_md.data import atoms_to_graph, batch_graphs
 from gaunt_md.nn.radial import RadialMLP
-
 from helpers import DATA, small_model
 
 pytestmark = pytest.mark.data  # reads ../shared/data

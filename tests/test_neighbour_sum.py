@@ -74,8 +74,8 @@ def test_empty_table():
 
 def test_neighbour_table_inverts_its_edge_map():
     """The edge map's inverse, written directly, equals the generic inverse table."""
-    from gaunt_md.nn.neighbours import NeighbourTable
     from gaunt_md.nn.gather import inverse_table
+    from gaunt_md.nn.neighbours import NeighbourTable
 
     gen = torch.Generator().manual_seed(3)
     centers = torch.randint(0, 9, (40,), generator=gen)  # unsorted, with atoms that have no edges

@@ -8,7 +8,6 @@ from ase.io import read, write
 from click.testing import CliRunner
 
 from gaunt_md.cli import main
-
 from helpers import DATA, small_model
 
 pytestmark = pytest.mark.data  # reads ../shared/data

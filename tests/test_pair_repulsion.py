@@ -10,12 +10,11 @@ from ase import Atoms
 from ase.data import atomic_numbers, covalent_radii
 from ase.io import read
 from ase.neighborlist import neighbor_list
+from test_model import energy_forces, periodic_box
 
 from gaunt_md import GauntCalculator, GauntForceField
 from gaunt_md.nn import ZBLRepulsion
-
 from helpers import DATA, small_model
-from test_model import energy_forces, periodic_box
 
 pytestmark = pytest.mark.data  # reads ../shared/data
 

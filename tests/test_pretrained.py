@@ -9,7 +9,6 @@ from gaunt_md import GauntCalculator
 from gaunt_md.data import read_frames, validation_split
 from gaunt_md.evaluation import error_table, predictions
 from gaunt_md.hub import read_registry, verify
-
 from helpers import DATA
 
 pytestmark = pytest.mark.data  # reads ../shared/data

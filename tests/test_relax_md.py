@@ -14,7 +14,6 @@ from gaunt_md import GauntCalculator
 from gaunt_md.cli import main
 from gaunt_md.md import BlowUp, MDSettings, initial_velocities, run_md
 from gaunt_md.relax import relax
-
 from helpers import DATA, small_model
 
 pytestmark = pytest.mark.data  # reads ../shared/data

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .labels import Frame, read_frames
+from .labels import Frame
 
 
 def e0s_from_isolated_atoms(path: str | Path, energy_key: str = "energy") -> dict[int, float]:

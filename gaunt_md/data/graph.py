@@ -9,7 +9,8 @@ to the image within r_max of i, so r_ij = x_j - x_i + shift), ``cell [1, 3, 3]``
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch

@@ -26,7 +26,7 @@ class NeighbourTable:
     neighbour: torch.Tensor
 
     @classmethod
-    def build(cls, centers: torch.Tensor, neighbours: torch.Tensor, num_nodes: int, groups: int) -> "NeighbourTable":
+    def build(cls, centers: torch.Tensor, neighbours: torch.Tensor, num_nodes: int, groups: int) -> NeighbourTable:
         n_edges = centers.numel()
         slots = inverse_table(centers, num_nodes)  # [N, width]: the edges of each center, E when empty
         width = slots.shape[1]

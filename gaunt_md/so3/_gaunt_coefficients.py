@@ -66,13 +66,13 @@ def outer_rows(x1: torch.Tensor, x2: torch.Tensor) -> torch.Tensor:
     return outer.reshape(*outer.shape[:-2], -1)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def gaunt_block(l1: int, l2: int, l3: int) -> torch.Tensor:
     """G for one path: [2l1+1, 2l2+1, 2l3+1], float64 (zeros for forbidden paths)."""
     return scaled_wigner_3j(path_constant(l1, l2, l3), l1, l2, l3)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def gaunt_tensor(lmax1: int, lmax2: int, lmax3: int) -> torch.Tensor:
     """All Gaunt coefficients up to the given degrees: [(L1+1)**2, (L2+1)**2, (L3+1)**2], float64."""
     return assemble_paths(gaunt_block, lmax1, lmax2, lmax3, odd=False)

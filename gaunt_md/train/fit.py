@@ -18,11 +18,11 @@ import json
 import random
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-import click
 import numpy as np
 import torch
 from torch.nn.parallel import DistributedDataParallel
@@ -126,7 +126,7 @@ def setup(cfg: FitConfig, resume: bool, force: bool) -> Run:
         optimizer=torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, amsgrad=cfg.amsgrad),
         scheduler=None, trainer=DistributedDataParallel(model) if world > 1 else model,
         sampler=DistributedSampler(graphs["train"], num_replicas=world, rank=rank, shuffle=True, seed=cfg.seed),
-        echo=click.echo if rank == 0 else (lambda *a, **k: None),
+        echo=(lambda *a: print(*a, flush=True)) if rank == 0 else (lambda *a: None),
     )
     run.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(run.optimizer, factor=cfg.lr_factor, patience=cfg.lr_patience)
     if resume:

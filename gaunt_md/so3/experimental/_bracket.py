@@ -50,13 +50,13 @@ def bracket_constant(l1: int, l2: int, l3: int) -> float:
     return math.sqrt(norm) * abs(wigner_3j_symbol(l1, l2, l3, 1, -1, 0))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def bracket_block(l1: int, l2: int, l3: int) -> torch.Tensor:
     """∫ {Y_l1m1, Y_l2m2} Y_l3m3 dΩ for one path: [2l1+1, 2l2+1, 2l3+1], float64."""
     return scaled_wigner_3j(bracket_constant(l1, l2, l3), l1, l2, l3)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def bracket_tensor(lmax1: int, lmax2: int, lmax3: int) -> torch.Tensor:
     """All bracket coefficients up to the given degrees: [(L1+1)**2, (L2+1)**2, (L3+1)**2], float64."""
     return assemble_paths(bracket_block, lmax1, lmax2, lmax3, odd=True)
