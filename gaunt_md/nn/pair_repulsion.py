@@ -1,4 +1,4 @@
-"""Ziegler-Biersack-Littmark (ZBL) screened nuclear repulsion, switched off at bonding distances.
+"""Ziegler-Biersack-Littmark (ZBL) screened nuclear repulsion, switched off before bonding distances.
 
 A fixed pair prior that keeps two atoms from collapsing onto each other where the training data never
 went. For atoms i, j with atomic numbers Z_i, Z_j at distance r (Å), the energy (eV) is
@@ -12,9 +12,10 @@ length a_ij of J. F. Ziegler, J. P. Biersack and U. Littmark, *The Stopping and 
 Solids* (Pergamon, New York, 1985).
 
 The switch s(r) = 1 - (10t³ - 15t⁴ + 6t⁵), t = (r - r_on) / (r_off - r_on) clamped to [0, 1], is 1
-below r_on and 0 above r_off, with continuous value, first and second derivative at both ends. r_off
-is the sum of the covalent radii b_ij (``ase.data.covalent_radii``), at most the model's cutoff so
-that every pair it reaches is an edge of the graph; r_on = 0.5 r_off (see ``INNER_FRACTION``).
+below r_on and 0 above r_off, with continuous value, first and second derivative at both ends:
+r_on = 0.5 b_ij and r_off = 0.75 b_ij, with b_ij the sum of the covalent radii
+(``ase.data.covalent_radii``); both are scaled down together where r_off would pass the model's
+cutoff, so that every pair the prior reaches is an edge of the graph.
 """
 
 from __future__ import annotations
@@ -30,12 +31,13 @@ SCREENING_LENGTH = 0.46850  # Å: 0.8854 a_0, the ZBL universal screening length
 SCREENING_EXPONENT = 0.23
 SCREENING_COEFFICIENTS = (0.18175, 0.50986, 0.28022, 0.02817)
 SCREENING_DECAYS = (3.19980, 0.94229, 0.40290, 0.20162)
-# Full strength below half the covalent radius sum. The shortest chemical bonds (triple bonds: C≡C
-# 1.20 Å, N≡N 1.10 Å) are ~0.77 b, and the closest pairs in our training sets (acac at 600 K, C=O)
-# are 0.80 b, so the wall is at full strength only where no data go; there s(0.8 b) = 0.32 and
-# s(0.9 b) = 0.06 are what the network learns to correct. A switch over half of b also keeps its
-# slope, at most 3.75 / b, gentle.
-INNER_FRACTION = 0.5
+# Zero from 0.75 b on: the shortest chemical bonds (triple bonds: C≡C 1.20 Å, N≡N 1.10 Å) are ~0.77 b
+# and the closest pairs in our training sets (acac at 600 K, C=O) 0.80 b, so the prior adds nothing
+# to any structure of the data and the network learns exactly what it learned without it. (Switched
+# off at b itself, as MACE's ZBL is, it added forces of up to 13 eV/Å to the first acac training frame,
+# whose C=O and C=C bonds are 0.86 b and 0.88 b, for the network to cancel.) Full strength below
+# 0.5 b, where no molecule goes: there the wall is tens of eV high (C-C at 0.5 b: 37 eV).
+INNER_FRACTION, OUTER_FRACTION = 0.5, 0.75
 
 
 class ZBLRepulsion(torch.nn.Module):
@@ -53,12 +55,12 @@ class ZBLRepulsion(torch.nn.Module):
         super().__init__()
         z = torch.tensor(list(elements), dtype=torch.float64)
         radii = torch.tensor(covalent_radii[list(elements)], dtype=torch.float64)
-        r_off = (radii[:, None] + radii[None, :]).clamp(max=float(r_max))
+        r_off = (OUTER_FRACTION * (radii[:, None] + radii[None, :])).clamp(max=float(r_max))
         zp = z**SCREENING_EXPONENT
         constants = {
             "charge_product": COULOMB * z[:, None] * z[None, :],  # eV·Å
             "inverse_screening_length": (zp[:, None] + zp[None, :]) / SCREENING_LENGTH,  # 1/a_ij, 1/Å
-            "r_on": INNER_FRACTION * r_off,
+            "r_on": INNER_FRACTION / OUTER_FRACTION * r_off,
             "r_off": r_off,
             "coefficients": torch.tensor(SCREENING_COEFFICIENTS, dtype=torch.float64),
             "decays": torch.tensor(SCREENING_DECAYS, dtype=torch.float64),
