@@ -28,6 +28,8 @@ import sys
 import time
 from pathlib import Path
 
+from _docs import sections
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 WORK = ROOT / "benchmarks" / "_work" / "accuracy"
@@ -200,7 +202,8 @@ def report() -> None:
                 lines.append(f"| {name} | {data[key]['threads']} | {epochs} | {r['minutes']:.1f} | {r['energy_rmse']:.2f} | {r['energy_mae']:.2f} | "
                              f"{r['energy_total_rmse']:.1f} | {r['energy_total_mae']:.1f} | {r['forces_rmse']:.1f} | {r['forces_mae']:.1f} |")
         lines.append("")
-    (ROOT / "docs" / "accuracy.md").write_text("\n".join(lines))
+    path = ROOT / "docs" / "accuracy.md"
+    path.write_text("\n".join(lines).rstrip("\n") + sections(path) + "\n")  # keeps the sections of ablation.py and pair_prior.py
     print("\n".join(lines))
 
 

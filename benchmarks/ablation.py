@@ -1,0 +1,212 @@
+"""Ablation of ``gaunt-md fit`` settings: named variants trained with everything else equal.
+
+Training (the default mode): for each system (acac: train_300K.xyz, tested on test_MD_300K.xyz;
+ethanol: train.xyz, tested on test_MD.xyz; E0s from isolated_atoms.xyz and the validation fractions
+of ``benchmarks/accuracy.py``) and variant (``VARIANTS``: the fit settings that differ from the
+defaults), ``gaunt-md fit`` for a fixed number of epochs with seed 0 (same split, initial weights and
+batches) and the default schedule, one thread each. The variants of one system run ``--parallel`` at
+a time, so the members of a pair share the 2 cores and see the same load. Recorded: validation
+errors and seconds per epoch (log.csv), validation and test errors of the final model (metrics.json:
+energies meV/atom, forces meV/Å), wall minutes.
+
+``--timing`` (run it alone, with nothing else busy on the machine): the force call (energy and
+forces; the calculator adds the stress of periodic cells) of each variant's model, random weights,
+float32, 2 threads, on the first acac test frame (15 atoms) and the first water test frame (64 H2O,
+192 atoms, periodic), variants interleaved in rounds after warm-up rounds: medians (ms) and the
+median over rounds of the ratio to the default in the same round.
+
+    python benchmarks/ablation.py --systems acac ethanol --variants default zbl --epochs 60  # ~1 h 45 min
+    python benchmarks/ablation.py --timing --variants default zbl                           # ~2 min, quiet machine
+    python benchmarks/ablation.py --report          # docs and PNGs from the JSON alone
+    python benchmarks/ablation.py --smoke           # tiny models, 20 frames, 2 epochs: results in benchmarks/_work/smoke
+
+Expected time: with two fits sharing the 2 cores an epoch takes about 45 s on acac and 55 s on
+ethanol (docs/accuracy.md), so 60 epochs of two variants per system take about 45 + 55 minutes.
+
+Results: ``benchmarks/results/ablation.json`` (system → variant, merged so later runs add to it), the
+"ablation" section of ``docs/accuracy.md``, ``benchmarks/results/ablation_<system>.png``. Work folders
+(models for ``benchmarks/pair_prior.py``): ``benchmarks/_work/ablation/<system>/<variant>/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import shlex
+import statistics
+import time
+from pathlib import Path
+
+import yaml
+
+from _docs import write_section
+from _runs import GAUNT_MD, Job, merge_json, places, provenance, run_side_by_side, work_root
+from accuracy import DATA, SYSTEMS
+from gaunt_md.config import MODEL_OPTIONS
+
+VARIANTS: dict[str, dict] = {  # name -> gaunt-md fit settings (flags or model options) that differ from the defaults
+    "default": {},
+    "zbl": {"pair_repulsion": "zbl"},
+    "lr-0.005": {"lr": 0.005},
+}
+SMOKE_MODEL = {"channels": 8, "radial_hidden": 8}
+TIMED_FRAMES = {"acac": (DATA / "acac" / "test_MD_300K.xyz", 20), "water192": (DATA / "water" / "test.xyz", 5)}  # frame 0, calls/block
+WARMUP_ROUNDS, ROUNDS = 2, 9
+METRICS = ("energy_rmse", "energy_mae", "forces_rmse", "forces_mae")
+
+
+def settings_of(variant: str, smoke: bool) -> dict:
+    return {**VARIANTS[variant], **(SMOKE_MODEL if smoke else {})}
+
+
+def first_frames(src: Path, n: int | None, folder: Path) -> Path:
+    """``src``, or with ``n`` a copy of its first n frames in ``folder`` (labels kept as energy=/forces)."""
+    if n is None:
+        return src
+    from ase.io import read, write
+
+    path = folder / f"{src.stem}_first{n}.xyz"
+    folder.mkdir(parents=True, exist_ok=True)
+    write(path, read(src, f":{n}"), format="extxyz")
+    return path
+
+
+def fit_job(system: str, variant: str, epochs: int, frames: int | None, smoke: bool) -> Job:
+    """The ``gaunt-md fit`` command of one (system, variant), its settings in ``<variant>.yaml``."""
+    train, test, e0s, valid_fraction = SYSTEMS[system]
+    work = work_root(smoke) / "ablation" / system
+    out = work / variant
+    config = work / f"{variant}.yaml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(yaml.safe_dump(settings_of(variant, smoke)))
+    train, test = (first_frames(f, frames, work / "data") for f in (train, test))
+    cmd = [*GAUNT_MD, "fit", "--config", str(config), "--train", str(train), "--valid-fraction", str(valid_fraction), "--e0s", str(e0s),
+           "--test", str(test), "--epochs", str(epochs), "--threads", "1", "--seed", "0", "--output", str(out), "--force"]
+    return Job(f"{system}/{variant}", cmd, work / f"{variant}.log", lambda: f"{len(epoch_rows(out))}/{epochs} epochs")
+
+
+def epoch_rows(out: Path) -> list[dict]:
+    """Validation errors (meV/atom, meV/Å) and seconds of each epoch logged so far in ``out/log.csv``."""
+    if not (out / "log.csv").is_file():
+        return []
+    return [{"epoch": int(r["epoch"]), **{k: float(r[k]) for k in (*METRICS, "seconds")}} for r in csv.DictReader((out / "log.csv").open())]
+
+
+def train(systems: list[str], variants: list[str], epochs: int, parallel: int, frames: int | None, smoke: bool) -> None:
+    results, docs = places(smoke)
+    jobs = {(s, v): fit_job(s, v, epochs, frames, smoke) for s in systems for v in variants}
+    batches = [[jobs[s, v] for v in variants[i:i + parallel]] for s in systems for i in range(0, len(variants), parallel)]
+    run_side_by_side(batches)
+    entries: dict = {}
+    for (system, variant), job in jobs.items():
+        out = work_root(smoke) / "ablation" / system / variant
+        if job.returncode:
+            print(f"{job.name} failed (exit {job.returncode}), not recorded; its output is in {job.console}")
+            continue
+        metrics = json.loads((out / "metrics.json").read_text())
+        rows = epoch_rows(out)
+        entries.setdefault(system, {})[variant] = {
+            **provenance(1), "fit_command": shlex.join(job.cmd), "settings": settings_of(variant, smoke), "epochs": len(rows),
+            "training_frames": frames or "all", "minutes": job.seconds / 60,
+            "seconds_per_epoch": statistics.median(r["seconds"] for r in rows),
+            "units": metrics["units"], "valid": metrics["valid"], "test": metrics["test"], "per_epoch": rows}
+    report(merge_json(results / "ablation.json", entries, depth=2), results, docs)
+    if failed := [job.name for job in jobs.values() if job.returncode]:
+        raise SystemExit(f"failed: {', '.join(failed)}")
+
+
+def time_force_calls(variants: list[str], smoke: bool) -> dict:
+    """Median ms per force call of each variant's model, and the median per-round ratio to the default."""
+    import torch
+    from ase.io import read
+
+    from gaunt_md import GauntCalculator, GauntForceField
+    from speed import SETTLE_S, gaunt_calls
+
+    variants = ["default", *[v for v in variants if v != "default"]]
+    calcs = {}
+    for v in variants:
+        torch.manual_seed(0)
+        model = GauntForceField(("H", "C", "O"), **{k: x for k, x in settings_of(v, smoke).items() if k in MODEL_OPTIONS})
+        calcs[v] = GauntCalculator(model, dtype="float32", threads=2)
+    frames = {name: read(path, 0) for name, (path, _) in TIMED_FRAMES.items()}
+    seconds: dict = {v: {name: [] for name in frames} for v in variants}
+    for i in range(WARMUP_ROUNDS + ROUNDS):
+        for v, calc in calcs.items():
+            for name, atoms in frames.items():
+                time.sleep(SETTLE_S)
+                t = gaunt_calls(calc, atoms, TIMED_FRAMES[name][1])
+                if i >= WARMUP_ROUNDS:
+                    seconds[v][name].append(t)
+        print(f"timing round {i + 1}/{WARMUP_ROUNDS + ROUNDS}", flush=True)
+    ratio = {v: {name: statistics.median(a / b for a, b in zip(ts, seconds["default"][name])) for name, ts in seconds[v].items()}
+             for v in variants}
+    return {v: {**provenance(2), "dtype": "float32", "rounds": ROUNDS, "settings": settings_of(v, smoke),
+                **{f"{name}_ms": 1e3 * statistics.median(ts) for name, ts in seconds[v].items()},
+                **{f"{name}_ratio": r for name, r in ratio[v].items()}} for v in variants}
+
+
+def report(data: dict, results: Path, docs: Path) -> None:
+    """The "ablation" section of the docs file and a learning-curve PNG per system, from ``data``."""
+    from gaunt_md.plots import pyplot, save
+
+    timing = data.get("force_call", {})
+    lines = ["Generated by `python benchmarks/ablation.py --report` from `benchmarks/results/ablation.json`; the docstring of",
+             "`benchmarks/ablation.py` has the protocol. Each variant is `gaunt-md fit` with the defaults except its settings, seed 0",
+             "(same split, initial weights and batch order), the same epochs and schedule, one thread, the variants of a system side by",
+             "side on the 2 shared cores. Errors: energies meV/atom, forces meV/Å (valid: the final model on the validation split).",
+             "Force call: float32, random weights, 2 threads, time relative to the default model in the same rounds (acac 15 atoms,",
+             "water 192 atoms)" + (f", measured {next(iter(timing.values()))['date']}." if timing else "; not measured yet."), ""]
+    for system, runs in sorted((k, v) for k, v in data.items() if k in SYSTEMS):
+        lines += [f"### {system}", "", ("| variant | epochs | min | s/epoch | valid E RMSE | valid F RMSE | test E RMSE meV/atom | "
+                                        "test F RMSE meV/Å | test F MAE meV/Å | force call vs default (acac, water192) |"),
+                  "|" + "---|" * 10]
+        for variant, r in runs.items():
+            t = timing.get(variant)
+            call = f"{t['acac_ratio']:.2f}x, {t['water192_ratio']:.2f}x" if t else "not measured"
+            v, e = r["valid"], r["test"]
+            lines.append(f"| {variant} | {r['epochs']} | {r['minutes']:.1f} | {r['seconds_per_epoch']:.1f} | {v['energy_rmse']:.2f} | "
+                         f"{v['forces_rmse']:.1f} | {e['energy_rmse']:.2f} | {e['forces_rmse']:.1f} | {e['forces_mae']:.1f} | {call} |")
+        lines.append("")
+        for variant, r in runs.items():
+            settings = ", ".join(f"{k} {x}" for k, x in r["settings"].items()) or "defaults"
+            lines.append(f"- {variant}: {settings}; {r['date']}, training frames: {r['training_frames']}")
+        lines += ["", f"![validation force RMSE per epoch](../benchmarks/results/ablation_{system}.png)", ""]
+        fig, ax = pyplot().subplots(figsize=(6, 4))
+        for variant, r in runs.items():
+            ax.semilogy([p["epoch"] for p in r["per_epoch"]], [p["forces_rmse"] for p in r["per_epoch"]], label=variant)
+        ax.set(xlabel="epoch", ylabel="valid force RMSE (meV/Å)", title=system)
+        ax.legend()
+        save(fig, results / f"ablation_{system}.png")
+    if timing:
+        lines += ["Force call (ms, medians):", "", "| variant | acac | water192 |", "|---|---|---|"]
+        lines += [f"| {v} | {t['acac_ms']:.1f} | {t['water192_ms']:.1f} |" for v, t in timing.items()] + [""]
+    write_section(docs, "ablation", "Ablation: fit settings at equal epochs", lines)
+    print("\n".join(lines))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--systems", nargs="+", choices=SYSTEMS, default=list(SYSTEMS))
+    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=["default", "zbl"])
+    parser.add_argument("--epochs", type=int, help="epochs per fit [default: 60; 2 with --smoke]")
+    parser.add_argument("--parallel", type=int, default=2, help="fits at a time, one thread each")
+    parser.add_argument("--frames", type=int, help="only the first FRAMES training and test frames (a smoke run, not a result)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny models (channels 8), 20 frames, 2 epochs; outputs in benchmarks/_work/smoke")
+    parser.add_argument("--timing", action="store_true", help="only the force-call timing (nothing else may run meanwhile)")
+    parser.add_argument("--report", action="store_true", help="only the docs section and PNGs, from the JSON")
+    args = parser.parse_args()
+    results, docs = places(args.smoke)
+    if args.report:
+        report(json.loads((results / "ablation.json").read_text()), results, docs)
+    elif args.timing:
+        report(merge_json(results / "ablation.json", {"force_call": time_force_calls(args.variants, args.smoke)}, depth=2), results, docs)
+    else:
+        frames = args.frames or (20 if args.smoke else None)
+        train(args.systems, args.variants, args.epochs or (2 if args.smoke else 60), args.parallel, frames, args.smoke)
+
+
+if __name__ == "__main__":
+    main()
