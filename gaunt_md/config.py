@@ -53,8 +53,8 @@ class ModelConfig:
     num_basis: int = option(8, "Bessel radial basis functions")
     radial_hidden: int = option(64, "width of the radial MLP")
     radial_groups: int = option(8, "distinct radial filters per degree; channels share them in equal groups")
-    pair_repulsion: str | None = option(None, "pair prior added to the energy: none, or zbl (screened nuclear repulsion "
-                                        "switched off between 0.5 and 1 covalent-radius sums; the network learns the rest)", str)
+    pair_repulsion: str | None = option("zbl", "pair prior added to the energy: zbl (screened nuclear repulsion below "
+                                        "0.5-0.75 covalent-radius sums, zero at bonding distances) or none", str)
     avg_num_neighbors: float = 10.0  # normaliser of the neighbour sum
     e0s: dict[int, float] = field(default_factory=dict)  # isolated-atom energies {Z: eV}
     scale: float = 1.0  # per-atom energy scale (eV)

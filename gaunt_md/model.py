@@ -186,6 +186,8 @@ class GauntForceField(torch.nn.Module):
                 f"{FORMAT_VERSION}; upgrade gaunt-md or re-export the model"
             )
         cfg = dict(blob["config"])
+        if version == 1:  # written before the pair prior existed: none
+            cfg.setdefault("pair_repulsion", None)
         state = _from_version_1(blob["state_dict"]) if version == 1 else blob["state_dict"]
         try:
             model = cls(**cfg)
