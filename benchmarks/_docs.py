@@ -25,4 +25,7 @@ def sections(path: Path) -> str:
     """The sections of ``path`` with their headings, as :func:`write_section` appended them ("" if none):
     what a script that rewrites the whole file keeps."""
     text = path.read_text() if path.exists() else ""
-    return "".join(f"\n\n{m.group(0)}" for m in re.finditer(r"## [^\n]*\n\n<!-- (\S+):start -->.*?<!-- \1:end -->", text, re.DOTALL))
+    return "".join(
+        f"\n\n{m.group(0)}"
+        for m in re.finditer(r"## [^\n]*\n\n<!-- (\S+):start -->.*?<!-- \1:end -->", text, re.DOTALL)
+    )

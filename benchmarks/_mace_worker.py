@@ -21,10 +21,20 @@ torch.set_num_threads(int(sys.argv[2]))
 torch.set_default_dtype(torch.float32)
 block = modules.interaction_classes["RealAgnosticResidualInteractionBlock"]
 model = modules.MACE(
-    r_max=5.0, num_bessel=8, num_polynomial_cutoff=5, max_ell=3, interaction_cls=block,
-    interaction_cls_first=block, num_interactions=2, num_elements=3,
-    hidden_irreps=o3.Irreps("128x0e+128x1o"), MLP_irreps=o3.Irreps("16x0e"),
-    atomic_energies=np.zeros(3), avg_num_neighbors=10.0, atomic_numbers=[1, 6, 8], correlation=3,
+    r_max=5.0,
+    num_bessel=8,
+    num_polynomial_cutoff=5,
+    max_ell=3,
+    interaction_cls=block,
+    interaction_cls_first=block,
+    num_interactions=2,
+    num_elements=3,
+    hidden_irreps=o3.Irreps("128x0e+128x1o"),
+    MLP_irreps=o3.Irreps("16x0e"),
+    atomic_energies=np.zeros(3),
+    avg_num_neighbors=10.0,
+    atomic_numbers=[1, 6, 8],
+    correlation=3,
     gate=torch.nn.functional.silu,
 )
 torch.save(model, sys.argv[1])

@@ -33,7 +33,12 @@ def places(smoke: bool) -> tuple[Path, Path]:
 
 def provenance(threads: int) -> dict:
     """The command line, date, torch version and thread count of this run."""
-    return {"command": shlex.join(["python", *sys.argv]), "date": date.today().isoformat(), "torch": version("torch"), "threads": threads}
+    return {
+        "command": shlex.join(["python", *sys.argv]),
+        "date": date.today().isoformat(),
+        "torch": version("torch"),
+        "threads": threads,
+    }
 
 
 @dataclass
@@ -65,11 +70,18 @@ def run_side_by_side(batches: list[list[Job]], poll_s: float = 60.0) -> None:
             for job, proc in list(procs):
                 if proc.poll() is not None:
                     job.returncode, job.seconds = proc.returncode, time.perf_counter() - t0
-                    print(f"finished {job.name}: exit {proc.returncode} after {job.seconds / 60:.1f} min, {job.progress()}", flush=True)
+                    print(
+                        f"finished {job.name}: exit {proc.returncode} after {job.seconds / 60:.1f} min, {job.progress()}",
+                        flush=True,
+                    )
                     procs.remove((job, proc))
             if procs and time.perf_counter() - last_print >= poll_s:
                 last_print = time.perf_counter()
-                print(f"{(last_print - t0) / 60:.1f} min: " + "; ".join(f"{job.name} {job.progress()}" for job, _ in procs), flush=True)
+                print(
+                    f"{(last_print - t0) / 60:.1f} min: "
+                    + "; ".join(f"{job.name} {job.progress()}" for job, _ in procs),
+                    flush=True,
+                )
 
 
 def merge_json(path: Path, updates: dict, depth: int) -> dict:
@@ -77,8 +89,13 @@ def merge_json(path: Path, updates: dict, depth: int) -> dict:
     below that are replaced whole; all others are kept); returns the merged data."""
 
     def merge(old: dict, new: dict, level: int) -> dict:
-        return {**old, **{k: merge(old.get(k, {}), v, level + 1) if level < depth and isinstance(v, dict) else v
-                          for k, v in new.items()}}
+        return {
+            **old,
+            **{
+                k: merge(old.get(k, {}), v, level + 1) if level < depth and isinstance(v, dict) else v
+                for k, v in new.items()
+            },
+        }
 
     data = merge(json.loads(path.read_text()) if path.is_file() else {}, updates, 1)
     path.parent.mkdir(parents=True, exist_ok=True)

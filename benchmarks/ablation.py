@@ -39,10 +39,10 @@ import time
 from pathlib import Path
 
 import yaml
-
 from _docs import write_section
 from _runs import GAUNT_MD, Job, merge_json, places, provenance, run_side_by_side, work_root
 from accuracy import DATA, SYSTEMS
+
 from gaunt_md.config import MODEL_OPTIONS
 
 VARIANTS: dict[str, dict] = {  # name -> gaunt-md fit settings (flags or model options) that differ from the defaults
@@ -51,7 +51,10 @@ VARIANTS: dict[str, dict] = {  # name -> gaunt-md fit settings (flags or model o
     "lr-0.005": {"lr": 0.005},
 }
 SMOKE_MODEL = {"channels": 8, "radial_hidden": 8}
-TIMED_FRAMES = {"acac": (DATA / "acac" / "test_MD_300K.xyz", 20), "water192": (DATA / "water" / "test.xyz", 5)}  # frame 0, calls/block
+TIMED_FRAMES = {
+    "acac": (DATA / "acac" / "test_MD_300K.xyz", 20),
+    "water192": (DATA / "water" / "test.xyz", 5),
+}  # frame 0, calls/block
 WARMUP_ROUNDS, ROUNDS = 2, 9
 METRICS = ("energy_rmse", "energy_mae", "forces_rmse", "forces_mae")
 
@@ -81,8 +84,29 @@ def fit_job(system: str, variant: str, epochs: int, frames: int | None, smoke: b
     config.parent.mkdir(parents=True, exist_ok=True)
     config.write_text(yaml.safe_dump(settings_of(variant, smoke)))
     train, test = (first_frames(f, frames, work / "data") for f in (train, test))
-    cmd = [*GAUNT_MD, "fit", "--config", str(config), "--train", str(train), "--valid-fraction", str(valid_fraction), "--e0s", str(e0s),
-           "--test", str(test), "--epochs", str(epochs), "--threads", "1", "--seed", "0", "--output", str(out), "--force"]
+    cmd = [
+        *GAUNT_MD,
+        "fit",
+        "--config",
+        str(config),
+        "--train",
+        str(train),
+        "--valid-fraction",
+        str(valid_fraction),
+        "--e0s",
+        str(e0s),
+        "--test",
+        str(test),
+        "--epochs",
+        str(epochs),
+        "--threads",
+        "1",
+        "--seed",
+        "0",
+        "--output",
+        str(out),
+        "--force",
+    ]
     return Job(f"{system}/{variant}", cmd, work / f"{variant}.log", lambda: f"{len(epoch_rows(out))}/{epochs} epochs")
 
 
@@ -90,13 +114,18 @@ def epoch_rows(out: Path) -> list[dict]:
     """Validation errors (meV/atom, meV/Å) and seconds of each epoch logged so far in ``out/log.csv``."""
     if not (out / "log.csv").is_file():
         return []
-    return [{"epoch": int(r["epoch"]), **{k: float(r[k]) for k in (*METRICS, "seconds")}} for r in csv.DictReader((out / "log.csv").open())]
+    return [
+        {"epoch": int(r["epoch"]), **{k: float(r[k]) for k in (*METRICS, "seconds")}}
+        for r in csv.DictReader((out / "log.csv").open())
+    ]
 
 
 def train(systems: list[str], variants: list[str], epochs: int, parallel: int, frames: int | None, smoke: bool) -> None:
     results, docs = places(smoke)
     jobs = {(s, v): fit_job(s, v, epochs, frames, smoke) for s in systems for v in variants}
-    batches = [[jobs[s, v] for v in variants[i:i + parallel]] for s in systems for i in range(0, len(variants), parallel)]
+    batches = [
+        [jobs[s, v] for v in variants[i : i + parallel]] for s in systems for i in range(0, len(variants), parallel)
+    ]
     run_side_by_side(batches)
     entries: dict = {}
     for (system, variant), job in jobs.items():
@@ -107,10 +136,18 @@ def train(systems: list[str], variants: list[str], epochs: int, parallel: int, f
         metrics = json.loads((out / "metrics.json").read_text())
         rows = epoch_rows(out)
         entries.setdefault(system, {})[variant] = {
-            **provenance(1), "fit_command": shlex.join(job.cmd), "settings": settings_of(variant, smoke), "epochs": len(rows),
-            "training_frames": frames or "all", "minutes": job.seconds / 60,
+            **provenance(1),
+            "fit_command": shlex.join(job.cmd),
+            "settings": settings_of(variant, smoke),
+            "epochs": len(rows),
+            "training_frames": frames or "all",
+            "minutes": job.seconds / 60,
             "seconds_per_epoch": statistics.median(r["seconds"] for r in rows),
-            "units": metrics["units"], "valid": metrics["valid"], "test": metrics["test"], "per_epoch": rows}
+            "units": metrics["units"],
+            "valid": metrics["valid"],
+            "test": metrics["test"],
+            "per_epoch": rows,
+        }
     report(merge_json(results / "ablation.json", entries, depth=2), results, docs)
     if failed := [job.name for job in jobs.values() if job.returncode]:
         raise SystemExit(f"failed: {', '.join(failed)}")
@@ -120,15 +157,17 @@ def time_force_calls(variants: list[str], smoke: bool) -> dict:
     """Median ms per force call of each variant's model, and the median per-round ratio to the default."""
     import torch
     from ase.io import read
+    from speed import SETTLE_S, gaunt_calls
 
     from gaunt_md import GauntCalculator, GauntForceField
-    from speed import SETTLE_S, gaunt_calls
 
     variants = ["default", *[v for v in variants if v != "default"]]
     calcs = {}
     for v in variants:
         torch.manual_seed(0)
-        model = GauntForceField(("H", "C", "O"), **{k: x for k, x in settings_of(v, smoke).items() if k in MODEL_OPTIONS})
+        model = GauntForceField(
+            ("H", "C", "O"), **{k: x for k, x in settings_of(v, smoke).items() if k in MODEL_OPTIONS}
+        )
         calcs[v] = GauntCalculator(model, dtype="float32", threads=2)
     frames = {name: read(path, 0) for name, (path, _) in TIMED_FRAMES.items()}
     seconds: dict = {v: {name: [] for name in frames} for v in variants}
@@ -140,11 +179,24 @@ def time_force_calls(variants: list[str], smoke: bool) -> dict:
                 if i >= WARMUP_ROUNDS:
                     seconds[v][name].append(t)
         print(f"timing round {i + 1}/{WARMUP_ROUNDS + ROUNDS}", flush=True)
-    ratio = {v: {name: statistics.median(a / b for a, b in zip(ts, seconds["default"][name])) for name, ts in seconds[v].items()}
-             for v in variants}
-    return {v: {**provenance(2), "dtype": "float32", "rounds": ROUNDS, "settings": settings_of(v, smoke),
-                **{f"{name}_ms": 1e3 * statistics.median(ts) for name, ts in seconds[v].items()},
-                **{f"{name}_ratio": r for name, r in ratio[v].items()}} for v in variants}
+    ratio = {
+        v: {
+            name: statistics.median(a / b for a, b in zip(ts, seconds["default"][name]))
+            for name, ts in seconds[v].items()
+        }
+        for v in variants
+    }
+    return {
+        v: {
+            **provenance(2),
+            "dtype": "float32",
+            "rounds": ROUNDS,
+            "settings": settings_of(v, smoke),
+            **{f"{name}_ms": 1e3 * statistics.median(ts) for name, ts in seconds[v].items()},
+            **{f"{name}_ratio": r for name, r in ratio[v].items()},
+        }
+        for v in variants
+    }
 
 
 def report(data: dict, results: Path, docs: Path) -> None:
@@ -152,22 +204,34 @@ def report(data: dict, results: Path, docs: Path) -> None:
     from gaunt_md.plots import pyplot, save
 
     timing = data.get("force_call", {})
-    lines = ["Generated by `python benchmarks/ablation.py --report` from `benchmarks/results/ablation.json`; the docstring of",
-             "`benchmarks/ablation.py` has the protocol. Each variant is `gaunt-md fit` with the defaults except its settings, seed 0",
-             "(same split, initial weights and batch order), the same epochs and schedule, one thread, the variants of a system side by",
-             "side on the 2 shared cores. Errors: energies meV/atom, forces meV/Å (valid: the final model on the validation split).",
-             "Force call: float32, random weights, 2 threads, time relative to the default model in the same rounds (acac 15 atoms,",
-             "water 192 atoms)" + (f", measured {next(iter(timing.values()))['date']}." if timing else "; not measured yet."), ""]
+    lines = [
+        "Generated by `python benchmarks/ablation.py --report` from `benchmarks/results/ablation.json`; the docstring of",
+        "`benchmarks/ablation.py` has the protocol. Each variant is `gaunt-md fit` with the defaults except its settings, seed 0",
+        "(same split, initial weights and batch order), the same epochs and schedule, one thread, the variants of a system side by",
+        "side on the 2 shared cores. Errors: energies meV/atom, forces meV/Å (valid: the final model on the validation split).",
+        "Force call: float32, random weights, 2 threads, time relative to the default model in the same rounds (acac 15 atoms,",
+        "water 192 atoms)"
+        + (f", measured {next(iter(timing.values()))['date']}." if timing else "; not measured yet."),
+        "",
+    ]
     for system, runs in sorted((k, v) for k, v in data.items() if k in SYSTEMS):
-        lines += [f"### {system}", "", ("| variant | epochs | min | s/epoch | valid E RMSE | valid F RMSE | test E RMSE meV/atom | "
-                                        "test F RMSE meV/Å | test F MAE meV/Å | force call vs default (acac, water192) |"),
-                  "|" + "---|" * 10]
+        lines += [
+            f"### {system}",
+            "",
+            (
+                "| variant | epochs | min | s/epoch | valid E RMSE | valid F RMSE | test E RMSE meV/atom | "
+                "test F RMSE meV/Å | test F MAE meV/Å | force call vs default (acac, water192) |"
+            ),
+            "|" + "---|" * 10,
+        ]
         for variant, r in runs.items():
             t = timing.get(variant)
             call = f"{t['acac_ratio']:.2f}x, {t['water192_ratio']:.2f}x" if t else "not measured"
             v, e = r["valid"], r["test"]
-            lines.append(f"| {variant} | {r['epochs']} | {r['minutes']:.1f} | {r['seconds_per_epoch']:.1f} | {v['energy_rmse']:.2f} | "
-                         f"{v['forces_rmse']:.1f} | {e['energy_rmse']:.2f} | {e['forces_rmse']:.1f} | {e['forces_mae']:.1f} | {call} |")
+            lines.append(
+                f"| {variant} | {r['epochs']} | {r['minutes']:.1f} | {r['seconds_per_epoch']:.1f} | {v['energy_rmse']:.2f} | "
+                f"{v['forces_rmse']:.1f} | {e['energy_rmse']:.2f} | {e['forces_rmse']:.1f} | {e['forces_mae']:.1f} | {call} |"
+            )
         lines.append("")
         for variant, r in runs.items():
             settings = ", ".join(f"{k} {x}" for k, x in r["settings"].items()) or "defaults"
@@ -192,17 +256,28 @@ def main() -> None:
     parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=["default", "no-prior"])
     parser.add_argument("--epochs", type=int, help="epochs per fit [default: 60; 2 with --smoke]")
     parser.add_argument("--parallel", type=int, default=2, help="fits at a time, one thread each")
-    parser.add_argument("--frames", type=int, help="only the first FRAMES training and test frames (a smoke run, not a result)")
-    parser.add_argument("--smoke", action="store_true",
-                        help="tiny models (channels 8), 20 frames, 2 epochs; outputs in benchmarks/_work/smoke")
-    parser.add_argument("--timing", action="store_true", help="only the force-call timing (nothing else may run meanwhile)")
+    parser.add_argument(
+        "--frames", type=int, help="only the first FRAMES training and test frames (a smoke run, not a result)"
+    )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tiny models (channels 8), 20 frames, 2 epochs; outputs in benchmarks/_work/smoke",
+    )
+    parser.add_argument(
+        "--timing", action="store_true", help="only the force-call timing (nothing else may run meanwhile)"
+    )
     parser.add_argument("--report", action="store_true", help="only the docs section and PNGs, from the JSON")
     args = parser.parse_args()
     results, docs = places(args.smoke)
     if args.report:
         report(json.loads((results / "ablation.json").read_text()), results, docs)
     elif args.timing:
-        report(merge_json(results / "ablation.json", {"force_call": time_force_calls(args.variants, args.smoke)}, depth=2), results, docs)
+        report(
+            merge_json(results / "ablation.json", {"force_call": time_force_calls(args.variants, args.smoke)}, depth=2),
+            results,
+            docs,
+        )
     else:
         frames = args.frames or (20 if args.smoke else None)
         train(args.systems, args.variants, args.epochs or (2 if args.smoke else 60), args.parallel, frames, args.smoke)

@@ -35,16 +35,40 @@ DATA = ROOT.parent / "shared" / "data"
 WORK = ROOT / "benchmarks" / "_work" / "accuracy"
 RESULTS = ROOT / "benchmarks" / "results"
 SYSTEMS = {  # train, test, E0s, validation fraction held out of train
-    "acac": (DATA / "acac" / "train_300K.xyz", DATA / "acac" / "test_MD_300K.xyz", DATA / "acac" / "isolated_atoms.xyz", 0.1),
-    "ethanol": (DATA / "ethanol" / "train.xyz", DATA / "ethanol" / "test_MD.xyz", DATA / "ethanol" / "isolated_atoms.xyz", 0.05),
+    "acac": (
+        DATA / "acac" / "train_300K.xyz",
+        DATA / "acac" / "test_MD_300K.xyz",
+        DATA / "acac" / "isolated_atoms.xyz",
+        0.1,
+    ),
+    "ethanol": (
+        DATA / "ethanol" / "train.xyz",
+        DATA / "ethanol" / "test_MD.xyz",
+        DATA / "ethanol" / "isolated_atoms.xyz",
+        0.05,
+    ),
 }
-PUBLISHED = {"acac": "MACE: E RMSE 0.9 meV, F RMSE 5.1 meV/Å (300 K test)", "ethanol": "MACE: E MAE 0.4 meV, F MAE 2.1 meV/Å"}
+PUBLISHED = {
+    "acac": "MACE: E RMSE 0.9 meV, F RMSE 5.1 meV/Å (300 K test)",
+    "ethanol": "MACE: E MAE 0.4 meV, F MAE 2.1 meV/Å",
+}
 
 
 def _eval(model: Path, test: Path, out: Path) -> dict:
     """Test metrics of a gaunt-md model file, through the ``gaunt-md eval`` command."""
-    cmd = [sys.executable, "-m", "gaunt_md.cli", "eval", str(model), str(test), "--plot", str(out / f"parity_{model.stem}.png"), "--json",
-           str(out / f"test_{model.stem}.json"), "--force"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "gaunt_md.cli",
+        "eval",
+        str(model),
+        str(test),
+        "--plot",
+        str(out / f"parity_{model.stem}.png"),
+        "--json",
+        str(out / f"test_{model.stem}.json"),
+        "--force",
+    ]
     subprocess.run(cmd, check=True)
     table = json.loads((out / f"test_{model.stem}.json").read_text())
     return next(iter(table["files"].values()))["all"]
@@ -54,8 +78,25 @@ def run_gaunt(system: str, minutes: float, snapshots: list[float], threads: int)
     train, test, e0s, valid_fraction = SYSTEMS[system]
     out = WORK / system / "gaunt"
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-    cmd = [sys.executable, "-m", "gaunt_md.cli", "fit", "--train", str(train), "--valid-fraction", str(valid_fraction), "--e0s", str(e0s),
-           "--output", str(out), "--max-minutes", str(minutes), "--epochs", "100000", "--force"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "gaunt_md.cli",
+        "fit",
+        "--train",
+        str(train),
+        "--valid-fraction",
+        str(valid_fraction),
+        "--e0s",
+        str(e0s),
+        "--output",
+        str(out),
+        "--max-minutes",
+        str(minutes),
+        "--epochs",
+        "100000",
+        "--force",
+    ]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env)
     best = out / "checkpoints" / "best.pt"
@@ -123,19 +164,84 @@ def run_mace(system: str, epochs: int, mace_python: Path, threads: int, limit: i
     e0s = {z: e for z, e in e0s_from_isolated_atoms(SYSTEMS[system][2]).items() if int(z) in present}
     bin_dir = mace_python.parent
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-    cmd = [str(bin_dir / "mace_run_train"), "--name", "mace", "--train_file", str(train), "--valid_file", str(valid),
-           "--E0s", str({int(z): e for z, e in e0s.items()}), "--energy_key", "REF_energy", "--forces_key", "REF_forces",
-           "--model", "MACE", "--hidden_irreps", "128x0e + 128x1o", "--max_ell", "3", "--correlation", "3", "--num_interactions", "2",
-           "--r_max", "5.0", "--batch_size", "5", "--valid_batch_size", "10", "--max_num_epochs", str(epochs), "--lr", "0.01",
-           "--ema", "--ema_decay", "0.99", "--amsgrad", "--swa", "--start_swa", str(max(1, int(0.8 * epochs))),
-           "--energy_weight", "1", "--forces_weight", "100", "--default_dtype", "float64", "--device", "cpu", "--seed", "0",
-           "--eval_interval", "1", "--patience", "1000"]
+    cmd = [
+        str(bin_dir / "mace_run_train"),
+        "--name",
+        "mace",
+        "--train_file",
+        str(train),
+        "--valid_file",
+        str(valid),
+        "--E0s",
+        str({int(z): e for z, e in e0s.items()}),
+        "--energy_key",
+        "REF_energy",
+        "--forces_key",
+        "REF_forces",
+        "--model",
+        "MACE",
+        "--hidden_irreps",
+        "128x0e + 128x1o",
+        "--max_ell",
+        "3",
+        "--correlation",
+        "3",
+        "--num_interactions",
+        "2",
+        "--r_max",
+        "5.0",
+        "--batch_size",
+        "5",
+        "--valid_batch_size",
+        "10",
+        "--max_num_epochs",
+        str(epochs),
+        "--lr",
+        "0.01",
+        "--ema",
+        "--ema_decay",
+        "0.99",
+        "--amsgrad",
+        "--swa",
+        "--start_swa",
+        str(max(1, int(0.8 * epochs))),
+        "--energy_weight",
+        "1",
+        "--forces_weight",
+        "100",
+        "--default_dtype",
+        "float64",
+        "--device",
+        "cpu",
+        "--seed",
+        "0",
+        "--eval_interval",
+        "1",
+        "--patience",
+        "1000",
+    ]
     t0 = time.perf_counter()
     subprocess.run(cmd, cwd=out, env=env, check=True)
     wall = time.perf_counter() - t0
     model = next(p for p in [out / "mace_stagetwo.model", out / "mace.model"] if p.is_file())
-    subprocess.run([str(bin_dir / "mace_eval_configs"), "--configs", str(test), "--model", str(model), "--output", str(out / "pred.xyz"),
-                    "--default_dtype", "float64", "--device", "cpu"], cwd=out, env=env, check=True)
+    subprocess.run(
+        [
+            str(bin_dir / "mace_eval_configs"),
+            "--configs",
+            str(test),
+            "--model",
+            str(model),
+            "--output",
+            str(out / "pred.xyz"),
+            "--default_dtype",
+            "float64",
+            "--device",
+            "cpu",
+        ],
+        cwd=out,
+        env=env,
+        check=True,
+    )
     pred, ref = read(out / "pred.xyz", ":"), read(test, ":")
     et = np.array([p.info["MACE_energy"] - r.info["REF_energy"] for p, r in zip(pred, ref)])
     f = np.concatenate([(p.arrays["MACE_forces"] - r.arrays["REF_forces"]).ravel() for p, r in zip(pred, ref)])
@@ -152,8 +258,27 @@ def run_gaunt_epochs(system: str, epochs: int, threads: int) -> None:
     out = WORK / system / f"gaunt_{epochs}epochs"
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "gaunt_md.cli", "fit", "--train", str(train), "--valid-fraction", str(valid_fraction), "--e0s",
-                    str(e0s), "--output", str(out), "--epochs", str(epochs), "--force"], env=env, check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gaunt_md.cli",
+            "fit",
+            "--train",
+            str(train),
+            "--valid-fraction",
+            str(valid_fraction),
+            "--e0s",
+            str(e0s),
+            "--output",
+            str(out),
+            "--epochs",
+            str(epochs),
+            "--force",
+        ],
+        env=env,
+        check=True,
+    )
     row = {"minutes": (time.perf_counter() - t0) / 60, "epochs": epochs, **_eval(out / "model.pt", test, out)}
     _update(system, "gaunt_equal_epochs", {"threads": threads, "runs": {"final": row}})
 
@@ -168,29 +293,39 @@ def _update(system: str, key: str, value: dict) -> None:
 
 def report() -> None:
     """docs/accuracy.md from the JSON results."""
-    lines = ["# Accuracy on the shared DFT datasets", "",
-             "Generated by `python benchmarks/accuracy.py report` from `benchmarks/results/accuracy_*.json`; the commands that",
-             "produced each row are in the docstring of `benchmarks/accuracy.py`. Test-set errors: energies per atom (meV/atom) and per",
-             "structure (meV), forces per component (meV/Å). Hyperparameters are gaunt-md fit's defaults, chosen without the test files.",
-             "All runs on 2 shared CPU cores; `threads` is the OpenMP thread count of the run, and runs shared the machine with others,",
-             "so minutes are wall time under load. The time-budget rows come from `python benchmarks/accuracy.py gaunt SYSTEM --minutes 120",
-             "--snapshot 30 --threads 1`, run for acac and ethanol at the same time (2026-11-23, one thread each on the 2 cores; both were",
-             "paused for about 3 minutes in all while speed was measured). \"Best model at 30 min\" is the best-validation EMA model at the",
-             "30-minute mark of the same run (before the stage-two energy weighting). The weights of these two runs were not kept (the",
-             "work folder was lost with the machine); the shipped gaunt-acac and gaunt-ethanol 1.1 are a repeat of the same fit with a",
-             "90-minute budget (`models/build.py`, their cards give their test errors).", "",
-             "Equal epochs (acac, 2026-11-23): MACE and gaunt-md trained 10 epochs each on the same split with the same loss",
-             "schedule (stage two for the last 20%), one thread each. MACE shared the cores with two other trainings for its first",
-             "~25 minutes, ran alone for ~25, and beside the gaunt-md run for its last ~9; the gaunt-md run had one core beside",
-             "MACE. Per epoch MACE is more accurate at this point of training; per minute gaunt-md is (its 30-minute model beats",
-             "MACE's 60-minute one: F RMSE 43.2 vs 49.5 meV/Å).", "",
-             "Equal epochs (ethanol, 2026-11-23): the same protocol. gaunt-md ran beside MACE for its 9.6 minutes; MACE then",
-             "shared the machine with one-thread tests and timings. Per epoch MACE is far ahead (F RMSE 29.1 vs 55.5 meV/Å).",
-             "Per minute gaunt-md is ahead on forces: its time-budget run reached 32.8 meV/Å at 30 minutes and 15.4 at 121, MACE 29.1",
-             "at 55. Its 121-minute energies carry a constant offset (E MAE 1.74 of RMSE 1.77 meV/atom: 15.6 meV per molecule on every",
-             "test frame), worse than at 30 minutes; the validation criterion (energy weight 1, forces 100) barely sees energies.", ""]
+    lines = [
+        "# Accuracy on the shared DFT datasets",
+        "",
+        "Generated by `python benchmarks/accuracy.py report` from `benchmarks/results/accuracy_*.json`; the commands that",
+        "produced each row are in the docstring of `benchmarks/accuracy.py`. Test-set errors: energies per atom (meV/atom) and per",
+        "structure (meV), forces per component (meV/Å). Hyperparameters are gaunt-md fit's defaults, chosen without the test files.",
+        "All runs on 2 shared CPU cores; `threads` is the OpenMP thread count of the run, and runs shared the machine with others,",
+        "so minutes are wall time under load. The time-budget rows come from `python benchmarks/accuracy.py gaunt SYSTEM --minutes 120",
+        "--snapshot 30 --threads 1`, run for acac and ethanol at the same time (2026-11-23, one thread each on the 2 cores; both were",
+        'paused for about 3 minutes in all while speed was measured). "Best model at 30 min" is the best-validation EMA model at the',
+        "30-minute mark of the same run (before the stage-two energy weighting). The weights of these two runs were not kept (the",
+        "work folder was lost with the machine); the shipped gaunt-acac and gaunt-ethanol 1.1 are a repeat of the same fit with a",
+        "90-minute budget (`models/build.py`, their cards give their test errors).",
+        "",
+        "Equal epochs (acac, 2026-11-23): MACE and gaunt-md trained 10 epochs each on the same split with the same loss",
+        "schedule (stage two for the last 20%), one thread each. MACE shared the cores with two other trainings for its first",
+        "~25 minutes, ran alone for ~25, and beside the gaunt-md run for its last ~9; the gaunt-md run had one core beside",
+        "MACE. Per epoch MACE is more accurate at this point of training; per minute gaunt-md is (its 30-minute model beats",
+        "MACE's 60-minute one: F RMSE 43.2 vs 49.5 meV/Å).",
+        "",
+        "Equal epochs (ethanol, 2026-11-23): the same protocol. gaunt-md ran beside MACE for its 9.6 minutes; MACE then",
+        "shared the machine with one-thread tests and timings. Per epoch MACE is far ahead (F RMSE 29.1 vs 55.5 meV/Å).",
+        "Per minute gaunt-md is ahead on forces: its time-budget run reached 32.8 meV/Å at 30 minutes and 15.4 at 121, MACE 29.1",
+        "at 55. Its 121-minute energies carry a constant offset (E MAE 1.74 of RMSE 1.77 meV/atom: 15.6 meV per molecule on every",
+        "test frame), worse than at 30 minutes; the validation criterion (energy weight 1, forces 100) barely sees energies.",
+        "",
+    ]
     header = "| run | threads | epochs | minutes | E RMSE meV/atom | E MAE meV/atom | E RMSE meV/structure | E MAE meV/structure | F RMSE meV/Å | F MAE meV/Å |"
-    labels = {"gaunt": "gaunt-md, time budget", "gaunt_equal_epochs": "gaunt-md, equal epochs", "mace": "MACE 0.3.16, equal epochs"}
+    labels = {
+        "gaunt": "gaunt-md, time budget",
+        "gaunt_equal_epochs": "gaunt-md, equal epochs",
+        "mace": "MACE 0.3.16, equal epochs",
+    }
     for path in sorted(RESULTS.glob("accuracy_*.json")):
         system = path.stem.split("_", 1)[1]
         data = json.loads(path.read_text())
@@ -199,11 +334,15 @@ def report() -> None:
             for run, r in sorted(data.get(key, {}).get("runs", {}).items(), key=lambda kv: kv[1]["minutes"]):
                 name = label if run == "final" else f"{label}: best model at {r['minutes']:g} min"
                 epochs = r.get("epochs", "")
-                lines.append(f"| {name} | {data[key]['threads']} | {epochs} | {r['minutes']:.1f} | {r['energy_rmse']:.2f} | {r['energy_mae']:.2f} | "
-                             f"{r['energy_total_rmse']:.1f} | {r['energy_total_mae']:.1f} | {r['forces_rmse']:.1f} | {r['forces_mae']:.1f} |")
+                lines.append(
+                    f"| {name} | {data[key]['threads']} | {epochs} | {r['minutes']:.1f} | {r['energy_rmse']:.2f} | {r['energy_mae']:.2f} | "
+                    f"{r['energy_total_rmse']:.1f} | {r['energy_total_mae']:.1f} | {r['forces_rmse']:.1f} | {r['forces_mae']:.1f} |"
+                )
         lines.append("")
     path = ROOT / "docs" / "accuracy.md"
-    path.write_text("\n".join(lines).rstrip("\n") + sections(path) + "\n")  # keeps the sections of ablation.py and pair_prior.py
+    path.write_text(
+        "\n".join(lines).rstrip("\n") + sections(path) + "\n"
+    )  # keeps the sections of ablation.py and pair_prior.py
     print("\n".join(lines))
 
 
@@ -213,13 +352,17 @@ def main() -> None:
     g = sub.add_parser("gaunt")
     g.add_argument("system", choices=SYSTEMS)
     g.add_argument("--minutes", type=float, default=120)
-    g.add_argument("--snapshot", type=float, action="append", default=[], help="also evaluate the best model at this minute mark")
+    g.add_argument(
+        "--snapshot", type=float, action="append", default=[], help="also evaluate the best model at this minute mark"
+    )
     g.add_argument("--threads", type=int, default=2)
     m = sub.add_parser("mace")
     m.add_argument("system", choices=SYSTEMS)
     m.add_argument("--epochs", type=int, default=10)
     m.add_argument("--threads", type=int, default=2)
-    m.add_argument("--limit", type=int, help="smoke run: only the first LIMIT frames of each split; prints, records nothing")
+    m.add_argument(
+        "--limit", type=int, help="smoke run: only the first LIMIT frames of each split; prints, records nothing"
+    )
     m.add_argument("--mace-python", type=Path, default=ROOT / "benchmarks" / "_work" / "mace-venv" / "bin" / "python")
     e = sub.add_parser("gaunt-epochs")
     e.add_argument("system", choices=SYSTEMS)

@@ -33,7 +33,6 @@ import shlex
 from pathlib import Path
 
 import numpy as np
-
 from _docs import write_section
 from _runs import GAUNT_MD, Job, merge_json, places, provenance, run_side_by_side, work_root
 from accuracy import SYSTEMS
@@ -55,7 +54,10 @@ def default_models(system: str, smoke: bool) -> dict[str, str]:
     if smoke:
         work = work_root(smoke) / "ablation" / system
         return {"default": str(work / "default" / "model.pt"), "no-prior": str(work / "no-prior" / "model.pt")}
-    return {"shipped": f"gaunt-{system}", "shipped+zbl": str(with_prior(f"gaunt-{system}", work_root(False) / "pair_prior" / system))}
+    return {
+        "shipped": f"gaunt-{system}",
+        "shipped+zbl": str(with_prior(f"gaunt-{system}", work_root(False) / "pair_prior" / system)),
+    }
 
 
 def with_prior(name: str, folder: Path) -> Path:
@@ -81,9 +83,32 @@ def last_step(log: Path) -> int:
 
 def md_job(system: str, name: str, model: str, temperature: float, steps: int, work: Path) -> Job:
     prefix = work / f"{name}_{temperature:g}K"
-    cmd = [*GAUNT_MD, "md", str(SYSTEMS[system][1]), "--index", "0", "--model", model, "--ensemble", "nvt", "--temperature",
-           str(temperature), "--timestep", str(TIMESTEP), "--steps", str(steps), "--dtype", "float64", "--threads", "1",
-           "--traj-every", str(TRAJ_EVERY), "--output", str(prefix), "--force"]
+    cmd = [
+        *GAUNT_MD,
+        "md",
+        str(SYSTEMS[system][1]),
+        "--index",
+        "0",
+        "--model",
+        model,
+        "--ensemble",
+        "nvt",
+        "--temperature",
+        str(temperature),
+        "--timestep",
+        str(TIMESTEP),
+        "--steps",
+        str(steps),
+        "--dtype",
+        "float64",
+        "--threads",
+        "1",
+        "--traj-every",
+        str(TRAJ_EVERY),
+        "--output",
+        str(prefix),
+        "--force",
+    ]
     log = prefix.with_suffix(".csv")
     return Job(f"{name} {temperature:g} K", cmd, prefix.with_suffix(".log"), lambda: f"step {last_step(log)}/{steps}")
 
@@ -106,27 +131,49 @@ def trajectory_checks(trajectory: Path) -> dict:
         bonds = d < bond
         skeleton = bonds[np.ix_(heavy, heavy)]
         skeleton0 = skeleton if skeleton0 is None else skeleton0
-        if broken_step is None and not (np.array_equal(skeleton, skeleton0) and bonds[np.ix_(hydrogen, heavy)].any(axis=1).all()):
+        if broken_step is None and not (
+            np.array_equal(skeleton, skeleton0) and bonds[np.ix_(hydrogen, heavy)].any(axis=1).all()
+        ):
             broken_step = int(atoms.info["step"])
-    return {"frames": len(frames), "min_distance_A": closest, "min_distance_step": closest_step, "intact": broken_step is None,
-            "broken_at_step": broken_step}
+    return {
+        "frames": len(frames),
+        "min_distance_A": closest,
+        "min_distance_step": closest_step,
+        "intact": broken_step is None,
+        "broken_at_step": broken_step,
+    }
 
 
 def hot_md(system: str, models: dict[str, str], temperatures: list[float], steps: int, work: Path) -> dict:
-    jobs = {(name, t): md_job(system, name, model, t, steps, work) for t in temperatures for name, model in models.items()}
+    jobs = {
+        (name, t): md_job(system, name, model, t, steps, work) for t in temperatures for name, model in models.items()
+    }
     todo = list(jobs.values())
-    run_side_by_side([todo[i:i + 2] for i in range(0, len(todo), 2)])
+    run_side_by_side([todo[i : i + 2] for i in range(0, len(todo), 2)])
     out: dict = {}
     for (name, t), job in jobs.items():
         prefix = work / f"{name}_{t:g}K"
         if not prefix.with_suffix(".extxyz").is_file():
             raise SystemExit(f"{job.name} wrote no trajectory (exit {job.returncode}); see {job.console}")
         done = steps if job.returncode == 0 else last_step(prefix.with_suffix(".csv"))
-        error = [line for line in job.console.read_text().splitlines() if line.startswith("Error")] if job.returncode else []
+        error = (
+            [line for line in job.console.read_text().splitlines() if line.startswith("Error")]
+            if job.returncode
+            else []
+        )
         out.setdefault(name, {})[f"{t:g}"] = {
-            **provenance(1), "model": models[name], "md_command": shlex.join(job.cmd), "temperature_K": t, "timestep_fs": TIMESTEP,
-            "steps": steps, "steps_completed": done, "stopped_at_step": None if job.returncode == 0 else done, "error": " ".join(error),
-            "ns_per_day": done * TIMESTEP * 1e-6 / job.seconds * 86400, **trajectory_checks(prefix.with_suffix(".extxyz"))}
+            **provenance(1),
+            "model": models[name],
+            "md_command": shlex.join(job.cmd),
+            "temperature_K": t,
+            "timestep_fs": TIMESTEP,
+            "steps": steps,
+            "steps_completed": done,
+            "stopped_at_step": None if job.returncode == 0 else done,
+            "error": " ".join(error),
+            "ns_per_day": done * TIMESTEP * 1e-6 / job.seconds * 86400,
+            **trajectory_checks(prefix.with_suffix(".extxyz")),
+        }
     return out
 
 
@@ -148,9 +195,13 @@ def dimer_curves(model: str) -> dict:
             energies.append(atoms.get_potential_energy())
         e = np.array(energies) - energies[int(np.argmin(abs(X - 1)))]
         short = e[X <= 0.8 + 1e-9]
-        curves[f"{a}-{b}"] = {"b_A": bond, "r_A": (X * bond).tolist(), "energy_eV": e.tolist(),
-                              "rise_half_b_eV": float(e[int(np.argmin(abs(X - 0.5)))]),
-                              "monotonic_below_0.8b": bool(np.all(np.diff(short) < 0))}
+        curves[f"{a}-{b}"] = {
+            "b_A": bond,
+            "r_A": (X * bond).tolist(),
+            "energy_eV": e.tolist(),
+            "rise_half_b_eV": float(e[int(np.argmin(abs(X - 0.5)))]),
+            "monotonic_below_0.8b": bool(np.all(np.diff(short) < 0)),
+        }
     return curves
 
 
@@ -158,27 +209,42 @@ def report(data: dict, results: Path, docs: Path) -> None:
     """The "pair_prior" section of the docs file and a dimer PNG per system."""
     from gaunt_md.plots import pyplot, save
 
-    lines = ["Generated by `python benchmarks/pair_prior.py --report` from `benchmarks/results/pair_prior.json`; protocol in the",
-             "docstring of `benchmarks/pair_prior.py`. shipped: the pretrained model (fitted without the prior); shipped+zbl: its",
-             "weights with the ZBL prior added, which is what a refit with the prior gives (the prior is zero on the data). Hot MD: NVT Langevin from the first",
-             f"test frame, {TIMESTEP} fs, float64, one thread, two runs side by side on 2 shared cores. Intact: the bond graph of the",
-             f"non-H atoms unchanged and every H bonded to a non-H atom, bonds closer than {BOND_FACTOR} covalent-radius sums (a frame",
-             f"every {TRAJ_EVERY} steps). ns/day: over the wall time of the whole command, model loading included.", ""]
+    lines = [
+        "Generated by `python benchmarks/pair_prior.py --report` from `benchmarks/results/pair_prior.json`; protocol in the",
+        "docstring of `benchmarks/pair_prior.py`. shipped: the pretrained model (fitted without the prior); shipped+zbl: its",
+        "weights with the ZBL prior added, which is what a refit with the prior gives (the prior is zero on the data). Hot MD: NVT Langevin from the first",
+        f"test frame, {TIMESTEP} fs, float64, one thread, two runs side by side on 2 shared cores. Intact: the bond graph of the",
+        f"non-H atoms unchanged and every H bonded to a non-H atom, bonds closer than {BOND_FACTOR} covalent-radius sums (a frame",
+        f"every {TRAJ_EVERY} steps). ns/day: over the wall time of the whole command, model loading included.",
+        "",
+    ]
     for system, entry in sorted(data.items()):
-        lines += [f"### {system}", "", "| model | T (K) | steps done | stopped | min distance Å (step) | ≥ 0.6 Å | intact | ns/day |",
-                  "|" + "---|" * 8]
+        lines += [
+            f"### {system}",
+            "",
+            "| model | T (K) | steps done | stopped | min distance Å (step) | ≥ 0.6 Å | intact | ns/day |",
+            "|" + "---|" * 8,
+        ]
         for name, runs in entry.get("md", {}).items():
             for t, r in runs.items():
-                lines.append(f"| {name} | {t} | {r['steps_completed']}/{r['steps']} | "
-                             f"{'no' if r['stopped_at_step'] is None else 'at step ' + str(r['stopped_at_step'])} | "
-                             f"{r['min_distance_A']:.3f} ({r['min_distance_step']}) | "
-                             f"{'yes' if r['min_distance_A'] >= MIN_DISTANCE else 'NO'} | "
-                             f"{'yes' if r['intact'] else 'no, from step ' + str(r['broken_at_step'])} | {r['ns_per_day']:.3g} |")
+                lines.append(
+                    f"| {name} | {t} | {r['steps_completed']}/{r['steps']} | "
+                    f"{'no' if r['stopped_at_step'] is None else 'at step ' + str(r['stopped_at_step'])} | "
+                    f"{r['min_distance_A']:.3f} ({r['min_distance_step']}) | "
+                    f"{'yes' if r['min_distance_A'] >= MIN_DISTANCE else 'NO'} | "
+                    f"{'yes' if r['intact'] else 'no, from step ' + str(r['broken_at_step'])} | {r['ns_per_day']:.3g} |"
+                )
         dimers = entry.get("dimers", {})
-        lines += ["", "Dimers: E(0.5 b) - E(b) in eV (b: covalent-radius sum); * where E does not rise monotonically as r falls",
-                  "below 0.8 b.",
-                  "", "| model | " + " | ".join(f"{p} (b = {c['b_A']:.2f} Å)" for p, c in next(iter(dimers.values()), {}).items()) + " |",
-                  "|" + "---|" * (len(PAIRS) + 1)]
+        lines += [
+            "",
+            "Dimers: E(0.5 b) - E(b) in eV (b: covalent-radius sum); * where E does not rise monotonically as r falls",
+            "below 0.8 b.",
+            "",
+            "| model | "
+            + " | ".join(f"{p} (b = {c['b_A']:.2f} Å)" for p, c in next(iter(dimers.values()), {}).items())
+            + " |",
+            "|" + "---|" * (len(PAIRS) + 1),
+        ]
         for name, curves in dimers.items():
             cells = [f"{c['rise_half_b_eV']:.3g}{'' if c['monotonic_below_0.8b'] else ' *'}" for c in curves.values()]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
@@ -199,9 +265,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--system", choices=SYSTEMS, default="acac")
     parser.add_argument("--temperatures", type=float, nargs="+", default=[600.0, 1000.0], help="K")
-    parser.add_argument("--steps", type=int, help=f"MD steps of {TIMESTEP} fs [default: 20000 = 10 ps; 40 with --smoke]")
-    parser.add_argument("--models", nargs="+", metavar="NAME=MODEL", help="model files or registry names [default: shipped, shipped+zbl]")
-    parser.add_argument("--smoke", action="store_true", help="the models of ablation.py --smoke; outputs in benchmarks/_work/smoke")
+    parser.add_argument(
+        "--steps", type=int, help=f"MD steps of {TIMESTEP} fs [default: 20000 = 10 ps; 40 with --smoke]"
+    )
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        metavar="NAME=MODEL",
+        help="model files or registry names [default: shipped, shipped+zbl]",
+    )
+    parser.add_argument(
+        "--smoke", action="store_true", help="the models of ablation.py --smoke; outputs in benchmarks/_work/smoke"
+    )
     parser.add_argument("--report", action="store_true", help="only the docs section and PNG, from the JSON")
     args = parser.parse_args()
     results, docs = places(args.smoke)

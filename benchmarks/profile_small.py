@@ -107,8 +107,13 @@ def main() -> None:
     compile_s = time.perf_counter() - t0
     deviation = float((forces - forward_backward()).abs().max())
     print(f"torch.compile: {compile_s:.0f} s, max |ΔF| {deviation:.1e} eV/Å", flush=True)
-    parts = {"calculator": calculator, "graph": graph, "forward": forward, "forward_backward": forward_backward,
-             "compiled_forward_backward": lambda: forward_backward(compiled)}
+    parts = {
+        "calculator": calculator,
+        "graph": graph,
+        "forward": forward,
+        "forward_backward": forward_backward,
+        "compiled_forward_backward": lambda: forward_backward(compiled),
+    }
     times = interleaved(parts, args.calls, args.repeats)
     for name, seconds in times.items():
         print(f"{name}: {1e3 * seconds:.2f} ms", flush=True)
@@ -117,8 +122,12 @@ def main() -> None:
     acac = next(r for r in speed["results"] if r["system"].startswith("acac"))
     result = {
         "meta": {"torch": torch.__version__, "threads": args.threads, "time": time.strftime("%Y-%m-%d %H:%M")},
-        "seconds": times, "aten_ops_per_force_call": ops, "top_ops": counter.counts.most_common(12),
-        "compile_seconds": compile_s, "compiled_max_force_deviation": deviation, "mace_acac_s_from_speed_json": acac["mace_s"],
+        "seconds": times,
+        "aten_ops_per_force_call": ops,
+        "top_ops": counter.counts.most_common(12),
+        "compile_seconds": compile_s,
+        "compiled_max_force_deviation": deviation,
+        "mace_acac_s_from_speed_json": acac["mace_s"],
         "products_acac_s_from_speed_json": acac["products_s"],
     }
     RESULTS.write_text(json.dumps(result, indent=2))
@@ -149,8 +158,12 @@ def write_docs(r: dict, path: Path) -> None:
         f"this shared machine (compare the calculator row with the table above); 20x MACE's "
         f"{1e3 * r['mace_acac_s_from_speed_json']:.0f} ms (table above) would need {50 * r['mace_acac_s_from_speed_json']:.2f} ms "
         f"per call. torch.compile makes the model part {ratio:.2f}x its eager time"
-        + (": it breaks the graph where the neighbour table's width is read from the data (`Tensor.item()` in "
-           "`gaunt_md/nn/gather.py`), so the call runs in compiled pieces, and gaunt-md does not use it." if ratio > 0.8 else "."),
+        + (
+            ": it breaks the graph where the neighbour table's width is read from the data (`Tensor.item()` in "
+            "`gaunt_md/nn/gather.py`), so the call runs in compiled pieces, and gaunt-md does not use it."
+            if ratio > 0.8
+            else "."
+        ),
     ]
     write_section(path, "profile", "Small molecules: where the time goes", lines)
 

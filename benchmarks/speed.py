@@ -50,7 +50,11 @@ SYSTEMS = [  # name, file, frame, supercell, calls per timed block: gaunt-md, MA
 ]
 WARMUP_ROUNDS = 2  # MACE's TorchScript modules specialise during their first calls
 SETTLE_S = 0.5  # pause before each block: the previous process's idle OpenMP threads stop spinning
-SAME_MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(2**31 - 1), "MALLOC_TRIM_THRESHOLD_": str(2**31 - 1), "MALLOC_TOP_PAD_": str(256 << 20)}
+SAME_MALLOC = {
+    "MALLOC_MMAP_THRESHOLD_": str(2**31 - 1),
+    "MALLOC_TRIM_THRESHOLD_": str(2**31 - 1),
+    "MALLOC_TOP_PAD_": str(256 << 20),
+}
 
 
 def read_reply(stream) -> dict:
@@ -172,8 +176,11 @@ def write_docs(results: list[dict], growth_ratios: list[float], threads: int, pa
                 f"- {r['system']}: 20x MACE means {budget:.4f} s per call. The model's matrix products alone take "
                 f"{r['products_s']:.4f} s ({100 * r['products_s'] / budget:.0f}% of that), so everything else in a call (neighbour "
                 f"list, graph, the other operators, Python) would have to take "
-                + (f"{budget - r['products_s']:.4f} s; it takes {r['gaunt_s'] - r['products_s']:.4f} s."
-                   if budget > r["products_s"] else "less than nothing: with these matrix products 20x is out of reach here.")
+                + (
+                    f"{budget - r['products_s']:.4f} s; it takes {r['gaunt_s'] - r['products_s']:.4f} s."
+                    if budget > r["products_s"]
+                    else "less than nothing: with these matrix products 20x is out of reach here."
+                )
             )
     write_section(path, "speed", "Force field vs MACE", lines)
 
@@ -192,8 +199,16 @@ def main() -> None:
     workers = {}
     for key, extra in (("mace", {}), ("mace_malloc", SAME_MALLOC)):
         workers[key] = subprocess.Popen(
-            [args.mace_python, str(ROOT / "benchmarks" / "_mace_worker.py"), str(work / f"{key}.model"), str(args.threads)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env={**env, **extra},
+            [
+                args.mace_python,
+                str(ROOT / "benchmarks" / "_mace_worker.py"),
+                str(work / f"{key}.model"),
+                str(args.threads),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**env, **extra},
         )
         assert read_reply(workers[key].stdout)["ready"]
     model = GauntForceField(elements=["H", "C", "O"])
@@ -213,7 +228,9 @@ def main() -> None:
             t_products = products(calls)
             for key, worker in workers.items():
                 time.sleep(SETTLE_S)
-                worker.stdin.write(json.dumps({"file": str(file), "index": index, "repeat": repeat, "calls": mace_calls}) + "\n")
+                worker.stdin.write(
+                    json.dumps({"file": str(file), "index": index, "repeat": repeat, "calls": mace_calls}) + "\n"
+                )
                 worker.stdin.flush()
                 replies[key] = read_reply(worker.stdout)
                 if i >= WARMUP_ROUNDS:
@@ -221,7 +238,12 @@ def main() -> None:
             if i >= WARMUP_ROUNDS:
                 times["gaunt"].append(t_ours)
                 times["products"].append(t_products)
-        row = {"system": name, "atoms": len(atoms), "calls_per_block": {"gaunt": calls, "mace": mace_calls}, "repeats": repeats}
+        row = {
+            "system": name,
+            "atoms": len(atoms),
+            "calls_per_block": {"gaunt": calls, "mace": mace_calls},
+            "repeats": repeats,
+        }
         for key, values in times.items():
             row[f"{key}_s"] = statistics.median(values)
             row[f"{key}_all_s"] = values
@@ -241,11 +263,15 @@ def main() -> None:
         worker.stdin.close()
         worker.wait()
     (_, small_file, small_index, small_repeat, *_), (_, large_file, large_index, large_repeat, *_) = SYSTEMS[1:]
-    growth = per_atom_growth(calc, read(small_file, small_index).repeat(small_repeat), read(large_file, large_index).repeat(large_repeat))
+    growth = per_atom_growth(
+        calc, read(small_file, small_index).repeat(small_repeat), read(large_file, large_index).repeat(large_repeat)
+    )
     print(f"cost per atom, 1536 over 192 atoms (paired rounds): {statistics.median(growth):.2f}x", flush=True)
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     meta = {"torch": torch.__version__, "threads": args.threads, "time": time.strftime("%Y-%m-%d %H:%M")}
-    Path(args.output).write_text(json.dumps({"meta": meta, "results": results, "per_atom_growth_ratios": growth}, indent=2))
+    Path(args.output).write_text(
+        json.dumps({"meta": meta, "results": results, "per_atom_growth_ratios": growth}, indent=2)
+    )
     write_docs(results, growth, args.threads, Path(args.docs))
 
 

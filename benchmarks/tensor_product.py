@@ -73,7 +73,8 @@ def e3nn_product(lmax: int) -> tuple[o3.TensorProduct, float]:
     irreps_out = o3.Irreps([(CHANNELS, (l, (-1) ** l)) for l in range(2 * lmax + 1)])
     instructions = [
         (i1, i2, i3, "uuu", True)
-        for i1, (_, a) in enumerate(irreps) for i2, (_, b) in enumerate(irreps)
+        for i1, (_, a) in enumerate(irreps)
+        for i2, (_, b) in enumerate(irreps)
         for i3, (_, c) in enumerate(irreps_out)
         if abs(a.l - b.l) <= c.l <= a.l + b.l and (a.l + b.l + c.l) % 2 == 0
     ]
@@ -82,12 +83,16 @@ def e3nn_product(lmax: int) -> tuple[o3.TensorProduct, float]:
     return tp, time.perf_counter() - start
 
 
-def make_step(module: torch.nn.Module, shape: tuple[int, ...], out_dims: int | tuple[int, ...], seed: int) -> Callable[[], None]:
+def make_step(
+    module: torch.nn.Module, shape: tuple[int, ...], out_dims: int | tuple[int, ...], seed: int
+) -> Callable[[], None]:
     """One forward + backward of ``module`` on fixed random inputs and grad_output(s); a tuple of
     ``out_dims`` is for a module that returns a tuple of outputs."""
     gen = torch.Generator().manual_seed(seed)
     x1, x2 = (torch.randn(shape, generator=gen).requires_grad_() for _ in range(2))
-    grads = [torch.randn(*shape[:-1], d, generator=gen) for d in (out_dims if isinstance(out_dims, tuple) else (out_dims,))]
+    grads = [
+        torch.randn(*shape[:-1], d, generator=gen) for d in (out_dims if isinstance(out_dims, tuple) else (out_dims,))
+    ]
 
     def step() -> None:
         x1.grad = x2.grad = None
@@ -138,12 +143,15 @@ def _time_interleaved(steps: dict[str, Callable[[], None]], args: argparse.Names
     repeats = args.repeats or max(3 if "dense" in steps else 5, min(60, int(budget / per_repeat)))
     names, samples = list(steps), {name: [] for name in steps}
     for r in range(repeats):
-        for name in names[r % len(names):] + names[: r % len(names)]:  # rotate the order
+        for name in names[r % len(names) :] + names[: r % len(names)]:  # rotate the order
             samples[name].append(1e3 * seconds(steps[name], number[name]))
     entry.setdefault("repeats", repeats)
     for name in steps:
-        entry[name] = {"median_ms": statistics.median(samples[name]), "calls_per_sample": number[name],
-                       "samples_ms": [round(s, 4) for s in samples[name]]}
+        entry[name] = {
+            "median_ms": statistics.median(samples[name]),
+            "calls_per_sample": number[name],
+            "samples_ms": [round(s, 4) for s in samples[name]],
+        }
 
 
 def measure_l(lmax: int, args: argparse.Namespace) -> dict:
@@ -206,13 +214,23 @@ def plot(results: list[dict], path: Path) -> None:
     for name, marker in zip(CONTENDERS, "osd^"):
         pts = [(r["L"], r[name]["median_ms"]) for r in results if r[name]["median_ms"] is not None]
         ax.plot(*zip(*pts), marker=marker, label=name if name == "e3nn" else f"Gaunt ({name})")
-    ax.plot([r["L"] for r in results], [r[BRACKET]["median_ms"] for r in results], marker="v", ls=":",
-            label="Gaunt (grid) product + bracket")
+    ax.plot(
+        [r["L"] for r in results],
+        [r[BRACKET]["median_ms"] for r in results],
+        marker="v",
+        ls=":",
+        label="Gaunt (grid) product + bracket",
+    )
     top = results[-1]
     ls = np.array([r["L"] for r in results], dtype=float)
     ax.plot(ls, top["grid"]["median_ms"] * (ls / top["L"]) ** 3, "k--", lw=1, label=r"$\propto L^3$")
-    ax.set(xscale="log", yscale="log", xlabel="L (inputs of degree L, output 2L)", ylabel="forward + backward (ms)",
-           title=f"{BATCH} x {CHANNELS} channels, float32, CPU, {torch.get_num_threads()} threads")
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="L (inputs of degree L, output 2L)",
+        ylabel="forward + backward (ms)",
+        title=f"{BATCH} x {CHANNELS} channels, float32, CPU, {torch.get_num_threads()} threads",
+    )
     ax.set_xticks(ls, [str(int(l)) for l in ls])
     ax.legend()
     ax.grid(True, which="both", alpha=0.3)
@@ -226,15 +244,20 @@ def markdown(report: dict) -> list[str]:
     def fmt(v: float | None) -> str:
         return "skipped" if v is None else f"{v:.{2 if v < 10 else 1 if v < 100 else 0}f}"
 
-    rows = ["| L | e3nn ms | grid ms | fourier ms | dense ms | best Gaunt backend | speed-up = e3nn/best "
-            "| grid product + bracket ms | (product + bracket) / product |",
-            "|---:|---:|---:|---:|---:|:---|---:|---:|---:|"]
+    rows = [
+        "| L | e3nn ms | grid ms | fourier ms | dense ms | best Gaunt backend | speed-up = e3nn/best "
+        "| grid product + bracket ms | (product + bracket) / product |",
+        "|---:|---:|---:|---:|---:|:---|---:|---:|---:|",
+    ]
     for r in results:
         cells = [fmt(r[c]["median_ms"]) for c in CONTENDERS]
-        rows.append(f"| {r['L']} | {' | '.join(cells)} | {r['best_gaunt']} | {r['speedup']:.1f}x "
-                    f"| {fmt(r[BRACKET]['median_ms'])} | {r['bracket_ratio']:.2f}x |")
-    skips = [f"{c} at L = {r['L']} ({r[c]['skipped']})" for r in results for c in CONTENDERS
-             if r[c]["median_ms"] is None]
+        rows.append(
+            f"| {r['L']} | {' | '.join(cells)} | {r['best_gaunt']} | {r['speedup']:.1f}x "
+            f"| {fmt(r[BRACKET]['median_ms'])} | {r['bracket_ratio']:.2f}x |"
+        )
+    skips = [
+        f"{c} at L = {r['L']} ({r[c]['skipped']})" for r in results for c in CONTENDERS if r[c]["median_ms"] is None
+    ]
     lines = ["Skipped: " + "; ".join(skips) + ".", ""] if skips else []
     lines.append("Targets:\n")
     for t in report["targets"]:
@@ -242,25 +265,30 @@ def markdown(report: dict) -> list[str]:
             lines.append(f"- L = {t['L']}: best Gaunt ≥ {t['required']:g}x e3nn — not measured in this run.")
         else:
             ok = "met" if t["met"] else "**not met**"
-            lines.append(f"- L = {t['L']}: best Gaunt ≥ {t['required']:g}x e3nn — {ok} "
-                         f"({t['speedup']:.1f}x, {t['best']}).")
+            lines.append(
+                f"- L = {t['L']}: best Gaunt ≥ {t['required']:g}x e3nn — {ok} ({t['speedup']:.1f}x, {t['best']})."
+            )
     b = report["bracket_target"]
     ok = "met" if b["met"] else "**not met**"
-    lines.append(f"- Product + bracket (all CG paths, odd ones from the Poisson bracket, one grid pass) ≤ "
-                 f"{BRACKET_RATIO_MAX:g}x the product alone at every L — {ok} (largest {b['max_ratio']:.2f}x at "
-                 f"L = {b['at_L']}).")
+    lines.append(
+        f"- Product + bracket (all CG paths, odd ones from the Poisson bracket, one grid pass) ≤ "
+        f"{BRACKET_RATIO_MAX:g}x the product alone at every L — {ok} (largest {b['max_ratio']:.2f}x at "
+        f"L = {b['at_L']})."
+    )
     s = report["grid_slope"]
     if s is None:
         lines.append(f"- Cost growth ≤ ~L^3 — not measured (needs L in {SLOPE_RANGE[0]}..{SLOPE_RANGE[1]}).")
     else:
         ok = "met" if s <= SLOPE_MAX else "**not met**"
-        lines.append(f"- Cost growth ≤ ~L^3 (fitted log-log slope ≤ {SLOPE_MAX}) — {ok}: the grid backend's "
-                     f"time grows as L^{s:.2f} over L = {SLOPE_RANGE[0]}..{min(SLOPE_RANGE[1], results[-1]['L'])}.")
+        lines.append(
+            f"- Cost growth ≤ ~L^3 (fitted log-log slope ≤ {SLOPE_MAX}) — {ok}: the grid backend's "
+            f"time grows as L^{s:.2f} over L = {SLOPE_RANGE[0]}..{min(SLOPE_RANGE[1], results[-1]['L'])}."
+        )
     return [
         f"Forward + backward time of one product of two degree-L inputs into a degree-2L output for "
         f"{BATCH} vectors x {CHANNELS} channels (float32, CPU, {m['threads']} threads, {m['cpu']}, torch "
         f"{m['torch']}, e3nn {m['e3nn']}, {m['date']}). e3nn is `o3.TensorProduct` with every allowed "
-        f"path as a `\"uuu\"` instruction (its path weights get gradients too; construction not timed); "
+        f'path as a `"uuu"` instruction (its path weights get gradients too; construction not timed); '
         f"the Gaunt backends are `GauntProduct(L, L, 2L, backend)`; 'grid product + bracket' is "
         f"`GauntBracket(L, L, 2L-1, 'grid', product_lmax_out=2L)`, the product and the odd-path bracket "
         f"from one grid transform of each input. The contenders alternate within each "
@@ -271,7 +299,11 @@ def markdown(report: dict) -> list[str]:
         f"{max(top['grid']['samples_ms']):.0f} ms over {top['repeats']} repeats). "
         f"Rerun with `{report['command']}` (this run took {report['total_s'] / 60:.1f} min); raw numbers "
         f"are in `benchmarks/results/tensor_product.json`, the plot in `benchmarks/results/tensor_product.png`.",
-        "", *rows, "", *lines, "",
+        "",
+        *rows,
+        "",
+        *lines,
+        "",
         "![time vs L](../benchmarks/results/tensor_product.png)",
     ]
 
@@ -289,15 +321,34 @@ def main() -> None:
     if args.quick:
         args.lmax, args.repeats = min(args.lmax, 3), 2
     torch.set_num_threads(args.threads)
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     report: dict = {
-        "machine": {"torch": torch.__version__, "e3nn": e3nn.__version__, "numpy": np.__version__,
-                    "python": platform.python_version(), "threads": torch.get_num_threads(), "cpu": cpu,
-                    "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds")},
-        "setup": {"batch": BATCH, "channels": CHANNELS, "lmax_out": "2L", "dtype": "float32", "device": "cpu",
-                  "timed": "forward + backward(fixed random grad_output)", "statistic": "median over repeats",
-                  BRACKET: "GauntBracket(L, L, 2L-1, 'grid', product_lmax_out=2L) vs GauntProduct(L, L, 2L, 'grid')"},
+        "machine": {
+            "torch": torch.__version__,
+            "e3nn": e3nn.__version__,
+            "numpy": np.__version__,
+            "python": platform.python_version(),
+            "threads": torch.get_num_threads(),
+            "cpu": cpu,
+            "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        },
+        "setup": {
+            "batch": BATCH,
+            "channels": CHANNELS,
+            "lmax_out": "2L",
+            "dtype": "float32",
+            "device": "cpu",
+            "timed": "forward + backward(fixed random grad_output)",
+            "statistic": "median over repeats",
+            BRACKET: "GauntBracket(L, L, 2L-1, 'grid', product_lmax_out=2L) vs GauntProduct(L, L, 2L, 'grid')",
+        },
         "command": "python benchmarks/tensor_product.py" + " ".join([""] + sys.argv[1:]),
         "results": [],
     }
@@ -306,22 +357,40 @@ def main() -> None:
         entry = measure_l(lmax, args)
         report["results"].append(entry)
         times = ", ".join(f"{c} {entry[c]['median_ms']:.2f}" for c in CONTENDERS + (BRACKET,) if c != "dense")
-        print(f"L={lmax:2d} ({entry['repeats']} repeats, {time.perf_counter() - start:.0f} s): {times} ms; "
-              f"e3nn/grid = {entry['e3nn']['median_ms'] / entry['grid']['median_ms']:.1f}x; "
-              f"(product+bracket)/product = {entry[BRACKET]['median_ms'] / entry['grid']['median_ms']:.2f}x", flush=True)
+        print(
+            f"L={lmax:2d} ({entry['repeats']} repeats, {time.perf_counter() - start:.0f} s): {times} ms; "
+            f"e3nn/grid = {entry['e3nn']['median_ms'] / entry['grid']['median_ms']:.1f}x; "
+            f"(product+bracket)/product = {entry[BRACKET]['median_ms'] / entry['grid']['median_ms']:.2f}x",
+            flush=True,
+        )
     for i, entry in enumerate(report["results"]):  # the dense reference, last: see the module docstring
         measure_dense(entry, args, report["results"][i - 1] if i else None)
         summarise(entry)
-        print(f"L={entry['L']:2d} dense {entry['dense']['median_ms'] or float('nan'):.2f} ms; "
-              f"e3nn/{entry['best_gaunt']} = {entry['speedup']:.1f}x", flush=True)
+        print(
+            f"L={entry['L']:2d} dense {entry['dense']['median_ms'] or float('nan'):.2f} ms; "
+            f"e3nn/{entry['best_gaunt']} = {entry['speedup']:.1f}x",
+            flush=True,
+        )
     by_l = {r["L"]: r for r in report["results"]}
     report["targets"] = [  # None where L was not measured
-        {"L": l, "required": req, "speedup": r and r["speedup"], "best": r and r["best_gaunt"],
-         "met": r and r["speedup"] >= req} for l, req in TARGETS.items() for r in [by_l.get(l)]]
+        {
+            "L": l,
+            "required": req,
+            "speedup": r and r["speedup"],
+            "best": r and r["best_gaunt"],
+            "met": r and r["speedup"] >= req,
+        }
+        for l, req in TARGETS.items()
+        for r in [by_l.get(l)]
+    ]
     worst = max(report["results"], key=lambda r: r["bracket_ratio"])
-    report["bracket_target"] = {"max_ratio": worst["bracket_ratio"], "at_L": worst["L"], "required_max": BRACKET_RATIO_MAX,
-                                "met": worst["bracket_ratio"] <= BRACKET_RATIO_MAX,
-                                "ratio_by_L": {r["L"]: r["bracket_ratio"] for r in report["results"]}}
+    report["bracket_target"] = {
+        "max_ratio": worst["bracket_ratio"],
+        "at_L": worst["L"],
+        "required_max": BRACKET_RATIO_MAX,
+        "met": worst["bracket_ratio"] <= BRACKET_RATIO_MAX,
+        "ratio_by_L": {r["L"]: r["bracket_ratio"] for r in report["results"]},
+    }
     slope = grid_slope(report["results"])
     report["grid_slope"], report["grid_slope_range"] = slope, list(SLOPE_RANGE)
     report["grid_slope_met"] = None if slope is None else slope <= SLOPE_MAX

@@ -16,7 +16,9 @@ atoms = read("../shared/data/water/test.xyz", 0)
 atoms.calc = GauntCalculator("gaunt-water", dtype="float32")
 thermalize_momenta(atoms, temperature_K=300, rng=np.random.default_rng(0))
 Stationary(atoms)
-dyn = Langevin(atoms, timestep=0.5 * units.fs, temperature_K=300, friction=0.01 / units.fs, rng=np.random.default_rng(1))
+dyn = Langevin(
+    atoms, timestep=0.5 * units.fs, temperature_K=300, friction=0.01 / units.fs, rng=np.random.default_rng(1)
+)
 
 
 def report():

@@ -45,8 +45,14 @@ class GauntCalculator(Calculator):
 
     implemented_properties = ["energy", "free_energy", "forces", "stress", "energies"]
 
-    def __init__(self, model: GauntForceField | str | Path, device: str = "auto", dtype: str = "float32",
-                 threads: int | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        model: GauntForceField | str | Path,
+        device: str = "auto",
+        dtype: str = "float32",
+        threads: int | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.dtype = resolve_dtype(dtype)
         set_threads(threads)

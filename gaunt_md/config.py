@@ -53,8 +53,12 @@ class ModelConfig:
     num_basis: int = option(8, "Bessel radial basis functions")
     radial_hidden: int = option(64, "width of the radial MLP")
     radial_groups: int = option(8, "distinct radial filters per degree; channels share them in equal groups")
-    pair_repulsion: str | None = option("zbl", "pair prior added to the energy: zbl (screened nuclear repulsion below "
-                                        "0.5-0.75 covalent-radius sums, zero at bonding distances) or none", str)
+    pair_repulsion: str | None = option(
+        "zbl",
+        "pair prior added to the energy: zbl (screened nuclear repulsion below "
+        "0.5-0.75 covalent-radius sums, zero at bonding distances) or none",
+        str,
+    )
     avg_num_neighbors: float = 10.0  # normaliser of the neighbour sum
     e0s: dict[int, float] = field(default_factory=dict)  # isolated-atom energies {Z: eV}
     scale: float = 1.0  # per-atom energy scale (eV)
@@ -63,8 +67,15 @@ class ModelConfig:
     def __post_init__(self) -> None:
         for name in ("r_max", "avg_num_neighbors", "scale", "shift"):
             setattr(self, name, float(getattr(self, name)))
-        if min(self.channels, self.num_layers, self.correlation, self.num_basis, self.radial_hidden, self.radial_groups) < 1:
-            raise ValueError("channels, num_layers, correlation, num_basis, radial_hidden and radial_groups must be ≥ 1")
+        if (
+            min(
+                self.channels, self.num_layers, self.correlation, self.num_basis, self.radial_hidden, self.radial_groups
+            )
+            < 1
+        ):
+            raise ValueError(
+                "channels, num_layers, correlation, num_basis, radial_hidden and radial_groups must be ≥ 1"
+            )
         if min(self.lmax, self.hidden_lmax) < 0 or self.r_max <= 0:
             raise ValueError("lmax and hidden_lmax must be ≥ 0 and r_max > 0 (Å)")
         if self.pair_repulsion in ("none", "None"):
@@ -97,7 +108,9 @@ class FitConfig:
     e0s: str = option("average", "isolated-atom energies: average (least squares) or a file of isolated atoms")
     model: dict = option({}, "model hyperparameters (see the model options); defaults are the model's own", dict)
     epochs: int = option(100, "maximum epochs")
-    max_minutes: float | None = option(None, "wall-time budget (min); training stops after the epoch that exceeds it", float)
+    max_minutes: float | None = option(
+        None, "wall-time budget (min); training stops after the epoch that exceeds it", float
+    )
     batch_size: int = option(5, "structures per batch")
     lr: float = option(0.01, "learning rate (Adam)")
     weight_decay: float = option(5e-7, "Adam weight decay")
@@ -131,7 +144,9 @@ class FitConfig:
         if not self.valid and not 0 < self.valid_fraction < 1:
             raise ValueError(f"valid_fraction must be in (0, 1), got {self.valid_fraction}")
         if self.epochs < 1 or self.batch_size < 1 or self.patience < 1:
-            raise ValueError(f"epochs, batch_size and patience must be ≥ 1 (got {self.epochs}, {self.batch_size}, {self.patience})")
+            raise ValueError(
+                f"epochs, batch_size and patience must be ≥ 1 (got {self.epochs}, {self.batch_size}, {self.patience})"
+            )
         if self.lr <= 0 or (self.max_minutes is not None and self.max_minutes <= 0):
             raise ValueError("lr and max_minutes must be > 0")
         if self.dtype not in DTYPES:
@@ -157,7 +172,9 @@ class FitConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ValueError(f"unknown config key(s): {', '.join(unknown)}; valid keys: {', '.join(sorted(known | set(MODEL_OPTIONS)))}")
+            raise ValueError(
+                f"unknown config key(s): {', '.join(unknown)}; valid keys: {', '.join(sorted(known | set(MODEL_OPTIONS)))}"
+            )
         return cls(**values, model=model)
 
     def save(self, path: str | Path) -> None:
@@ -170,7 +187,9 @@ class FitConfig:
         for f in user_options(cls):
             if f.name == "model":
                 lines.append("model:  # the model's hyperparameters")
-                lines += [_yaml_line(m.name, default_of(m), m.metadata["help"], "  ") for m in user_options(ModelConfig)]
+                lines += [
+                    _yaml_line(m.name, default_of(m), m.metadata["help"], "  ") for m in user_options(ModelConfig)
+                ]
             else:
                 lines.append(_yaml_line(f.name, default_of(f), f.metadata["help"]))
         return "\n".join(lines) + "\n"

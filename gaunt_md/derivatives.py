@@ -8,8 +8,13 @@ from collections.abc import Callable
 import torch
 
 
-def energy_and_derivatives(atomic_energies: Callable[[torch.Tensor], torch.Tensor], graph, compute_forces: bool = True,
-                           compute_stress: bool = False, create_graph: bool = False) -> dict[str, torch.Tensor]:
+def energy_and_derivatives(
+    atomic_energies: Callable[[torch.Tensor], torch.Tensor],
+    graph,
+    compute_forces: bool = True,
+    compute_stress: bool = False,
+    create_graph: bool = False,
+) -> dict[str, torch.Tensor]:
     """Energies of a batch of graphs and, when asked, their derivatives.
 
     ``atomic_energies(vectors)`` maps the edge vectors r_ij = x_j - x_i + shift [E, 3] (Å) to per-atom

@@ -10,12 +10,20 @@ import numpy as np
 from ase import units
 
 UNITS = {
-    "energy_rmse": "meV/atom", "energy_mae": "meV/atom", "energy_total_rmse": "meV", "energy_total_mae": "meV",
-    "forces_rmse": "meV/Å", "forces_mae": "meV/Å", "stress_rmse": "GPa", "stress_mae": "GPa",
+    "energy_rmse": "meV/atom",
+    "energy_mae": "meV/atom",
+    "energy_total_rmse": "meV",
+    "energy_total_mae": "meV",
+    "forces_rmse": "meV/Å",
+    "forces_mae": "meV/Å",
+    "stress_rmse": "GPa",
+    "stress_mae": "GPa",
 }
 
 
-def error_metrics(energy: np.ndarray, n_atoms: np.ndarray, forces: np.ndarray, stress: np.ndarray | None = None) -> dict[str, float]:
+def error_metrics(
+    energy: np.ndarray, n_atoms: np.ndarray, forces: np.ndarray, stress: np.ndarray | None = None
+) -> dict[str, float]:
     """RMSE and MAE in :data:`UNITS` from prediction-minus-reference errors.
 
     energy: [B] per-structure energy errors (eV); n_atoms: [B] atoms per structure; forces: force
@@ -25,8 +33,12 @@ def error_metrics(energy: np.ndarray, n_atoms: np.ndarray, forces: np.ndarray, s
     energy, forces = np.asarray(energy, dtype=float), np.asarray(forces, dtype=float).ravel()
     per_atom = energy / np.asarray(n_atoms, dtype=float)
     out = {"frames": len(energy)}
-    for name, values, factor in (("energy", per_atom, 1e3), ("energy_total", energy, 1e3), ("forces", forces, 1e3),
-                                 ("stress", None if stress is None else np.asarray(stress, dtype=float).ravel(), 1 / units.GPa)):
+    for name, values, factor in (
+        ("energy", per_atom, 1e3),
+        ("energy_total", energy, 1e3),
+        ("forces", forces, 1e3),
+        ("stress", None if stress is None else np.asarray(stress, dtype=float).ravel(), 1 / units.GPa),
+    ):
         if values is None or values.size == 0:
             continue
         out[f"{name}_rmse"] = factor * float(np.sqrt(np.mean(values**2)))

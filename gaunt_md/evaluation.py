@@ -21,7 +21,9 @@ def predictions(calc: GauntCalculator, frames: list[Frame], desc: str | None = N
     for frame in tqdm(frames, desc=desc, unit="frame", disable=None if desc else True, leave=False):
         calc.reset()
         calc.calculate(frame.atoms, ["energy", "forces"])
-        out.append({"energy": calc.results["energy"], "forces": calc.results["forces"], "stress": calc.results.get("stress")})
+        out.append(
+            {"energy": calc.results["energy"], "forces": calc.results["forces"], "stress": calc.results.get("stress")}
+        )
     return out
 
 
@@ -52,7 +54,9 @@ def format_table(table: dict[str, dict[str, float]]) -> list[str]:
     """Aligned text rows of an :func:`error_table`, units in the header."""
     keys = [k for k in UNITS if any(k in row for row in table.values())]
     header = ["group", "frames"] + [f"{k.replace('_', ' ')} ({UNITS[k]})" for k in keys]
-    rows = [[name, str(row["frames"])] + [f"{row[k]:.4g}" if k in row else "-" for k in keys] for name, row in table.items()]
+    rows = [
+        [name, str(row["frames"])] + [f"{row[k]:.4g}" if k in row else "-" for k in keys] for name, row in table.items()
+    ]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     return ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [header, *rows]]
 
@@ -60,6 +64,12 @@ def format_table(table: dict[str, dict[str, float]]) -> list[str]:
 def parity_plot(frames: list[Frame], preds: list[dict], png: Path, title: str) -> None:
     """Energy per atom and force-component parity plots of predictions against their frames."""
     n = np.array([len(f.atoms) for f in frames])
-    _parity_plot(np.array([f.energy for f in frames]) / n, np.array([p["energy"] for p in preds]) / n,
-                 np.concatenate([f.forces.ravel() for f in frames]), np.concatenate([p["forces"].ravel() for p in preds]),
-                 error_table(frames, preds)["all"], png, title)
+    _parity_plot(
+        np.array([f.energy for f in frames]) / n,
+        np.array([p["energy"] for p in preds]) / n,
+        np.concatenate([f.forces.ravel() for f in frames]),
+        np.concatenate([p["forces"].ravel() for p in preds]),
+        error_table(frames, preds)["all"],
+        png,
+        title,
+    )

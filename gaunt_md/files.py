@@ -25,8 +25,14 @@ class Outputs:
     to write its first output: a run that fails before that leaves every file untouched.
     """
 
-    def __init__(self, prefix: str, suffixes: list[str], source: str | Path | None = None, replace: bool = False,
-                 append: bool = False) -> None:
+    def __init__(
+        self,
+        prefix: str,
+        suffixes: list[str],
+        source: str | Path | None = None,
+        replace: bool = False,
+        append: bool = False,
+    ) -> None:
         self.paths = [Path(prefix + s) for s in suffixes]
         self.replace, self.append, self.claimed = replace, append, False
         for path in self.paths:

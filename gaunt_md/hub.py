@@ -86,8 +86,12 @@ def read_registry(registry: PathLike | None = None) -> list[dict[str, Any]]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"model registry {path} is not valid JSON ({exc})") from None
-    if not (isinstance(data, dict) and data.get("format") == REGISTRY_FORMAT and data.get("version") == REGISTRY_VERSION
-            and isinstance(data.get("models"), list)):
+    if not (
+        isinstance(data, dict)
+        and data.get("format") == REGISTRY_FORMAT
+        and data.get("version") == REGISTRY_VERSION
+        and isinstance(data.get("models"), list)
+    ):
         raise ValueError(
             f'model registry {path} is not a gaunt-md registry: expected {{"format": "{REGISTRY_FORMAT}", '
             f'"version": {REGISTRY_VERSION}, "models": [...]}}'
@@ -125,7 +129,9 @@ def download(name: str, registry: PathLike | None = None) -> Path:
     shipped, target = _places(entry, registry)
     by_hand = f"place the file at {target}, or pass a model file path instead (e.g. --model /path/to/file)"
     if url is None:
-        raise FileNotFoundError(f"model {label} is in neither {shipped} nor {target}, and its registry entry has no download URL; {by_hand}")
+        raise FileNotFoundError(
+            f"model {label} is in neither {shipped} nor {target}, and its registry entry has no download URL; {by_hand}"
+        )
     try:
         pooch.retrieve(url, known_hash=f"sha256:{entry['sha256']}", fname=entry["file"], path=target.parent)
     except ValueError:  # the sha256 check (URL schemes are validated with the registry); pooch deleted the file
@@ -134,7 +140,9 @@ def download(name: str, registry: PathLike | None = None) -> Path:
             f"it was deleted and not loaded (the server has a different or corrupt file)"
         ) from None
     except Exception as exc:  # requests, ftplib and OS errors alike become one message
-        raise FileNotFoundError(f"could not download model {label} from {url}: {_reason(exc)}; to install it by hand, {by_hand}") from None
+        raise FileNotFoundError(
+            f"could not download model {label} from {url}: {_reason(exc)}; to install it by hand, {by_hand}"
+        ) from None
     return target
 
 
@@ -143,7 +151,12 @@ def model_path(name_or_path: PathLike, registry: PathLike | None = None) -> Path
     path = Path(name_or_path).expanduser()
     if path.is_file():
         return path
-    if isinstance(name_or_path, Path) or "/" in str(name_or_path) or os.sep in str(name_or_path) or path.suffix in MODEL_SUFFIXES:
+    if (
+        isinstance(name_or_path, Path)
+        or "/" in str(name_or_path)
+        or os.sep in str(name_or_path)
+        or path.suffix in MODEL_SUFFIXES
+    ):
         raise FileNotFoundError(f"model file {path} does not exist")
     return download(str(name_or_path), registry)
 
@@ -161,7 +174,9 @@ def verify(registry: PathLike | None = None) -> list[tuple[str, str]]:
         if local is None:
             result.append((_label(entry), "missing"))
         else:
-            result.append((_label(entry), "ok" if pooch.file_hash(str(local), alg="sha256") == entry["sha256"] else "mismatch"))
+            result.append(
+                (_label(entry), "ok" if pooch.file_hash(str(local), alg="sha256") == entry["sha256"] else "mismatch")
+            )
     return result
 
 
@@ -180,14 +195,22 @@ def _entry_problem(entry: Any) -> str | None:
         return "is not a JSON object"
     if missing := [key for key in FIELDS if key not in entry]:
         return f"lacks {', '.join(missing)}"
-    if wrong := [key for key, kind in FIELDS.items() if not isinstance(entry[key], kind) or isinstance(entry[key], bool)]:
+    if wrong := [
+        key for key, kind in FIELDS.items() if not isinstance(entry[key], kind) or isinstance(entry[key], bool)
+    ]:
         return f"has fields of the wrong type: {', '.join(wrong)}"
     checks = [
         (re.fullmatch(r"[\w.+-]+", entry["name"]), "name must be letters, digits, '.', '_', '+' or '-'"),
         (re.fullmatch(r"\d+(\.\d+)*", entry["version"]), 'version must look like "1.0"'),
-        (entry["file"] == Path(entry["file"]).name and entry["file"] not in ("", ".", ".."), "file must be a plain file name"),
+        (
+            entry["file"] == Path(entry["file"]).name and entry["file"] not in ("", ".", ".."),
+            "file must be a plain file name",
+        ),
         (re.fullmatch(r"[0-9a-f]{64}", entry["sha256"]), "sha256 must be 64 lowercase hex digits"),
-        (entry["url"] is None or entry["url"].startswith(("https://", "http://", "ftp://")), "url must be null or an http(s) or ftp URL"),
+        (
+            entry["url"] is None or entry["url"].startswith(("https://", "http://", "ftp://")),
+            "url must be null or an http(s) or ftp URL",
+        ),
     ]
     return next((f"({entry['name']}) {message}" for ok, message in checks if not ok), None)
 
@@ -199,7 +222,9 @@ def _entry(name: str, registry: PathLike | None) -> dict[str, Any]:
     candidates = [entry for entry in entries if entry["name"] == base]
     if not candidates:
         known = ", ".join(sorted({entry["name"] for entry in entries})) or "none"
-        raise ValueError(f"unknown model {name!r}: not a file and not in the registry {registry_path(registry)} (known models: {known})")
+        raise ValueError(
+            f"unknown model {name!r}: not a file and not in the registry {registry_path(registry)} (known models: {known})"
+        )
     if not version:
         return max(candidates, key=lambda entry: _version_key(entry["version"]))
     if match := [entry for entry in candidates if entry["version"] == version]:
@@ -233,4 +258,14 @@ def _reason(exc: Exception) -> str:
     return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'no details'}"
 
 
-__all__ = ["cache_dir", "download", "list_models", "load_model", "model_info", "model_path", "read_registry", "registry_path", "verify"]
+__all__ = [
+    "cache_dir",
+    "download",
+    "list_models",
+    "load_model",
+    "model_info",
+    "model_path",
+    "read_registry",
+    "registry_path",
+    "verify",
+]

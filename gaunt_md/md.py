@@ -51,8 +51,11 @@ class MDSettings:
     max_displacement: float = 0.5
 
     def check(self, atoms: Atoms) -> None:
-        for name, value, valid in (("ensemble", self.ensemble, ENSEMBLES), ("thermostat", self.thermostat, THERMOSTATS),
-                                   ("barostat", self.barostat, BAROSTATS)):
+        for name, value, valid in (
+            ("ensemble", self.ensemble, ENSEMBLES),
+            ("thermostat", self.thermostat, THERMOSTATS),
+            ("barostat", self.barostat, BAROSTATS),
+        ):
             if value not in valid:
                 raise ValueError(f"unknown {name} {value!r}; choose one of {', '.join(valid)}")
         if self.timestep <= 0 or self.steps < 0 or self.temperature < 0 or self.traj_every < 1 or self.log_every < 1:
@@ -75,14 +78,22 @@ def integrator(atoms: Atoms, s: MDSettings, start_step: int):
         if not atoms.constraints:  # ASE's recommended way to keep the centre of mass at rest
             atoms.set_constraint(FixCom())
         rng = np.random.default_rng([s.seed, start_step])
-        return Langevin(atoms, timestep=dt, temperature_K=s.temperature, friction=s.friction / units.fs, fixcm=False, rng=rng)
+        return Langevin(
+            atoms, timestep=dt, temperature_K=s.temperature, friction=s.friction / units.fs, fixcm=False, rng=rng
+        )
     from ase.md import nose_hoover_chain as nhc
 
     if s.ensemble == "nvt":
         return nhc.NoseHooverChainNVT(atoms, timestep=dt, temperature_K=s.temperature, tdamp=s.tdamp * units.fs)
     npt = nhc.IsotropicMTKNPT if s.barostat == "isotropic" else nhc.MTKNPT
-    return npt(atoms, timestep=dt, temperature_K=s.temperature, pressure_au=s.pressure * units.GPa, tdamp=s.tdamp * units.fs,
-               pdamp=s.pdamp * units.fs)
+    return npt(
+        atoms,
+        timestep=dt,
+        temperature_K=s.temperature,
+        pressure_au=s.pressure * units.GPa,
+        tdamp=s.tdamp * units.fs,
+        pdamp=s.pdamp * units.fs,
+    )
 
 
 def initial_velocities(atoms: Atoms, temperature: float, seed: int) -> None:
@@ -95,8 +106,16 @@ def initial_velocities(atoms: Atoms, temperature: float, seed: int) -> None:
 
 def log_row(atoms: Atoms, step: int, timestep: float) -> dict:
     epot, ekin = atoms.get_potential_energy(), atoms.get_kinetic_energy()
-    row = {"step": step, "time_ps": step * timestep / 1000, "epot_eV": epot, "ekin_eV": ekin, "etot_eV": epot + ekin,
-           "temperature_K": atoms.get_temperature(), "pressure_GPa": "", "volume_A3": ""}
+    row = {
+        "step": step,
+        "time_ps": step * timestep / 1000,
+        "epot_eV": epot,
+        "ekin_eV": ekin,
+        "etot_eV": epot + ekin,
+        "temperature_K": atoms.get_temperature(),
+        "pressure_GPa": "",
+        "volume_A3": "",
+    }
     if atoms.pbc.all():
         stress = atoms.get_stress(include_ideal_gas=True)
         row |= {"pressure_GPa": -stress[:3].mean() / units.GPa, "volume_A3": atoms.get_volume()}
@@ -118,7 +137,9 @@ class Guard:
         if not (np.isfinite(energy) and np.isfinite(forces).all() and np.isfinite(positions).all()):
             raise BlowUp(f"step {step}: the energy or forces are NaN/inf")
         if jump > self.run.settings.max_displacement:
-            raise BlowUp(f"step {step}: an atom moved {jump:.2f} Å in one step (limit {self.run.settings.max_displacement} Å)")
+            raise BlowUp(
+                f"step {step}: an atom moved {jump:.2f} Å in one step (limit {self.run.settings.max_displacement} Å)"
+            )
         self.previous, self.good = positions, snapshot(atoms, step=step, time_fs=step * self.run.settings.timestep)
 
 
@@ -158,10 +179,14 @@ class Logger:
             self.handle.flush()
             self.temperatures.append(row["temperature_K"])
             rate = _ns_per_day(step - run.start, run.settings.timestep, time.perf_counter() - run.t0)
-            self.bar.set_postfix_str(f"T {row['temperature_K']:.0f} K, Etot {row['etot_eV']:.4f} eV, {rate:.3g} ns/day", refresh=False)
+            self.bar.set_postfix_str(
+                f"T {row['temperature_K']:.0f} K, Etot {row['etot_eV']:.4f} eV, {rate:.3g} ns/day", refresh=False
+            )
             if self.bar.disable and (step % self.print_every == 0 or step == run.settings.steps):
-                self.echo(f"step {step}/{run.settings.steps} t {row['time_ps']:.3f} ps | Epot {row['epot_eV']:.4f} "
-                          f"Etot {row['etot_eV']:.4f} eV | T {row['temperature_K']:.1f} K | {rate:.3g} ns/day")
+                self.echo(
+                    f"step {step}/{run.settings.steps} t {row['time_ps']:.3f} ps | Epot {row['epot_eV']:.4f} "
+                    f"Etot {row['etot_eV']:.4f} eV | T {row['temperature_K']:.1f} K | {rate:.3g} ns/day"
+                )
         self.bar.update(step - run.start - self.bar.n)
 
 
@@ -181,8 +206,15 @@ class _Run:
         return not (step == self.start > 0) and (step % every == 0 or step == self.settings.steps)
 
 
-def run_md(atoms: Atoms, settings: MDSettings, trajectory: Path, log: Path, start_step: int = 0, echo=print,
-           before_writing: Callable[[], None] | None = None) -> dict:
+def run_md(
+    atoms: Atoms,
+    settings: MDSettings,
+    trajectory: Path,
+    log: Path,
+    start_step: int = 0,
+    echo=print,
+    before_writing: Callable[[], None] | None = None,
+) -> dict:
     """Integrate ``atoms`` (calculator attached, velocities set) from ``start_step`` to
     ``settings.steps``, appending frames to ``trajectory`` (extxyz with momenta, energy, forces and
     ``info['step']``) and rows to ``log`` (CSV). Raises :class:`BlowUp` after writing the last good
@@ -222,8 +254,13 @@ def run_md(atoms: Atoms, settings: MDSettings, trajectory: Path, log: Path, star
         finally:
             logger.bar.close()
     seconds = time.perf_counter() - run.t0
-    return {"steps": settings.steps, "steps_run": n, "seconds": seconds, "ns_per_day": _ns_per_day(n, settings.timestep, seconds),
-            "mean_temperature_K": float(np.mean(logger.temperatures)) if logger.temperatures else float("nan")}
+    return {
+        "steps": settings.steps,
+        "steps_run": n,
+        "seconds": seconds,
+        "ns_per_day": _ns_per_day(n, settings.timestep, seconds),
+        "mean_temperature_K": float(np.mean(logger.temperatures)) if logger.temperatures else float("nan"),
+    }
 
 
 def _ns_per_day(steps: int, timestep_fs: float, seconds: float) -> float:

@@ -33,7 +33,11 @@ FORMAT_VERSION = 2  # 2: each convolution owns its radial function (conv.radial.
 def _from_version_1(state: dict) -> dict:
     """Version-1 weights in version 2's names: each layer's radial MLP moved under ``conv.radial.mlp``,
     and the one Bessel basis (``radial.frequencies``) became each layer's ``conv.radial.embedding``."""
-    renamed = {re.sub(r"^(layers\.\d+\.conv\.radial)\.", r"\1.mlp.", k): v for k, v in state.items() if k != "radial.frequencies"}
+    renamed = {
+        re.sub(r"^(layers\.\d+\.conv\.radial)\.", r"\1.mlp.", k): v
+        for k, v in state.items()
+        if k != "radial.frequencies"
+    }
     layers = {m.group(1) for k in renamed if (m := re.match(r"^(layers\.\d+)\.conv\.radial\.mlp\.", k))}
     renamed.update({f"{layer}.conv.radial.embedding.frequencies": state["radial.frequencies"] for layer in layers})
     return renamed
@@ -47,7 +51,9 @@ class InteractionLayer(torch.nn.Module):
         c = cfg.channels
         self.lmax_out = lmax_out
         self.linear_in = DegreeLinear(c, c, lmax_in)
-        self.conv = GauntConvolution(c, lmax_in, cfg.lmax, cfg.r_max, cfg.num_basis, cfg.radial_hidden, cfg.radial_groups)
+        self.conv = GauntConvolution(
+            c, lmax_in, cfg.lmax, cfg.r_max, cfg.num_basis, cfg.radial_hidden, cfg.radial_groups
+        )
         self.linear_a = DegreeLinear(c, c, cfg.lmax)
         self.product = ManyBodyProduct(c, cfg.lmax, lmax_out, cfg.correlation, len(cfg.elements))
         self.linear_out = DegreeLinear(c, c, lmax_out)
@@ -81,13 +87,23 @@ class GauntForceField(torch.nn.Module):
         if unknown := sorted(set(options) - known):
             raise ValueError(f"unknown model option(s) {', '.join(unknown)}; valid: {', '.join(sorted(known))}")
         self.config = cfg = ModelConfig(elements=zs, **options)
-        r_max, channels, lmax, hidden_lmax, num_layers = cfg.r_max, cfg.channels, cfg.lmax, cfg.hidden_lmax, cfg.num_layers
+        r_max, channels, lmax, hidden_lmax, num_layers = (
+            cfg.r_max,
+            cfg.channels,
+            cfg.lmax,
+            cfg.hidden_lmax,
+            cfg.num_layers,
+        )
         e0 = cfg.e0s
         self.species_of = {z: i for i, z in enumerate(zs)}
-        self.spherical_harmonics = o3.SphericalHarmonics(list(range(lmax + 1)), normalize=True, normalization="integral")
+        self.spherical_harmonics = o3.SphericalHarmonics(
+            list(range(lmax + 1)), normalize=True, normalization="integral"
+        )
         self.embedding = torch.nn.Parameter(torch.randn(len(zs), channels))
         degrees = [0] + [hidden_lmax] * (num_layers - 1) + [0]
-        self.layers = torch.nn.ModuleList(InteractionLayer(self.config, degrees[t], degrees[t + 1]) for t in range(num_layers))
+        self.layers = torch.nn.ModuleList(
+            InteractionLayer(self.config, degrees[t], degrees[t + 1]) for t in range(num_layers)
+        )
         self.readouts = torch.nn.ModuleList(
             [Dense(channels, 1) for _ in range(num_layers - 1)] + [mlp([channels, 16, 1])]
         )
@@ -106,8 +122,13 @@ class GauntForceField(torch.nn.Module):
         (eV/Å) and ``stress [B, 3, 3]`` (eV/Å^3; zero for non-periodic structures), the exact
         derivatives of the energy (:func:`gaunt_md.derivatives.energy_and_derivatives`).
         """
-        return energy_and_derivatives(lambda vectors: self.atomic_energies(graph, vectors), graph, compute_forces,
-                                      compute_stress, create_graph=self.training)
+        return energy_and_derivatives(
+            lambda vectors: self.atomic_energies(graph, vectors),
+            graph,
+            compute_forces,
+            compute_stress,
+            create_graph=self.training,
+        )
 
     def atomic_energies(self, graph, vectors: torch.Tensor) -> torch.Tensor:
         """Per-atom energies [N] (eV) of a batch of graphs with edge vectors ``vectors`` [E, 3] (Å)."""
@@ -161,7 +182,9 @@ class GauntForceField(torch.nn.Module):
     def save(self, path: str | Path) -> None:
         """Write weights, hyperparameters, elements, E0s and the format version to one file."""
         if getattr(self, "rewritten", False):
-            raise ValueError("this model was rewritten by for_inference() and no longer matches its saved form; save the model it was made from")
+            raise ValueError(
+                "this model was rewritten by for_inference() and no longer matches its saved form; save the model it was made from"
+            )
         cfg = asdict(self.config)
         state = {k: v.detach().cpu() for k, v in self.state_dict().items()}
         blob = {"format": FORMAT, "format_version": FORMAT_VERSION, "config": cfg, "state_dict": state}
@@ -193,7 +216,9 @@ class GauntForceField(torch.nn.Module):
             model = cls(**cfg)
             model.load_state_dict(state)  # float64 model: the saved values load exactly
         except (TypeError, RuntimeError, ValueError) as exc:
-            raise ValueError(f"{path} does not match the gaunt-md model architecture: {str(exc).splitlines()[0]}") from None
+            raise ValueError(
+                f"{path} does not match the gaunt-md model architecture: {str(exc).splitlines()[0]}"
+            ) from None
         return model  # float64 holds float32 weights exactly; callers cast down (the calculator does)
 
 

@@ -26,24 +26,43 @@ def save(fig, png: str | Path) -> None:
     pyplot().close(fig)
 
 
-def parity_plot(ref_energy: np.ndarray, pred_energy: np.ndarray, ref_forces: np.ndarray, pred_forces: np.ndarray,
-                metrics: dict[str, float], png: str | Path, title: str) -> None:
+def parity_plot(
+    ref_energy: np.ndarray,
+    pred_energy: np.ndarray,
+    ref_forces: np.ndarray,
+    pred_forces: np.ndarray,
+    metrics: dict[str, float],
+    png: str | Path,
+    title: str,
+) -> None:
     """Predicted against reference: energies per atom (eV/atom, relative to the reference mean, so
     the ticks stay readable) and force components (eV/Å), each with y = x, equal axes, RMSE and MAE."""
     mean = float(np.mean(ref_energy))
-    panels = (("energy - mean reference (meV/atom)", 1e3 * (ref_energy - mean), 1e3 * (pred_energy - mean), "energy"),
-              ("force component (eV/Å)", ref_forces.ravel(), pred_forces.ravel(), "forces"))
+    panels = (
+        ("energy - mean reference (meV/atom)", 1e3 * (ref_energy - mean), 1e3 * (pred_energy - mean), "energy"),
+        ("force component (eV/Å)", ref_forces.ravel(), pred_forces.ravel(), "forces"),
+    )
     fig, axes = pyplot().subplots(1, 2, figsize=(9, 4.4))
     for ax, (label, ref, pred, key) in zip(axes, panels):
         ax.scatter(ref, pred, s=4, alpha=0.5, linewidths=0)
         lo, hi = min(ref.min(), pred.min()), max(ref.max(), pred.max())
         pad = 0.05 * (hi - lo or 1.0)
         ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], "k--", lw=0.8, label="y = x")
-        ax.set(xlim=(lo - pad, hi + pad), ylim=(lo - pad, hi + pad), aspect="equal", xlabel=f"reference {label}",
-               ylabel=f"predicted {label}")
+        ax.set(
+            xlim=(lo - pad, hi + pad),
+            ylim=(lo - pad, hi + pad),
+            aspect="equal",
+            xlabel=f"reference {label}",
+            ylabel=f"predicted {label}",
+        )
         unit = UNITS[f"{key}_rmse"]
-        ax.text(0.04, 0.96, f"RMSE {metrics[f'{key}_rmse']:.3g} {unit}\nMAE {metrics[f'{key}_mae']:.3g} {unit}",
-                transform=ax.transAxes, va="top")
+        ax.text(
+            0.04,
+            0.96,
+            f"RMSE {metrics[f'{key}_rmse']:.3g} {unit}\nMAE {metrics[f'{key}_mae']:.3g} {unit}",
+            transform=ax.transAxes,
+            va="top",
+        )
         ax.locator_params(nbins=5)
     axes[0].text(0.96, 0.04, f"mean reference {mean:.4f} eV/atom", transform=axes[0].transAxes, ha="right", fontsize=8)
     fig.suptitle(title)

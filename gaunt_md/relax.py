@@ -89,7 +89,9 @@ def relax(
     target = atoms
     if cell:
         target = FrechetCellFilter(
-            atoms, hydrostatic_strain=cell_mode == "hydrostatic", constant_volume=cell_mode == "constant-volume",
+            atoms,
+            hydrostatic_strain=cell_mode == "hydrostatic",
+            constant_volume=cell_mode == "constant-volume",
             scalar_pressure=pressure * units.GPa,
         )
     initial_energy = atoms.get_potential_energy()

@@ -16,7 +16,7 @@ def resolve_dtype(name: str) -> torch.dtype:
 
 
 def resolve_device(name: str, index: int | None = None) -> torch.device:
-    """"auto" (CUDA when available), "cpu", "cuda" or "cuda:N"; ``index`` picks the GPU of a
+    """ "auto" (CUDA when available), "cpu", "cuda" or "cuda:N"; ``index`` picks the GPU of a
     ``torchrun`` process (LOCAL_RANK) for "auto" and "cuda"."""
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"

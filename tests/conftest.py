@@ -5,7 +5,9 @@ from helpers import DATA
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", f"data: reads the datasets in {DATA} (skipped, with this reason, when they are missing)")
+    config.addinivalue_line(
+        "markers", f"data: reads the datasets in {DATA} (skipped, with this reason, when they are missing)"
+    )
 
 
 def pytest_runtest_setup(item):

@@ -9,6 +9,8 @@ def small_model(elements=("H", "C", "O"), **kwargs):
     """A random-weight float64 model small enough for finite differences in a test."""
     from gaunt_md import GauntForceField
 
-    options = dict(r_max=3.5, channels=16, radial_groups=4, lmax=2, hidden_lmax=1, correlation=3, num_layers=2, scale=50.0)
+    options = dict(
+        r_max=3.5, channels=16, radial_groups=4, lmax=2, hidden_lmax=1, correlation=3, num_layers=2, scale=50.0
+    )
     options.update(kwargs)
     return GauntForceField(elements=list(elements), **options).double()

@@ -141,8 +141,21 @@ def test_threads_sets_torchs_thread_count(command, tmp_path):
         else:
             small_model(channels=8, radial_groups=2).save(tmp_path / "m.pt")
             write(tmp_path / "h2.xyz", Atoms("H2", positions=[[0, 0, 0], [0.74, 0, 0]]))
-            result = CliRunner().invoke(main, ["relax", str(tmp_path / "h2.xyz"), "--model", str(tmp_path / "m.pt"), "--threads", "1",
-                                               "--steps", "1", "--output", str(tmp_path / "r")])
+            result = CliRunner().invoke(
+                main,
+                [
+                    "relax",
+                    str(tmp_path / "h2.xyz"),
+                    "--model",
+                    str(tmp_path / "m.pt"),
+                    "--threads",
+                    "1",
+                    "--steps",
+                    "1",
+                    "--output",
+                    str(tmp_path / "r"),
+                ],
+            )
             assert "Traceback" not in result.output
         assert torch.get_num_threads() == 1
     finally:

@@ -16,8 +16,28 @@ from helpers import DATA
 
 pytestmark = pytest.mark.data  # reads ../shared/data
 
-TINY = ["--channels", "8", "--radial-groups", "2", "--lmax", "2", "--hidden-lmax", "1", "--correlation", "2",
-        "--num-layers", "2", "--r-max", "4.0", "--batch-size", "4", "--lr", "0.05", "--dtype", "float64"]
+TINY = [
+    "--channels",
+    "8",
+    "--radial-groups",
+    "2",
+    "--lmax",
+    "2",
+    "--hidden-lmax",
+    "1",
+    "--correlation",
+    "2",
+    "--num-layers",
+    "2",
+    "--r-max",
+    "4.0",
+    "--batch-size",
+    "4",
+    "--lr",
+    "0.05",
+    "--dtype",
+    "float64",
+]
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +55,20 @@ def run(*args):
 
 
 def fit_args(files, out, epochs):
-    return ["fit", "--train", files / "train.xyz", "--valid", files / "valid.xyz", "--output", out,
-            "--e0s", DATA / "acac" / "isolated_atoms.xyz", "--epochs", epochs, *TINY]
+    return [
+        "fit",
+        "--train",
+        files / "train.xyz",
+        "--valid",
+        files / "valid.xyz",
+        "--output",
+        out,
+        "--e0s",
+        DATA / "acac" / "isolated_atoms.xyz",
+        "--epochs",
+        epochs,
+        *TINY,
+    ]
 
 
 def log(out):
@@ -53,7 +85,14 @@ def test_fit_lowers_the_loss_and_writes_its_results(acac_files, tmp_path):
     assert min(float(r["train_loss"]) for r in rows[-3:]) < 0.6 * first  # without learning it stays near first
     assert float(rows[-1]["energy_rmse"]) < 0.9 * float(rows[0]["energy_rmse"])
     assert float(rows[0]["lr"]) == 0.05 and float(rows[-1]["lr"]) <= 0.001  # stage two (last 20%) lowers the lr
-    for name in ("model.pt", "config.yaml", "learning_curve.png", "metrics.json", "checkpoints/best.pt", "checkpoints/latest.pt"):
+    for name in (
+        "model.pt",
+        "config.yaml",
+        "learning_curve.png",
+        "metrics.json",
+        "checkpoints/best.pt",
+        "checkpoints/latest.pt",
+    ):
         assert (out / name).is_file(), name
     assert "epoch 6/6" in result.output and "meV/Å" in result.output
     metrics = json.loads((out / "metrics.json").read_text())
@@ -80,7 +119,9 @@ def test_the_saved_model_has_its_energy_shift_refitted_on_the_training_frames(ac
     assert abs(mean_error["model.pt"]) < 1e-9  # eV/atom: the refitted shift removes the mean error
     assert abs(mean_error["checkpoints/best.pt"]) > 1e-4  # after 2 epochs the fitted energies are off by a constant
     assert f"{-1e3 * mean_error['checkpoints/best.pt']:+.3f} meV/atom" in result.output
-    np.testing.assert_allclose(np.array(forces["model.pt"]), np.array(forces["checkpoints/best.pt"]), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        np.array(forces["model.pt"]), np.array(forces["checkpoints/best.pt"]), rtol=0, atol=1e-12
+    )
 
 
 def test_resume_continues_exactly(acac_files, tmp_path):
@@ -104,8 +145,11 @@ def test_a_run_killed_mid_epoch_resumes_after_its_last_finished_epoch(acac_files
     import time
 
     out = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "-m", "gaunt_md.cli", *map(str, fit_args(acac_files, out, 200)), "--batch-size", "1"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gaunt_md.cli", *map(str, fit_args(acac_files, out, 200)), "--batch-size", "1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline and proc.poll() is None:
@@ -118,7 +162,10 @@ def test_a_run_killed_mid_epoch_resumes_after_its_last_finished_epoch(acac_files
         proc.wait()
     logged = len(log(out))
     finished = torch.load(out / "checkpoints" / "latest.pt", weights_only=False)["epoch"] + 1
-    assert 2 <= logged < 200 and finished in (logged - 1, logged)  # the kill can fall between the log row and the checkpoint
+    assert 2 <= logged < 200 and finished in (
+        logged - 1,
+        logged,
+    )  # the kill can fall between the log row and the checkpoint
     if logged == finished:  # make that case happen: a row for the epoch in progress, without its checkpoint
         with (out / "log.csv").open("a") as fh:
             fh.write(f"{finished + 1},1,1,1,1,1,1,0.05,1\n")
@@ -153,8 +200,17 @@ def test_eval_numbers_equal_a_hand_computation(acac_files, tmp_path):
     out = tmp_path / "run"
     assert run(*fit_args(acac_files, out, 1)).exit_code == 0
     preds = tmp_path / "preds.xyz"
-    result = run("eval", out / "model.pt", acac_files / "valid.xyz", "--output", preds, "--plot", tmp_path / "parity.png",
-                 "--json", tmp_path / "errors.json")
+    result = run(
+        "eval",
+        out / "model.pt",
+        acac_files / "valid.xyz",
+        "--output",
+        preds,
+        "--plot",
+        tmp_path / "parity.png",
+        "--json",
+        tmp_path / "errors.json",
+    )
     assert result.exit_code == 0, result.output
     calc = GauntCalculator(str(out / "model.pt"), device="cpu", dtype="float64")
     e_err, f_err = [], []
@@ -204,10 +260,14 @@ def test_eval_reports_each_config_type(acac_files, tmp_path):
 def test_bad_input_gives_one_line_errors(acac_files, tmp_path):
     cases = [
         (["fit", "--train", tmp_path / "missing.xyz", "--output", tmp_path / "a"], "does not exist"),
-        (["fit", "--train", acac_files / "train.xyz", "--energy-key", "REF_energy", "--output", tmp_path / "b"],
-         "frame 0 of"),
-        (["fit", "--train", acac_files / "train.xyz", "--config", tmp_path / "bad.yaml", "--output", tmp_path / "c"],
-         "unknown config key(s): chanels"),
+        (
+            ["fit", "--train", acac_files / "train.xyz", "--energy-key", "REF_energy", "--output", tmp_path / "b"],
+            "frame 0 of",
+        ),
+        (
+            ["fit", "--train", acac_files / "train.xyz", "--config", tmp_path / "bad.yaml", "--output", tmp_path / "c"],
+            "unknown config key(s): chanels",
+        ),
     ]
     (tmp_path / "bad.yaml").write_text("chanels: 8\n")
     for args, message in cases:
@@ -223,7 +283,9 @@ def test_bad_input_gives_one_line_errors(acac_files, tmp_path):
     nitrogen = read(acac_files / "valid.xyz", ":2")
     nitrogen[0][0].symbol = "N"
     write(tmp_path / "n.xyz", nitrogen)
-    result = run(*fit_args(acac_files, tmp_path / "e", 1)[:3], "--valid", tmp_path / "n.xyz", "--output", tmp_path / "e")
+    result = run(
+        *fit_args(acac_files, tmp_path / "e", 1)[:3], "--valid", tmp_path / "n.xyz", "--output", tmp_path / "e"
+    )
     assert result.exit_code != 0 and "element(s) N not in the training data" in result.output
     assert not (tmp_path / "a").exists()
 
@@ -240,8 +302,14 @@ def _run_torchrun(command: list[str], timeout: float) -> tuple[int | None, str, 
     import signal
     import subprocess
 
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    proc = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     try:
         out, err = proc.communicate(timeout=timeout)
         return proc.returncode, out, err
@@ -280,8 +348,17 @@ def test_two_gloo_processes_under_torchrun(acac_files, tmp_path):
 
     for attempt in range(2):
         out = tmp_path / f"ddp{attempt}"
-        command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "gaunt_md.cli",
-                   *map(str, fit_args(acac_files, out, 2))]
+        command = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            "-m",
+            "gaunt_md.cli",
+            *map(str, fit_args(acac_files, out, 2)),
+        ]
         code, stdout, stderr = _run_torchrun(command, timeout=240)
         if code is not None:
             break
@@ -294,8 +371,6 @@ def test_two_gloo_processes_under_torchrun(acac_files, tmp_path):
     assert GauntForceField.load(out / "model.pt").config.channels == 8
 
 
-
-
 def test_resume_says_when_nothing_is_left_to_train(acac_files, tmp_path):
     out = tmp_path / "run"
     assert run(*fit_args(acac_files, out, 1)).exit_code == 0
@@ -305,11 +380,16 @@ def test_resume_says_when_nothing_is_left_to_train(acac_files, tmp_path):
     assert (out / "model.pt").read_bytes() == model
 
 
-@pytest.mark.parametrize("bad, message", [(["--epochs", 0], "epochs, batch_size and patience must be ≥ 1"),
-                                          (["--channels", 0], "channels, num_layers"),
-                                          (["--channels", 9], "multiple of radial_groups"),
-                                          (["--dtype", "float16"], "unknown dtype"),
-                                          (["--lr", -1], "lr and max_minutes must be > 0")])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (["--epochs", 0], "epochs, batch_size and patience must be ≥ 1"),
+        (["--channels", 0], "channels, num_layers"),
+        (["--channels", 9], "multiple of radial_groups"),
+        (["--dtype", "float16"], "unknown dtype"),
+        (["--lr", -1], "lr and max_minutes must be > 0"),
+    ],
+)
 def test_bad_settings_are_refused_before_anything_is_written(acac_files, tmp_path, bad, message):
     out = tmp_path / "run"
     out.mkdir()
@@ -332,7 +412,15 @@ def test_every_setting_is_in_the_printed_template_and_reads_back(tmp_path):
     assert "  channels: 128  # feature channels per degree" in result.output
     assert set(cfg.model) == set(ModelConfig().options()) and cfg.model["num_basis"] == 8
     help_text = run("fit", "--help").output
-    for flag in ("--epochs", "--r-max", "--num-basis", "--radial-hidden", "--threads", "--energy-weight", "--stage-two-lr"):
+    for flag in (
+        "--epochs",
+        "--r-max",
+        "--num-basis",
+        "--radial-hidden",
+        "--threads",
+        "--energy-weight",
+        "--stage-two-lr",
+    ):
         assert flag in help_text
     assert "[default: 100]" in help_text and "(Å)" in help_text
 

@@ -64,9 +64,19 @@ def hubdir(tmp_path, monkeypatch, model_file, server):
         closed = s.getsockname()[1]
 
     def entry(name, version, file, url, sha256=sha):
-        return dict(name=name, version=version, file=file, size=len(data), sha256=sha256, url=url, elements=["H", "O"], r_max=3.0,
-                    metrics={"test_file": "t.xyz", "energy_rmse_meV_per_atom": 1.5, "forces_rmse_meV_per_A": 42.0},
-                    licence="MIT", description="tiny test model")
+        return dict(
+            name=name,
+            version=version,
+            file=file,
+            size=len(data),
+            sha256=sha256,
+            url=url,
+            elements=["H", "O"],
+            r_max=3.0,
+            metrics={"test_file": "t.xyz", "energy_rmse_meV_per_atom": 1.5, "forces_rmse_meV_per_A": 42.0},
+            licence="MIT",
+            description="tiny test model",
+        )
 
     entries = [
         entry("shipped", "1.0", "shipped.pt", None),
@@ -130,7 +140,9 @@ def test_failed_download(hubdir, name, reason):
     with pytest.raises(FileNotFoundError) as info:
         hub.load_model(name, registry)
     message = str(info.value)
-    assert f"/{name}.pt" in message and reason in message and str(cache / f"{name}.pt") in message and "--model" in message
+    assert (
+        f"/{name}.pt" in message and reason in message and str(cache / f"{name}.pt") in message and "--model" in message
+    )
     assert "\n" not in message
 
 
@@ -143,15 +155,20 @@ def test_no_url_and_no_file(hubdir):
 
 def test_unknown_name_lists_known(hubdir):
     registry, _, _ = hubdir
-    with pytest.raises(ValueError, match="unknown model 'nosuch'.*known models: badsum, down, gone, nourl, remote, shipped"):
+    with pytest.raises(
+        ValueError, match="unknown model 'nosuch'.*known models: badsum, down, gone, nourl, remote, shipped"
+    ):
         hub.load_model("nosuch", registry)
 
 
-@pytest.mark.parametrize("text, match", [
-    ("{not json", "not valid JSON"),
-    ('{"models": []}', "not a gaunt-md registry"),
-    ('{"format": "gaunt-md-registry", "version": 1, "models": [{"name": "x"}]}', "entry 1 lacks version"),
-])
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("{not json", "not valid JSON"),
+        ('{"models": []}', "not a gaunt-md registry"),
+        ('{"format": "gaunt-md-registry", "version": 1, "models": [{"name": "x"}]}', "entry 1 lacks version"),
+    ],
+)
 def test_corrupt_registry(tmp_path, text, match):
     registry = tmp_path / "registry.json"
     registry.write_text(text)
@@ -163,8 +180,15 @@ def test_tampered_local_file(hubdir):
     registry, _, _ = hubdir
     hub.download("remote@1.0", registry)
     (registry.parent / "shipped.pt").write_bytes(b"tampered")
-    assert dict(hub.verify(registry)) == {"shipped@1.0": "mismatch", "remote@1.0": "ok", "remote@2.0": "missing", "badsum@1.0": "missing",
-                                          "gone@1.0": "missing", "down@1.0": "missing", "nourl@1.0": "missing"}
+    assert dict(hub.verify(registry)) == {
+        "shipped@1.0": "mismatch",
+        "remote@1.0": "ok",
+        "remote@2.0": "missing",
+        "badsum@1.0": "missing",
+        "gone@1.0": "missing",
+        "down@1.0": "missing",
+        "nourl@1.0": "missing",
+    }
     with pytest.raises(ValueError, match="does not match the registry entry shipped@1.0"):
         hub.load_model("shipped", registry)
 
@@ -187,7 +211,10 @@ def test_cli(hubdir):
     out = run("list")
     assert out.exit_code == 0, out.output
     assert out.output.splitlines()[0].split() == ["name", "version", "elements", "MB", "test", "RMSE", "local"]
-    assert any(line.split()[:2] == ["shipped", "1.0"] and "E 1.5 meV/atom" in line and line.endswith("yes") for line in out.output.splitlines())
+    assert any(
+        line.split()[:2] == ["shipped", "1.0"] and "E 1.5 meV/atom" in line and line.endswith("yes")
+        for line in out.output.splitlines()
+    )
     out = run("info", "remote@1.0")
     assert out.exit_code == 0 and "version: 1.0" in out.output and "local: no" in out.output
     out = run("download", "remote")
@@ -197,7 +224,11 @@ def test_cli(hubdir):
     assert run("verify").exit_code == 0
     (cache / "remote-2.0.pt").write_bytes(b"tampered")
     out = run("verify")
-    assert out.exit_code == 1 and "remote@2.0: mismatch" in out.output and "Error: sha256 mismatch for remote@2.0" in out.output
+    assert (
+        out.exit_code == 1
+        and "remote@2.0: mismatch" in out.output
+        and "Error: sha256 mismatch for remote@2.0" in out.output
+    )
     for args in (("info", "nosuch"), ("download", "gone")):
         out = run(*args)
         assert out.exit_code == 1 and out.output.startswith("Error: ") and out.output.count("\n") == 1, out.output
@@ -225,8 +256,22 @@ def test_the_wheel_carries_the_models(tmp_path):
     shutil.copytree(root / "models", src / "models", ignore=skip)
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(root / name, src / name)
-    subprocess.run([sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path / "dist")],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            str(src),
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path / "dist"),
+        ],
+        check=True,
+        capture_output=True,
+    )
     names = set(zipfile.ZipFile(next((tmp_path / "dist").glob("gaunt_md-*.whl"))).namelist())
     assert {"gaunt_md/models/registry.json", "gaunt_md/so3/_grid.py", "gaunt_md/cli/__init__.py"} <= names
     for entry in json.loads((root / "models" / "registry.json").read_text())["models"]:

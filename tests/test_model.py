@@ -83,7 +83,9 @@ def test_version_1_files_load_and_save_as_version_2(acac, tmp_path):
     model = GauntForceField.load(old)
     model.save(tmp_path / "v2.pt")
     assert torch.load(tmp_path / "v2.pt", weights_only=True)["format_version"] == FORMAT_VERSION == 2
-    np.testing.assert_array_equal(energy_forces(model, acac)[1], energy_forces(GauntForceField.load(tmp_path / "v2.pt"), acac)[1])
+    np.testing.assert_array_equal(
+        energy_forces(model, acac)[1], energy_forces(GauntForceField.load(tmp_path / "v2.pt"), acac)[1]
+    )
 
 
 def test_calculator_leaves_the_callers_model_alone():
@@ -198,8 +200,15 @@ def test_constants_and_loaded_weights_are_exact_in_float64(tmp_path):
     float32 file loads into float64 exactly; the calculator casts down when asked."""
     from gaunt_md.so3 import gaunt_tensor
 
-    model = GauntForceField(elements=["H", "O"], channels=8, radial_groups=2, lmax=2, hidden_lmax=1, num_layers=2,
-                            e0s={"H": -13.568422178253735, "O": -2041.1234567891})
+    model = GauntForceField(
+        elements=["H", "O"],
+        channels=8,
+        radial_groups=2,
+        lmax=2,
+        hidden_lmax=1,
+        num_layers=2,
+        e0s={"H": -13.568422178253735, "O": -2041.1234567891},
+    )
     conv = model.layers[1].conv
     g = gaunt_tensor(1, 2, 2)
     assert conv.gaunt.dtype == torch.float64 and torch.equal(conv.gaunt, g.reshape(-1, g.shape[2]).t())

@@ -89,19 +89,36 @@ def test_a_structure_the_model_refuses_is_reported_before_anything_is_written(fi
     result = run(command, files / structure, "--model", files / "model.pt", "--steps", 3, "--output", prefix, "--force")
     assert result.exit_code == 1
     reason = {"unknown_element.xyz": "N", "nan.extxyz": "NaN", "zero_cell.extxyz": "cell"}[structure]
-    assert reason in result.output and "simulation stopped" not in result.output and "last good frame" not in result.output
+    assert (
+        reason in result.output and "simulation stopped" not in result.output and "last good frame" not in result.output
+    )
     assert {p: p.read_bytes() for p in saved} == saved
     # and without earlier outputs nothing at all is left behind
     fresh = tmp_path / "fresh"
-    assert run(command, files / structure, "--model", files / "model.pt", "--steps", 3, "--output", fresh).exit_code == 1
+    assert (
+        run(command, files / structure, "--model", files / "model.pt", "--steps", 3, "--output", fresh).exit_code == 1
+    )
     assert not list(tmp_path.glob("fresh*"))
 
 
 def test_force_replaces_earlier_outputs_once_the_run_writes(files, tmp_path):
     prefix = tmp_path / "md"
     _earlier_outputs(prefix, [".extxyz", ".csv", ".png"])
-    result = run("md", files / "acac.xyz", "--model", files / "model.pt", "--steps", 4, "--traj-every", 2, "--log-every", 2,
-                 "--output", prefix, "--force")
+    result = run(
+        "md",
+        files / "acac.xyz",
+        "--model",
+        files / "model.pt",
+        "--steps",
+        4,
+        "--traj-every",
+        2,
+        "--log-every",
+        2,
+        "--output",
+        prefix,
+        "--force",
+    )
     assert result.exit_code == 0, result.output
     assert [int(f.info["step"]) for f in read(f"{prefix}.extxyz", ":")] == [0, 2, 4]
     assert (tmp_path / "md.png").read_bytes()[:4] == b"\x89PNG"
@@ -119,8 +136,18 @@ def test_frames_do_not_copy_the_input_labels(files, tmp_path):
     atoms.info.update(config_type="stale", dihedral_angle=12.5)
     atoms.arrays["REF_forces"] = np.ones((len(atoms), 3))
     write(tmp_path / "labelled.extxyz", atoms)
-    result = run("md", tmp_path / "labelled.extxyz", "--model", files / "model.pt", "--steps", 2, "--traj-every", 1,
-                 "--output", tmp_path / "md")
+    result = run(
+        "md",
+        tmp_path / "labelled.extxyz",
+        "--model",
+        files / "model.pt",
+        "--steps",
+        2,
+        "--traj-every",
+        1,
+        "--output",
+        tmp_path / "md",
+    )
     assert result.exit_code == 0, result.output
     for frame in read(tmp_path / "md.extxyz", ":"):
         assert not {"config_type", "dihedral_angle"} & set(frame.info)
@@ -139,9 +166,14 @@ def test_the_command_line_starts_without_torch():
     import subprocess
     import sys
 
-    code = "import sys, gaunt_md.cli; from click.testing import CliRunner; CliRunner().invoke(gaunt_md.cli.main, ['fit', '--help']); " \
-           "print('torch' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+    code = (
+        "import sys, gaunt_md.cli; from click.testing import CliRunner; CliRunner().invoke(gaunt_md.cli.main, ['fit', '--help']); "
+        "print('torch' in sys.modules)"
+    )
+    assert (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+        == "False"
+    )
 
 
 def test_eval_writes_a_plot_only_when_asked(files, tmp_path):

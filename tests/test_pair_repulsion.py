@@ -28,8 +28,12 @@ def zbl_numpy(z1, z2, r):
     CODATA 2014 constants ASE uses)."""
     a = 0.46850 / (z1**0.23 + z2**0.23)
     x = np.asarray(r) / a
-    phi = (0.18175 * np.exp(-3.19980 * x) + 0.50986 * np.exp(-0.94229 * x)
-           + 0.28022 * np.exp(-0.40290 * x) + 0.02817 * np.exp(-0.20162 * x))
+    phi = (
+        0.18175 * np.exp(-3.19980 * x)
+        + 0.50986 * np.exp(-0.94229 * x)
+        + 0.28022 * np.exp(-0.40290 * x)
+        + 0.02817 * np.exp(-0.20162 * x)
+    )
     return 14.39964535195 * z1 * z2 / np.asarray(r) * phi
 
 
@@ -68,12 +72,16 @@ def test_switch_is_one_then_zero_and_twice_continuously_differentiable():
         za, zb = atomic_numbers[a], atomic_numbers[b]
         inside, between = np.array([0.9, 0.99]) * r_on, r_on + np.array([0.2, 0.5, 0.8]) * (r_off - r_on)
         outside = np.array([1.001, 1.5, 3.0]) * r_off
-        np.testing.assert_allclose(prior_of(["H", "C", "O"], a, b, inside).numpy(), zbl_numpy(za, zb, inside), rtol=1e-11)
+        np.testing.assert_allclose(
+            prior_of(["H", "C", "O"], a, b, inside).numpy(), zbl_numpy(za, zb, inside), rtol=1e-11
+        )
         switch = prior_of(["H", "C", "O"], a, b, between).numpy() / zbl_numpy(za, zb, between)
         assert np.all((switch > 0.01) & (switch < 0.99)) and np.all(np.diff(switch) < 0)
         assert torch.equal(prior_of(["H", "C", "O"], a, b, outside), torch.zeros(3, dtype=torch.float64))
 
-        def switch_derivatives(r, h=1e-6):  # s = E / unswitched ZBL, its slope and curvature, in units of w = r_off - r_on
+        def switch_derivatives(
+            r, h=1e-6
+        ):  # s = E / unswitched ZBL, its slope and curvature, in units of w = r_off - r_on
             x = np.array([r - h, r, r + h])
             s = prior_of(["H", "C", "O"], a, b, x).numpy() / zbl_numpy(za, zb, x)
             w = r_off - r_on
@@ -94,7 +102,9 @@ def test_switch_ends_at_the_cutoff_for_pairs_wider_than_it():
 
 def compressed_molecule():
     """C, O and three H with contacts between 0.45 b and 0.9 b: the prior's whole switch region."""
-    return Atoms("COHHH", positions=[[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [-0.5, 0.6, 0.0], [0.3, -0.45, 0.2], [1.3, 0.4, 0.3]])
+    return Atoms(
+        "COHHH", positions=[[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [-0.5, 0.6, 0.0], [0.3, -0.45, 0.2], [1.3, 0.4, 0.3]]
+    )
 
 
 def short_contact_cell():
@@ -141,7 +151,9 @@ def test_forces_with_the_prior_equal_finite_differences():
     model = small_model(pair_repulsion="zbl")
     e, f = energy_forces(model, atoms)
     torch.manual_seed(0)
-    assert np.abs(f - energy_forces(small_model(pair_repulsion=None), atoms)[1]).max() > 10.0  # eV/Å: the prior dominates
+    assert (
+        np.abs(f - energy_forces(small_model(pair_repulsion=None), atoms)[1]).max() > 10.0
+    )  # eV/Å: the prior dominates
     h = 1e-5  # the wall is steep: the central difference's h² error must stay below the tolerance
     for atom in range(len(atoms)):
         for axis in range(3):
@@ -201,9 +213,39 @@ def trained_with_prior(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("zbl")
     write(folder / "train.xyz", read(DATA / "ethanol" / "train.xyz", ":32"))
-    args = ["fit", "--train", folder / "train.xyz", "--valid-fraction", 0.125, "--e0s", DATA / "ethanol" / "isolated_atoms.xyz",
-            "--output", folder / "run", "--epochs", 6, "--pair-repulsion", "zbl", "--r-max", 4.0, "--channels", 8,
-            "--radial-groups", 2, "--lmax", 2, "--hidden-lmax", 1, "--correlation", 2, "--batch-size", 4, "--lr", 0.01, "--ema-decay", 0.5]
+    args = [
+        "fit",
+        "--train",
+        folder / "train.xyz",
+        "--valid-fraction",
+        0.125,
+        "--e0s",
+        DATA / "ethanol" / "isolated_atoms.xyz",
+        "--output",
+        folder / "run",
+        "--epochs",
+        6,
+        "--pair-repulsion",
+        "zbl",
+        "--r-max",
+        4.0,
+        "--channels",
+        8,
+        "--radial-groups",
+        2,
+        "--lmax",
+        2,
+        "--hidden-lmax",
+        1,
+        "--correlation",
+        2,
+        "--batch-size",
+        4,
+        "--lr",
+        0.01,
+        "--ema-decay",
+        0.5,
+    ]
     result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     rows = (folder / "run" / "log.csv").read_text().splitlines()[1:]
@@ -247,8 +289,28 @@ def test_the_prior_is_the_default_and_changes_no_fit_on_molecular_data(tmp_path)
     write(tmp_path / "train.xyz", read(DATA / "acac" / "train_600K.xyz", ":16"))
     logs = {}
     for name, extra in (("default", []), ("none", ["--pair-repulsion", "none"])):
-        args = ["fit", "--train", tmp_path / "train.xyz", "--valid-fraction", 0.25, "--output", tmp_path / name, "--epochs", 2,
-                "--channels", 8, "--radial-groups", 2, "--lmax", 2, "--correlation", 2, "--r-max", 4.0, *extra]
+        args = [
+            "fit",
+            "--train",
+            tmp_path / "train.xyz",
+            "--valid-fraction",
+            0.25,
+            "--output",
+            tmp_path / name,
+            "--epochs",
+            2,
+            "--channels",
+            8,
+            "--radial-groups",
+            2,
+            "--lmax",
+            2,
+            "--correlation",
+            2,
+            "--r-max",
+            4.0,
+            *extra,
+        ]
         result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
         assert result.exit_code == 0, result.output
         logs[name] = [row.split(",")[:7] for row in (tmp_path / name / "log.csv").read_text().splitlines()]

@@ -43,7 +43,18 @@ def rows(path):
 
 def test_relax_converges_a_distorted_molecule(files, tmp_path):
     out = tmp_path / "r"
-    result = run("relax", files / "acac.xyz", "--model", files / "model.pt", "--fmax", 0.01, "--optimizer", "BFGS", "--output", out)
+    result = run(
+        "relax",
+        files / "acac.xyz",
+        "--model",
+        files / "model.pt",
+        "--fmax",
+        0.01,
+        "--optimizer",
+        "BFGS",
+        "--output",
+        out,
+    )
     assert result.exit_code == 0, result.output
     final = read(f"{out}_final.extxyz")
     assert np.linalg.norm(final.get_forces(), axis=1).max() < 0.01
@@ -57,7 +68,18 @@ def test_relax_converges_a_distorted_molecule(files, tmp_path):
 
 
 def test_relax_reports_failure_to_converge(files, tmp_path):
-    result = run("relax", files / "acac.xyz", "--model", files / "model.pt", "--fmax", 1e-6, "--steps", 3, "--output", tmp_path / "r")
+    result = run(
+        "relax",
+        files / "acac.xyz",
+        "--model",
+        files / "model.pt",
+        "--fmax",
+        1e-6,
+        "--steps",
+        3,
+        "--output",
+        tmp_path / "r",
+    )
     assert result.exit_code == 1
     assert "not converged" in result.output and (tmp_path / "r_final.extxyz").is_file()
 
@@ -89,8 +111,24 @@ def test_cell_relaxation_under_pressure_balances_it():
 
 
 def test_nve_conserves_energy(files, tmp_path):
-    run("md", files / "acac.xyz", "--model", files / "model.pt", "--ensemble", "nve", "--timestep", 0.25, "--steps", 400,
-        "--log-every", 5, "--temperature", 300, "--output", tmp_path / "nve")
+    run(
+        "md",
+        files / "acac.xyz",
+        "--model",
+        files / "model.pt",
+        "--ensemble",
+        "nve",
+        "--timestep",
+        0.25,
+        "--steps",
+        400,
+        "--log-every",
+        5,
+        "--temperature",
+        300,
+        "--output",
+        tmp_path / "nve",
+    )
     table = rows(tmp_path / "nve.csv")
     total = np.array([float(r["etot_eV"]) for r in table])
     kinetic = np.array([float(r["ekin_eV"]) for r in table])
@@ -103,7 +141,9 @@ def test_nvt_langevin_reaches_the_temperature(files, tmp_path):
     atoms = read(files / "acac.xyz")
     atoms.calc = GauntCalculator(files / "model.pt", dtype="float64")
     initial_velocities(atoms, 50.0, seed=0)  # start far below the target
-    settings = MDSettings(ensemble="nvt", temperature=300.0, timestep=0.5, steps=1500, friction=0.05, log_every=5, traj_every=500)
+    settings = MDSettings(
+        ensemble="nvt", temperature=300.0, timestep=0.5, steps=1500, friction=0.05, log_every=5, traj_every=500
+    )
     run_md(atoms, settings, tmp_path / "t.extxyz", tmp_path / "t.csv", echo=lambda *a: None)
     temperatures = np.array([float(r["temperature_K"]) for r in rows(tmp_path / "t.csv")])
     assert temperatures[:3].mean() < 150
@@ -117,7 +157,9 @@ def test_nose_hoover_and_npt_run(tmp_path):
     nvt = MDSettings(ensemble="nvt", thermostat="nose-hoover", temperature=300.0, timestep=2.0, steps=50, log_every=10)
     run_md(atoms, nvt, tmp_path / "a.extxyz", tmp_path / "a.csv", echo=lambda *a: None)
     volume = atoms.get_volume()
-    npt = MDSettings(ensemble="npt", temperature=300.0, timestep=2.0, steps=100, pressure=10.0, pdamp=100.0, log_every=10)
+    npt = MDSettings(
+        ensemble="npt", temperature=300.0, timestep=2.0, steps=100, pressure=10.0, pdamp=100.0, log_every=10
+    )
     run_md(atoms, npt, tmp_path / "b.extxyz", tmp_path / "b.csv", echo=lambda *a: None)
     table = rows(tmp_path / "b.csv")
     assert float(table[-1]["volume_A3"]) < volume  # 10 GPa compresses copper
@@ -125,13 +167,37 @@ def test_nose_hoover_and_npt_run(tmp_path):
 
 
 def test_npt_needs_a_periodic_cell(files, tmp_path):
-    result = run("md", files / "acac.xyz", "--model", files / "model.pt", "--ensemble", "npt", "--steps", 5, "--output", tmp_path / "x")
+    result = run(
+        "md",
+        files / "acac.xyz",
+        "--model",
+        files / "model.pt",
+        "--ensemble",
+        "npt",
+        "--steps",
+        5,
+        "--output",
+        tmp_path / "x",
+    )
     assert result.exit_code == 1 and "periodic" in result.output
 
 
 def test_resume_continues_the_step_count(files, tmp_path):
     out = tmp_path / "md"
-    args = ["md", files / "acac.xyz", "--model", files / "model.pt", "--timestep", 0.5, "--traj-every", 5, "--log-every", 5, "--output", out]
+    args = [
+        "md",
+        files / "acac.xyz",
+        "--model",
+        files / "model.pt",
+        "--timestep",
+        0.5,
+        "--traj-every",
+        5,
+        "--log-every",
+        5,
+        "--output",
+        out,
+    ]
     assert run(*args, "--steps", 20).exit_code == 0
     resumed = run(*args, "--steps", 40, "--resume")
     assert resumed.exit_code == 0, resumed.output

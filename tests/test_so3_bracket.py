@@ -97,11 +97,15 @@ def test_path_constants_kappa_times_wigner_3j_against_quadrature():
 def test_two_vectors_give_their_cross_product(backend):
     """{a·s, b·s} = (a × b)·s, with the l = 1 basis taken from e3nn (Y_1 = sqrt(3/4π) (x, y, z))."""
     basis = o3.spherical_harmonics(1, torch.eye(3, dtype=torch.float64), True, "integral").T  # Y_1(s) = basis @ s
-    torch.testing.assert_close(basis, math.sqrt(3 / (4 * math.pi)) * torch.eye(3, dtype=torch.float64), atol=1e-15, rtol=0)
+    torch.testing.assert_close(
+        basis, math.sqrt(3 / (4 * math.pi)) * torch.eye(3, dtype=torch.float64), atol=1e-15, rtol=0
+    )
     a, b = torch.randn(5, 3, dtype=torch.float64), torch.randn(5, 3, dtype=torch.float64)
     to_coefficients = lambda v: torch.linalg.solve(basis.T, v.T).T  # c with c · Y_1(s) = v · s  # noqa: E731
     zero = torch.zeros(5, 1, dtype=torch.float64)
-    out = gaunt_bracket(torch.cat([zero, to_coefficients(a)], -1), torch.cat([zero, to_coefficients(b)], -1), 1, backend=backend)
+    out = gaunt_bracket(
+        torch.cat([zero, to_coefficients(a)], -1), torch.cat([zero, to_coefficients(b)], -1), 1, backend=backend
+    )
     torch.testing.assert_close(out[:, 1:], to_coefficients(torch.linalg.cross(a, b)), atol=1e-14, rtol=0)
     assert out[:, 0].abs().max() < 1e-15
 
@@ -114,7 +118,9 @@ def test_antisymmetric_and_zero_on_itself(backend):
     torch.testing.assert_close(gaunt_bracket(x2, x1, 5, backend=backend), -out, atol=1e-13, rtol=0)
     assert gaunt_bracket(x1, x1, 5, backend=backend).abs().max() < 1e-13
     x3 = torch.randn(5, 9, dtype=torch.float64)
-    torch.testing.assert_close(gaunt_bracket(x3, x1, 4, backend=backend), -gaunt_bracket(x1, x3, 4, backend=backend), atol=1e-13, rtol=0)
+    torch.testing.assert_close(
+        gaunt_bracket(x3, x1, 4, backend=backend), -gaunt_bracket(x1, x3, 4, backend=backend), atol=1e-13, rtol=0
+    )
     # a constant has no gradient
     assert gaunt_bracket(torch.randn(5, 1, dtype=torch.float64), x1, 2, backend=backend).abs().max() < 1e-14
 
@@ -219,7 +225,9 @@ def test_leading_dimensions_broadcast_and_empty_batch(backend):
     x2 = torch.randn(4, 1, 4, dtype=torch.float64)
     out = gaunt_bracket(x1, x2, backend=backend)  # default lmax_out = L1 + L2 - 1 = 2
     assert out.shape == (2, 4, 3, 9)
-    torch.testing.assert_close(out[1, 2, 0], gaunt_bracket(x1[1, 0, 0], x2[2, 0], 2, backend="dense"), atol=1e-13, rtol=0)
+    torch.testing.assert_close(
+        out[1, 2, 0], gaunt_bracket(x1[1, 0, 0], x2[2, 0], 2, backend="dense"), atol=1e-13, rtol=0
+    )
     x = torch.randn(0, 9, dtype=torch.float64, requires_grad=True)
     empty = gaunt_bracket(x, torch.randn(0, 4, dtype=torch.float64), 2, backend=backend)
     assert empty.shape == (0, 9)
@@ -246,7 +254,9 @@ def test_module_form_moves_its_tables():
     module = GauntBracket(2, 2, 3).to(torch.float32)
     assert all(b.dtype == torch.float32 for b in module.buffers() if b.is_floating_point())
     x1, x2 = torch.randn(7, 9), torch.randn(7, 9)
-    torch.testing.assert_close(module(x1, x2).double(), gaunt_bracket(x1.double(), x2.double(), 3, "dense"), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(
+        module(x1, x2).double(), gaunt_bracket(x1.double(), x2.double(), 3, "dense"), atol=1e-5, rtol=1e-5
+    )
     with pytest.raises(TypeError, match="call .to"):
         module(x1.double(), x2.double())
     with pytest.raises(ValueError, match="x2 has degree 1 but this bracket was built for 2"):

@@ -52,7 +52,11 @@ def test_equivariant_under_rotations_and_inversion(backend):
     x1 = torch.randn(4, (l1 + 1) ** 2, dtype=torch.float64)
     x2 = torch.randn(4, (l2 + 1) ** 2, dtype=torch.float64)
     out = gaunt_product(x1, x2, lout, backend=backend)
-    for r in [o3.rand_matrix(dtype=torch.float64), -o3.rand_matrix(dtype=torch.float64), -torch.eye(3, dtype=torch.float64)]:
+    for r in [
+        o3.rand_matrix(dtype=torch.float64),
+        -o3.rand_matrix(dtype=torch.float64),
+        -torch.eye(3, dtype=torch.float64),
+    ]:
         d1, d2, dout = (o3.Irreps.spherical_harmonics(l).D_from_matrix(r) for l in (l1, l2, lout))
         rotated = gaunt_product(x1 @ d1.T, x2 @ d2.T, lout, backend=backend)
         # e3nn's D_from_matrix is itself only ~1e-6 accurate in float64 (its harmonics of a rotated
@@ -62,7 +66,9 @@ def test_equivariant_under_rotations_and_inversion(backend):
 
 def test_inversion_gives_parity_of_output_degree():
     x1, x2 = torch.randn(2, 9, dtype=torch.float64), torch.randn(2, 16, dtype=torch.float64)
-    parity = lambda lmax: torch.cat([torch.full((2 * l + 1,), (-1.0) ** l, dtype=torch.float64) for l in range(lmax + 1)])
+    parity = lambda lmax: torch.cat(
+        [torch.full((2 * l + 1,), (-1.0) ** l, dtype=torch.float64) for l in range(lmax + 1)]
+    )
     out = gaunt_product(x1, x2, 5)
     torch.testing.assert_close(gaunt_product(x1 * parity(2), x2 * parity(3), 5), out * parity(5), atol=1e-13, rtol=0)
 
@@ -86,7 +92,9 @@ def test_selection_rule_odd_paths_vanish(backend):
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_symmetric_in_its_inputs(backend):
     x1, x2 = torch.randn(5, 9, dtype=torch.float64), torch.randn(5, 16, dtype=torch.float64)
-    torch.testing.assert_close(gaunt_product(x1, x2, 4, backend=backend), gaunt_product(x2, x1, 4, backend=backend), atol=1e-13, rtol=0)
+    torch.testing.assert_close(
+        gaunt_product(x1, x2, 4, backend=backend), gaunt_product(x2, x1, 4, backend=backend), atol=1e-13, rtol=0
+    )
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -135,8 +143,12 @@ def test_leading_dimensions_broadcast_and_empty_batch(backend):
     x2 = torch.randn(4, 1, 4, dtype=torch.float64)
     out = gaunt_product(x1, x2, 3, backend=backend)
     assert out.shape == (2, 4, 3, 16)
-    torch.testing.assert_close(out[1, 2, 0], gaunt_product(x1[1, 0, 0], x2[2, 0], 3, backend="dense"), atol=1e-13, rtol=0)
-    empty = gaunt_product(torch.randn(0, 9, dtype=torch.float64), torch.randn(0, 4, dtype=torch.float64), 3, backend=backend)
+    torch.testing.assert_close(
+        out[1, 2, 0], gaunt_product(x1[1, 0, 0], x2[2, 0], 3, backend="dense"), atol=1e-13, rtol=0
+    )
+    empty = gaunt_product(
+        torch.randn(0, 9, dtype=torch.float64), torch.randn(0, 4, dtype=torch.float64), 3, backend=backend
+    )
     assert empty.shape == (0, 16)
 
 
@@ -144,7 +156,9 @@ def test_module_form_moves_its_tables():
     module = GauntProduct(2, 2, 4, backend="grid").to(torch.float32)
     assert all(b.dtype == torch.float32 for b in module.buffers() if b.is_floating_point())
     x1, x2 = torch.randn(7, 9), torch.randn(7, 9)
-    torch.testing.assert_close(module(x1, x2).double(), gaunt_product(x1.double(), x2.double(), 4, "dense"), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(
+        module(x1, x2).double(), gaunt_product(x1.double(), x2.double(), 4, "dense"), atol=1e-5, rtol=1e-5
+    )
     with pytest.raises(TypeError, match="call .to"):
         module(x1.double(), x2.double())
 

@@ -17,7 +17,9 @@ def test_to_grid_samples_the_function():
     assert f.shape == (3, 2, nb, na)
     z, _ = np.polynomial.legendre.leggauss(nb)
     b, a = np.meshgrid(np.arccos(z), 2 * np.pi * np.arange(na) / na, indexing="ij")
-    y = o3.spherical_harmonics(list(range(lmax + 1)), o3.angles_to_xyz(torch.from_numpy(a), torch.from_numpy(b)), True, "integral")
+    y = o3.spherical_harmonics(
+        list(range(lmax + 1)), o3.angles_to_xyz(torch.from_numpy(a), torch.from_numpy(b)), True, "integral"
+    )
     torch.testing.assert_close(f, torch.einsum("ijn,...n->...ij", y, x), atol=1e-13, rtol=0)
 
 
@@ -39,7 +41,9 @@ def test_fourier_round_trip_and_samples(lmax):
     t = 2 * np.pi * np.arange(n) / n
     keep = t <= np.pi
     b, a = np.meshgrid(t[keep], t, indexing="ij")
-    y = o3.spherical_harmonics(list(range(lmax + 1)), o3.angles_to_xyz(torch.from_numpy(a), torch.from_numpy(b)), True, "integral")
+    y = o3.spherical_harmonics(
+        list(range(lmax + 1)), o3.angles_to_xyz(torch.from_numpy(a), torch.from_numpy(b)), True, "integral"
+    )
     torch.testing.assert_close(samples[:, keep], torch.einsum("ijn,bn->bij", y, x), atol=1e-13, rtol=0)
 
 

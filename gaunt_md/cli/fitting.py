@@ -34,12 +34,31 @@ def _print_config(ctx: click.Context, _param, value: bool) -> None:
 
 
 @click.command()
-@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), help="YAML file of settings; flags override it")
-@click.option("--print-config", is_flag=True, expose_value=False, is_eager=True, callback=_print_config,
-              help="print a commented YAML template of every setting at its default, and exit")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="YAML file of settings; flags override it",
+)
+@click.option(
+    "--print-config",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_config,
+    help="print a commented YAML template of every setting at its default, and exit",
+)
 @_config_flags
-@click.option("--resume", is_flag=True, help="continue the run in --output from its last finished epoch (flags given now, e.g. --epochs, are saved)")
-@click.option("--force", is_flag=True, help="replace an existing results folder (once the data and settings have passed their checks)")
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="continue the run in --output from its last finished epoch (flags given now, e.g. --epochs, are saved)",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="replace an existing results folder (once the data and settings have passed their checks)",
+)
 @fail_cleanly
 def fit(config_file, resume, force, **flags) -> None:
     """Fit a model to labelled structures.
@@ -62,17 +81,30 @@ def fit(config_file, resume, force, **flags) -> None:
 @click.option("--energy-key", default="energy", show_default=True, help="energy label (eV)")
 @click.option("--forces-key", default="forces", show_default=True, help="forces label (eV/Å)")
 @click.option("--stress-key", default=None, help="stress label (eV/Å^3, ASE sign)  [default: none]")
-@click.option("--output", type=click.Path(dir_okay=False), help="write predictions (gaunt_energy in eV, gaunt_forces in eV/Å) as extxyz")
-@click.option("--plot", type=click.Path(dir_okay=False),
-              help="parity plot PNG; with several FILES one per file, PLOT_<file>.png  [default: none]")
-@click.option("--json", "json_file", type=click.Path(dir_okay=False),
-              help='write the error tables as JSON {"units": {metric: unit}, "files": {file: {group: metrics}}}')
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="write predictions (gaunt_energy in eV, gaunt_forces in eV/Å) as extxyz",
+)
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False),
+    help="parity plot PNG; with several FILES one per file, PLOT_<file>.png  [default: none]",
+)
+@click.option(
+    "--json",
+    "json_file",
+    type=click.Path(dir_okay=False),
+    help='write the error tables as JSON {"units": {metric: unit}, "files": {file: {group: metrics}}}',
+)
 @click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float64", show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda")
 @click.option("--threads", type=click.IntRange(min=1), help=THREADS_HELP)
 @click.option("--force", is_flag=True, help="overwrite --output, --plot and --json files")
 @fail_cleanly
-def evaluate(model, files, energy_key, forces_key, stress_key, output, plot, json_file, dtype, device, threads, force) -> None:
+def evaluate(
+    model, files, energy_key, forces_key, stress_key, output, plot, json_file, dtype, device, threads, force
+) -> None:
     """Errors of MODEL on labelled FILES, per file and per config_type."""
     import json
 

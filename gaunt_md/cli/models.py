@@ -8,7 +8,11 @@ from ._common import fail_cleanly
 
 
 @click.group()
-@click.option("--registry", type=click.Path(dir_okay=False), help="registry JSON file (default: $GAUNT_MD_REGISTRY, else models/registry.json of gaunt-md)")
+@click.option(
+    "--registry",
+    type=click.Path(dir_okay=False),
+    help="registry JSON file (default: $GAUNT_MD_REGISTRY, else models/registry.json of gaunt-md)",
+)
 @click.pass_context
 def models(ctx: click.Context, registry: str | None) -> None:
     """Pretrained models: list, inspect, download and verify."""
@@ -30,9 +34,22 @@ def models_list(registry) -> None:
     rows = [("name", "version", "elements", "MB", "test RMSE", "local")]
     for entry in entries:
         values = entry["metrics"]
-        errors = ", ".join(f"{label} {values[key]:.3g} {unit}" for key, label, unit in metrics if isinstance(values.get(key), (int, float)))
+        errors = ", ".join(
+            f"{label} {values[key]:.3g} {unit}"
+            for key, label, unit in metrics
+            if isinstance(values.get(key), (int, float))
+        )
         size = f"{entry['size'] / 1e6:.2f}"
-        rows.append((entry["name"], entry["version"], " ".join(entry["elements"]), size, errors or "-", "yes" if entry["local"] else "no"))
+        rows.append(
+            (
+                entry["name"],
+                entry["version"],
+                " ".join(entry["elements"]),
+                size,
+                errors or "-",
+                "yes" if entry["local"] else "no",
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())

@@ -84,7 +84,9 @@ def read_frames(
         stress = labels.get("stress")
         if stress is not None:
             stress = voigt_6_to_full_3x3_stress(stress) if stress.shape == (6,) else stress.reshape(3, 3)
-        frames.append(Frame(atoms, float(labels["energy"]), forces, stress, str(atoms.info.get("config_type", "default"))))
+        frames.append(
+            Frame(atoms, float(labels["energy"]), forces, stress, str(atoms.info.get("config_type", "default")))
+        )
     if not frames:
         raise ValueError(f"{path} holds no structures")
     return frames

@@ -30,8 +30,16 @@ class GauntConvolution(torch.nn.Module):
     the spherical harmonics of the edge directions (center → neighbour). Returns [N, (lmax+1)**2, C].
     """
 
-    def __init__(self, channels: int, lmax_in: int, lmax: int, r_max: float, num_basis: int, radial_hidden: int,
-                 radial_groups: int) -> None:
+    def __init__(
+        self,
+        channels: int,
+        lmax_in: int,
+        lmax: int,
+        r_max: float,
+        num_basis: int,
+        radial_hidden: int,
+        radial_groups: int,
+    ) -> None:
         super().__init__()
         self.channels, self.lmax_in, self.lmax, self.groups = channels, lmax_in, lmax, radial_groups
         self.radial: RadialMLP | RadialTable = RadialMLP(r_max, num_basis, radial_hidden, radial_groups * (lmax + 1))
@@ -41,8 +49,9 @@ class GauntConvolution(torch.nn.Module):
         degree = torch.tensor([l for l in range(lmax + 1) for _ in range(2 * l + 1)])
         self.register_buffer("repeat", (torch.arange(lmax + 1)[:, None] == degree).double(), persistent=False)
 
-    def forward(self, h: torch.Tensor, lengths: torch.Tensor, y: torch.Tensor, table: NeighbourTable,
-                avg_num_neighbors: float) -> torch.Tensor:
+    def forward(
+        self, h: torch.Tensor, lengths: torch.Tensor, y: torch.Tensor, table: NeighbourTable, avg_num_neighbors: float
+    ) -> torch.Tensor:
         radial = self.radial(lengths)  # [E, G (lmax+1)]
         n, k, c = h.shape
         g, w = self.groups, table.width

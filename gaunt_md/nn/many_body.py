@@ -32,7 +32,9 @@ class ManyBodyProduct(torch.nn.Module):
         n, f, c = a.shape
         a = self.linear(a) * self.element_weights.index_select(0, species)[:, None, :]  # [N, f, ν C]
         # one grid transform per factor: their gradients then need no stacking on the (large) grid
-        factors = [self.to_grid.columns(ak.reshape(f, -1)) for ak in a.transpose(0, 1).split(c, dim=2)]  # [n_alpha, n_beta, N C]
+        factors = [
+            self.to_grid.columns(ak.reshape(f, -1)) for ak in a.transpose(0, 1).split(c, dim=2)
+        ]  # [n_alpha, n_beta, N C]
         product = factors[-1]
         for fk in reversed(factors[:-1]):
             product = torch.addcmul(fk, fk, product)  # fk (1 + product) in one pass

@@ -68,15 +68,21 @@ class RadialTable(torch.nn.Module):
     def __init__(self, fn, r_max: float, intervals: int = 4096) -> None:
         super().__init__()
         self.intervals, self.step = intervals, float(r_max) / intervals
-        knots = torch.linspace(0.0, float(r_max), intervals + 1, dtype=torch.float64).clamp(min=1e-6)  # R is finite at 0
+        knots = torch.linspace(0.0, float(r_max), intervals + 1, dtype=torch.float64).clamp(
+            min=1e-6
+        )  # R is finite at 0
         with torch.no_grad(), torch.autograd.forward_ad.dual_level(), warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)  # torch's first forward-mode call scripts its decompositions
+            warnings.simplefilter(
+                "ignore", DeprecationWarning
+            )  # torch's first forward-mode call scripts its decompositions
             dual = torch.autograd.forward_ad.make_dual(knots, torch.ones_like(knots))
             values, slopes = torch.autograd.forward_ad.unpack_dual(fn(dual))
         y, m = values, slopes * self.step  # the cubic of interval k in t = r/h - k: y_k + m_k t + c2 t² + c3 t³
         c2 = 3 * (y[1:] - y[:-1]) - 2 * m[:-1] - m[1:]
         c3 = 2 * (y[:-1] - y[1:]) + m[:-1] + m[1:]
-        self.register_buffer("coefficients", torch.stack([y[:-1], m[:-1], c2, c3], dim=1), persistent=False)  # [K, 4, out]
+        self.register_buffer(
+            "coefficients", torch.stack([y[:-1], m[:-1], c2, c3], dim=1), persistent=False
+        )  # [K, 4, out]
 
     def forward(self, r: torch.Tensor) -> torch.Tensor:
         x = r / self.step

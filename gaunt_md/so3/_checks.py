@@ -15,8 +15,7 @@ def lmax_of(x: torch.Tensor, name: str) -> int:
     root = math.isqrt(n)
     if n == 0 or root * root != n:
         raise ValueError(
-            f"{name} has last dimension {n}, which is not (L+1)**2 for any degree L "
-            "(expected 1, 4, 9, 16, ...)"
+            f"{name} has last dimension {n}, which is not (L+1)**2 for any degree L (expected 1, 4, 9, 16, ...)"
         )
     return root - 1
 

@@ -129,7 +129,9 @@ class ToGrid(torch.nn.Module):
         alpha = 2.0 * math.pi * np.arange(n_alpha) / n_alpha
         self.register_buffer("legendre", torch.from_numpy(p.transpose(0, 2, 1).copy()), persistent=False)  # [M, nb, l]
         self.register_buffer("ring", torch.from_numpy(azimuthal(lmax, alpha).T.copy()), persistent=False)  # [na, M]
-        self.register_buffer("legendre_dense", torch.from_numpy(_legendre_dense(p, lmax)), persistent=False)  # [M nb, f]
+        self.register_buffer(
+            "legendre_dense", torch.from_numpy(_legendre_dense(p, lmax)), persistent=False
+        )  # [M nb, f]
         rows = torch.from_numpy(_rows_by_m(lmax))
         # padding pairs (l < |m|) read row 0 instead of a zero row: the Legendre table is zero there
         self.register_buffer("rows_in_range", torch.where(rows < (lmax + 1) ** 2, rows, 0), persistent=False)
@@ -162,7 +164,9 @@ class ToGrid(torch.nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if lmax_of(x, "x") != self.lmax:
-            raise ValueError(f"ToGrid expects degree {self.lmax} ({(self.lmax + 1) ** 2} coefficients), got {x.shape[-1]}")
+            raise ValueError(
+                f"ToGrid expects degree {self.lmax} ({(self.lmax + 1) ** 2} coefficients), got {x.shape[-1]}"
+            )
         f = self.columns(_to_columns(x))  # [na, nb, B]
         return f.permute(2, 1, 0).reshape(*x.shape[:-1], self.n_beta, self.n_alpha)
 

@@ -70,14 +70,20 @@ class GauntProduct(torch.nn.Module):
 
 
 @functools.lru_cache(maxsize=64)
-def _cached_product(lmax1: int, lmax2: int, lmax_out: int, backend: str, dtype: torch.dtype, device: torch.device) -> GauntProduct:
+def _cached_product(
+    lmax1: int, lmax2: int, lmax_out: int, backend: str, dtype: torch.dtype, device: torch.device
+) -> GauntProduct:
     return GauntProduct(lmax1, lmax2, lmax_out, backend).to(device=device, dtype=dtype)
 
 
-def gaunt_product(x1: torch.Tensor, x2: torch.Tensor, lmax_out: int | None = None, backend: str = "grid") -> torch.Tensor:
+def gaunt_product(
+    x1: torch.Tensor, x2: torch.Tensor, lmax_out: int | None = None, backend: str = "grid"
+) -> torch.Tensor:
     """Gaunt product of ``x1: [..., (L1+1)**2]`` and ``x2: [..., (L2+1)**2]`` → ``[..., (lmax_out+1)**2]``.
 
     ``lmax_out`` defaults to L1 + L2. Tables are built once per (degrees, backend, dtype, device).
     """
     lmax1, lmax2 = operand_degrees(x1, x2, backend, BACKENDS)
-    return _cached_product(lmax1, lmax2, lmax1 + lmax2 if lmax_out is None else lmax_out, backend, x1.dtype, x1.device)(x1, x2)
+    return _cached_product(lmax1, lmax2, lmax1 + lmax2 if lmax_out is None else lmax_out, backend, x1.dtype, x1.device)(
+        x1, x2
+    )

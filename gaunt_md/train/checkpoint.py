@@ -11,14 +11,32 @@ import torch
 
 from ..files import atomic_write
 
-LOG_FIELDS = ["epoch", "train_loss", "valid_loss", "energy_rmse", "energy_mae", "forces_rmse", "forces_mae", "lr", "seconds"]
+LOG_FIELDS = [
+    "epoch",
+    "train_loss",
+    "valid_loss",
+    "energy_rmse",
+    "energy_mae",
+    "forces_rmse",
+    "forces_mae",
+    "lr",
+    "seconds",
+]
 
 
 def save_checkpoint(run, epoch: int, elapsed: float) -> None:
     """Model, EMA, optimiser, scheduler and RNG states after ``epoch`` (0-based)."""
-    state = {"model": run.model.state_dict(), "ema": run.ema.state_dict(), "optimizer": run.optimizer.state_dict(),
-             "scheduler": run.scheduler.state_dict(), "rng": _rng_state(), "epoch": epoch, "best": run.best,
-             "since_best": run.since_best, "elapsed": elapsed}
+    state = {
+        "model": run.model.state_dict(),
+        "ema": run.ema.state_dict(),
+        "optimizer": run.optimizer.state_dict(),
+        "scheduler": run.scheduler.state_dict(),
+        "rng": _rng_state(),
+        "epoch": epoch,
+        "best": run.best,
+        "since_best": run.since_best,
+        "elapsed": elapsed,
+    }
     atomic_write(run.out / "checkpoints" / "latest.pt", lambda tmp: torch.save(state, tmp))
 
 
@@ -32,7 +50,12 @@ def load_checkpoint(run) -> None:
     torch.set_rng_state(state["rng"]["torch"])
     np.random.set_state(state["rng"]["numpy"])
     random.setstate(state["rng"]["python"])
-    run.start_epoch, run.best, run.since_best, run.elapsed_before = state["epoch"] + 1, state["best"], state["since_best"], state["elapsed"]
+    run.start_epoch, run.best, run.since_best, run.elapsed_before = (
+        state["epoch"] + 1,
+        state["best"],
+        state["since_best"],
+        state["elapsed"],
+    )
 
 
 def _rng_state() -> dict:
@@ -42,7 +65,9 @@ def _rng_state() -> dict:
 def start_log(path: Path, resume_after: int | None) -> None:
     """A new log (header only), or on resume the rows up to epoch ``resume_after``: a run killed after
     logging an epoch but before its checkpoint redoes that epoch, and logs it once."""
-    rows = [r for r in csv.DictReader(path.open()) if int(r["epoch"]) <= resume_after] if resume_after is not None else []
+    rows = (
+        [r for r in csv.DictReader(path.open()) if int(r["epoch"]) <= resume_after] if resume_after is not None else []
+    )
     with path.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, LOG_FIELDS)
         writer.writeheader()

@@ -36,7 +36,9 @@ def load_data(cfg: FitConfig) -> FitData:
     for name, frames in (("validation", valid), ("test", test)):
         extra = sorted({int(z) for f in frames for z in f.atoms.numbers} - set(elements))
         if extra:
-            raise ValueError(f"the {name} data has element(s) {', '.join(chemical_symbols[z] for z in extra)} not in the training data")
+            raise ValueError(
+                f"the {name} data has element(s) {', '.join(chemical_symbols[z] for z in extra)} not in the training data"
+            )
     return FitData(train, valid, test, elements, _e0s(cfg, train, elements))
 
 

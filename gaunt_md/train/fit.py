@@ -86,7 +86,9 @@ def fit(cfg: FitConfig, resume: bool = False, force: bool = False) -> dict:
     budget = cfg.max_minutes * 60 if cfg.max_minutes else float("inf")
     for epoch in range(run.start_epoch, cfg.epochs):
         t0 = time.perf_counter()
-        stage_two = epoch >= cfg.stage_two_fraction * cfg.epochs or all_agree(run.elapsed() >= cfg.stage_two_fraction * budget, run.world)
+        stage_two = epoch >= cfg.stage_two_fraction * cfg.epochs or all_agree(
+            run.elapsed() >= cfg.stage_two_fraction * budget, run.world
+        )
         loss = train_epoch(run, epoch, stage_two)
         validate_and_checkpoint(run, epoch, loss, t0, budget)
         if run.since_best >= cfg.patience:
@@ -108,7 +110,9 @@ def setup(cfg: FitConfig, resume: bool, force: bool) -> Run:
     if resume and not (out / "checkpoints" / "latest.pt").is_file():
         raise FileNotFoundError(f"nothing to resume: {out / 'checkpoints' / 'latest.pt'} does not exist")
     if not resume and not force and out.exists() and any(out.iterdir()):
-        raise ValueError(f"results folder {out} exists and is not empty; use --resume to continue or --force to replace it")
+        raise ValueError(
+            f"results folder {out} exists and is not empty; use --resume to continue or --force to replace it"
+        )
     data = load_data(cfg)
     rank, world, device = start_processes(cfg.device)
     random.seed(cfg.seed)
@@ -116,30 +120,46 @@ def setup(cfg: FitConfig, resume: bool, force: bool) -> Run:
     torch.manual_seed(cfg.seed)
     dtype = resolve_dtype(cfg.dtype)
     species_of = {z: i for i, z in enumerate(data.elements)}
-    graphs = {split: [labelled_graph(f, cfg.model["r_max"], species_of, dtype) for f in frames]
-              for split, frames in (("train", data.train), ("valid", data.valid), ("test", data.test))}
+    graphs = {
+        split: [labelled_graph(f, cfg.model["r_max"], species_of, dtype) for f in frames]
+        for split, frames in (("train", data.train), ("valid", data.valid), ("test", data.test))
+    }
     stats = data_statistics(data.train, graphs["train"], data.e0s)
     model = GauntForceField(elements=data.elements, e0s=data.e0s, **stats, **cfg.model).to(device=device, dtype=dtype)
     run = Run(
-        cfg, out, rank, world, device, data, graphs, model,
+        cfg,
+        out,
+        rank,
+        world,
+        device,
+        data,
+        graphs,
+        model,
         ema=AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True),
         optimizer=torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, amsgrad=cfg.amsgrad),
-        scheduler=None, trainer=DistributedDataParallel(model) if world > 1 else model,
+        scheduler=None,
+        trainer=DistributedDataParallel(model) if world > 1 else model,
         sampler=DistributedSampler(graphs["train"], num_replicas=world, rank=rank, shuffle=True, seed=cfg.seed),
         echo=(lambda *a: print(*a, flush=True)) if rank == 0 else (lambda *a: None),
     )
-    run.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(run.optimizer, factor=cfg.lr_factor, patience=cfg.lr_patience)
+    run.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        run.optimizer, factor=cfg.lr_factor, patience=cfg.lr_patience
+    )
     if resume:
         load_checkpoint(run)
         if run.start_epoch >= cfg.epochs:
-            raise ValueError(f"{out} has already trained {run.start_epoch} epochs; give --epochs larger than that to train more")
+            raise ValueError(
+                f"{out} has already trained {run.start_epoch} epochs; give --epochs larger than that to train more"
+            )
     if run.main:
         _prepare_folder(run, resume, force)
     barrier(world)
     run.echo(f"resuming {out} after epoch {run.start_epoch}" if resume else f"results go to {out}")
-    run.echo(f"training on {len(data.train)} frames ({world} process{'es' if world > 1 else ''}), validating on {len(data.valid)}; "
-             f"elements {model.elements}; {sum(p.numel() for p in model.parameters())} parameters; "
-             f"avg neighbours {stats['avg_num_neighbors']:.1f}")
+    run.echo(
+        f"training on {len(data.train)} frames ({world} process{'es' if world > 1 else ''}), validating on {len(data.valid)}; "
+        f"elements {model.elements}; {sum(p.numel() for p in model.parameters())} parameters; "
+        f"avg neighbours {stats['avg_num_neighbors']:.1f}"
+    )
     return run
 
 
@@ -164,8 +184,11 @@ def train_epoch(run: Run, epoch: int, stage_two: bool) -> float:
     if stage_two:
         for group in run.optimizer.param_groups:
             group["lr"] = min(group["lr"], cfg.stage_two_lr)
-    weights = {"energy": cfg.stage_two_energy_weight if stage_two else cfg.energy_weight, "forces": cfg.forces_weight,
-               "stress": cfg.stress_weight}
+    weights = {
+        "energy": cfg.stage_two_energy_weight if stage_two else cfg.energy_weight,
+        "forces": cfg.forces_weight,
+        "stress": cfg.stress_weight,
+    }
     run.model.train()
     run.sampler.set_epoch(epoch)
     total, count = 0.0, 0
@@ -189,7 +212,10 @@ def validate_and_checkpoint(run: Run, epoch: int, train_loss: float, t0: float, 
     cfg = run.cfg
     metrics = evaluate(run.ema.module, run.loader("valid"))
     # one fixed criterion for the whole run, so models from both loss stages compare fairly
-    valid_loss = cfg.energy_weight * (metrics["energy_rmse"] / 1e3) ** 2 + cfg.forces_weight * (metrics["forces_rmse"] / 1e3) ** 2
+    valid_loss = (
+        cfg.energy_weight * (metrics["energy_rmse"] / 1e3) ** 2
+        + cfg.forces_weight * (metrics["forces_rmse"] / 1e3) ** 2
+    )
     run.scheduler.step(valid_loss)
     improved = valid_loss < run.best
     run.best, run.since_best = (valid_loss, 0) if improved else (run.best, run.since_best + 1)
@@ -197,8 +223,17 @@ def validate_and_checkpoint(run: Run, epoch: int, train_loss: float, t0: float, 
     if run.main:
         if improved:
             run.ema.module.save(run.out / "checkpoints" / "best.pt")
-        append_log(run.out / "log.csv", {"epoch": epoch + 1, "train_loss": train_loss, "valid_loss": valid_loss, **metrics,
-                                         "lr": run.optimizer.param_groups[0]["lr"], "seconds": seconds})
+        append_log(
+            run.out / "log.csv",
+            {
+                "epoch": epoch + 1,
+                "train_loss": train_loss,
+                "valid_loss": valid_loss,
+                **metrics,
+                "lr": run.optimizer.param_groups[0]["lr"],
+                "seconds": seconds,
+            },
+        )
         save_checkpoint(run, epoch, run.elapsed())
     done = epoch + 1 - run.start_epoch
     eta = min((time.perf_counter() - run.t_start) / done * (cfg.epochs - epoch - 1), budget - run.elapsed())
@@ -215,12 +250,16 @@ def finish(run: Run) -> dict:
     out, cfg = run.out, run.cfg
     final = GauntForceField.load(out / "checkpoints" / "best.pt").to(device=run.device, dtype=resolve_dtype(cfg.dtype))
     correction = refit_energy_shift(final, run.loader("train"))
-    run.echo(f"per-atom energy shift refitted on the {len(run.graphs['train'])} training frames: {1e3 * correction:+.3f} meV/atom")
+    run.echo(
+        f"per-atom energy shift refitted on the {len(run.graphs['train'])} training frames: {1e3 * correction:+.3f} meV/atom"
+    )
     final.save(out / "model.pt")  # in the precision it was trained in
     learning_curve(out / "log.csv", out / "learning_curve.png")
     result = {split: evaluate(final, run.loader(split)) for split in ("valid", "test") if run.graphs[split]}
     (out / "metrics.json").write_text(json.dumps({"units": UNITS, **result}, indent=2, ensure_ascii=False))
     for split, m in result.items():
-        run.echo(f"{split}: E RMSE {m['energy_rmse']:.2f} MAE {m['energy_mae']:.2f} meV/atom | "
-                 f"F RMSE {m['forces_rmse']:.1f} MAE {m['forces_mae']:.1f} meV/Å")
+        run.echo(
+            f"{split}: E RMSE {m['energy_rmse']:.2f} MAE {m['energy_mae']:.2f} meV/atom | "
+            f"F RMSE {m['forces_rmse']:.1f} MAE {m['forces_mae']:.1f} meV/Å"
+        )
     return result

@@ -41,7 +41,9 @@ class ErrorAccumulator:
 
     def summary(self) -> dict[str, float]:
         """:func:`gaunt_md.errors.error_metrics` of everything added (meV/atom, meV, meV/Å)."""
-        return error_metrics(torch.cat(self.energy).numpy(), torch.cat(self.n_atoms).numpy(), torch.cat(self.forces).numpy())
+        return error_metrics(
+            torch.cat(self.energy).numpy(), torch.cat(self.n_atoms).numpy(), torch.cat(self.forces).numpy()
+        )
 
 
 def refit_energy_shift(model, loader: Iterable) -> float:

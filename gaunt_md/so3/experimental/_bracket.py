@@ -65,8 +65,10 @@ def bracket_tensor(lmax1: int, lmax2: int, lmax3: int) -> torch.Tensor:
 def _check_degrees(lmax1: int, lmax2: int, lmax_out: int) -> None:
     check_input_degrees(lmax1, lmax2)
     if lmax1 + lmax2 == 0:
-        raise ValueError("the bracket of two degree-0 inputs vanishes identically: no output degree is valid "
-                         "(lmax_out must be in [0, L1+L2-1] and L1+L2-1 = -1)")
+        raise ValueError(
+            "the bracket of two degree-0 inputs vanishes identically: no output degree is valid "
+            "(lmax_out must be in [0, L1+L2-1] and L1+L2-1 = -1)"
+        )
     check_output_degree("lmax_out", lmax_out, lmax1, lmax2, odd=True)
 
 
@@ -78,8 +80,9 @@ class GauntBracket(torch.nn.Module):
     Buffers are float64 at construction; call ``.to(dtype)`` to match the inputs.
     """
 
-    def __init__(self, lmax1: int, lmax2: int, lmax_out: int, backend: str = "grid",
-                 product_lmax_out: int | None = None) -> None:
+    def __init__(
+        self, lmax1: int, lmax2: int, lmax_out: int, backend: str = "grid", product_lmax_out: int | None = None
+    ) -> None:
         super().__init__()
         check_backend(backend, BRACKET_BACKENDS)
         _check_degrees(lmax1, lmax2, lmax_out)
@@ -125,12 +128,21 @@ class GauntBracket(torch.nn.Module):
 
 
 @functools.lru_cache(maxsize=64)
-def _cached_bracket(lmax1: int, lmax2: int, lmax_out: int, backend: str, product_lmax_out: int | None,
-                    dtype: torch.dtype, device: torch.device) -> GauntBracket:
+def _cached_bracket(
+    lmax1: int,
+    lmax2: int,
+    lmax_out: int,
+    backend: str,
+    product_lmax_out: int | None,
+    dtype: torch.dtype,
+    device: torch.device,
+) -> GauntBracket:
     return GauntBracket(lmax1, lmax2, lmax_out, backend, product_lmax_out).to(device=device, dtype=dtype)
 
 
-def gaunt_bracket(x1: torch.Tensor, x2: torch.Tensor, lmax_out: int | None = None, backend: str = "grid") -> torch.Tensor:
+def gaunt_bracket(
+    x1: torch.Tensor, x2: torch.Tensor, lmax_out: int | None = None, backend: str = "grid"
+) -> torch.Tensor:
     """Poisson bracket of ``x1: [..., (L1+1)**2]`` and ``x2: [..., (L2+1)**2]`` → ``[..., (lmax_out+1)**2]``.
 
     b_lm = ∫ {f1, f2} Y_lm dΩ; ``lmax_out`` defaults to L1 + L2 - 1, its largest valid value.
@@ -143,7 +155,10 @@ def gaunt_bracket(x1: torch.Tensor, x2: torch.Tensor, lmax_out: int | None = Non
 
 
 def gaunt_product_and_bracket(
-    x1: torch.Tensor, x2: torch.Tensor, lmax_product: int | None = None, lmax_bracket: int | None = None,
+    x1: torch.Tensor,
+    x2: torch.Tensor,
+    lmax_product: int | None = None,
+    lmax_bracket: int | None = None,
     backend: str = "grid",
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(:func:`gaunt_md.so3.gaunt_product`, :func:`gaunt_bracket`) of ``x1``, ``x2`` from one grid transform of each.

@@ -110,7 +110,9 @@ class FromFourier(torch.nn.Module):
                     table[v, :, r] = weight * jmat @ yhat[lm, :, (-v) % m_size]
         self.register_buffer("table", torch.view_as_real(torch.from_numpy(table)).contiguous(), persistent=False)
         valid = rows.reshape(-1)
-        self.register_buffer("index", torch.from_numpy(np.argsort(valid, kind="stable")[: (lmax + 1) ** 2]), persistent=False)
+        self.register_buffer(
+            "index", torch.from_numpy(np.argsort(valid, kind="stable")[: (lmax + 1) ** 2]), persistent=False
+        )
 
     def forward(self, series: torch.Tensor) -> torch.Tensor:
         lmax = self.lmax
