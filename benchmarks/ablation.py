@@ -40,8 +40,8 @@ from pathlib import Path
 
 import yaml
 from _docs import write_section
-from _runs import GAUNT_MD, Job, merge_json, places, provenance, run_side_by_side, work_root
-from accuracy import DATA, SYSTEMS
+from _runs import Job, merge_json, places, provenance, run_side_by_side, work_root
+from accuracy import DATA, SYSTEMS, fit_command
 
 from gaunt_md.config import MODEL_OPTIONS
 
@@ -77,36 +77,16 @@ def first_frames(src: Path, n: int | None, folder: Path) -> Path:
 
 def fit_job(system: str, variant: str, epochs: int, frames: int | None, smoke: bool) -> Job:
     """The ``gaunt-md fit`` command of one (system, variant), its settings in ``<variant>.yaml``."""
-    train, test, e0s, valid_fraction = SYSTEMS[system]
+    train, test = SYSTEMS[system][:2]
     work = work_root(smoke) / "ablation" / system
     out = work / variant
     config = work / f"{variant}.yaml"
     config.parent.mkdir(parents=True, exist_ok=True)
     config.write_text(yaml.safe_dump(settings_of(variant, smoke)))
     train, test = (first_frames(f, frames, work / "data") for f in (train, test))
-    cmd = [
-        *GAUNT_MD,
-        "fit",
-        "--config",
-        str(config),
-        "--train",
-        str(train),
-        "--valid-fraction",
-        str(valid_fraction),
-        "--e0s",
-        str(e0s),
-        "--test",
-        str(test),
-        "--epochs",
-        str(epochs),
-        "--threads",
-        "1",
-        "--seed",
-        "0",
-        "--output",
-        str(out),
-        "--force",
-    ]
+    cmd = fit_command(
+        system, out, "--config", config, "--test", test, "--epochs", epochs, "--threads", 1, "--seed", 0, train=train
+    )
     return Job(f"{system}/{variant}", cmd, work / f"{variant}.log", lambda: f"{len(epoch_rows(out))}/{epochs} epochs")
 
 

@@ -74,29 +74,30 @@ def _eval(model: Path, test: Path, out: Path) -> dict:
     return next(iter(table["files"].values()))["all"]
 
 
-def run_gaunt(system: str, minutes: float, snapshots: list[float], threads: int) -> None:
-    train, test, e0s, valid_fraction = SYSTEMS[system]
-    out = WORK / system / "gaunt"
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-    cmd = [
-        sys.executable,
-        "-m",
-        "gaunt_md.cli",
-        "fit",
+def fit_command(system: str, out: Path, *extra: object, train: Path | None = None) -> list[str]:
+    """``gaunt-md fit`` of a system's training file (or ``train``) with its E0s and validation
+    fraction into ``out`` (replaced), plus ``extra`` flags."""
+    default_train, _, e0s, valid_fraction = SYSTEMS[system]
+    flags = [
         "--train",
-        str(train),
+        train or default_train,
         "--valid-fraction",
-        str(valid_fraction),
+        valid_fraction,
         "--e0s",
-        str(e0s),
+        e0s,
         "--output",
-        str(out),
-        "--max-minutes",
-        str(minutes),
-        "--epochs",
-        "100000",
+        out,
+        *extra,
         "--force",
     ]
+    return [sys.executable, "-m", "gaunt_md.cli", "fit", *map(str, flags)]
+
+
+def run_gaunt(system: str, minutes: float, snapshots: list[float], threads: int) -> None:
+    test = SYSTEMS[system][1]
+    out = WORK / system / "gaunt"
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    cmd = fit_command(system, out, "--max-minutes", minutes, "--epochs", 100000)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env)
     best = out / "checkpoints" / "best.pt"
@@ -254,31 +255,11 @@ def run_mace(system: str, epochs: int, mace_python: Path, threads: int, limit: i
 
 def run_gaunt_epochs(system: str, epochs: int, threads: int) -> None:
     """gaunt-md fit for a fixed number of epochs (the equal-epoch partner of ``run_mace``)."""
-    train, test, e0s, valid_fraction = SYSTEMS[system]
+    test = SYSTEMS[system][1]
     out = WORK / system / f"gaunt_{epochs}epochs"
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     t0 = time.perf_counter()
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "gaunt_md.cli",
-            "fit",
-            "--train",
-            str(train),
-            "--valid-fraction",
-            str(valid_fraction),
-            "--e0s",
-            str(e0s),
-            "--output",
-            str(out),
-            "--epochs",
-            str(epochs),
-            "--force",
-        ],
-        env=env,
-        check=True,
-    )
+    subprocess.run(fit_command(system, out, "--epochs", epochs), env=env, check=True)
     row = {"minutes": (time.perf_counter() - t0) / 60, "epochs": epochs, **_eval(out / "model.pt", test, out)}
     _update(system, "gaunt_equal_epochs", {"threads": threads, "runs": {"final": row}})
 
