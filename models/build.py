@@ -494,6 +494,12 @@ def card(name: str) -> None:
         f"- Elements {', '.join(entry['elements'])}; cutoff {c.r_max} Å; E0s (eV): "
         + ", ".join(f"{z}: {e:.4f}" for z, e in sorted(c.e0s.items()))
         + f"; average neighbours {c.avg_num_neighbors:.1f}.",
+        "- Pair prior: "
+        + (
+            "ZBL screened nuclear repulsion below 0.5-0.75 covalent-radius sums (`pair_repulsion='zbl'`)."
+            if getattr(c, "pair_repulsion", None) == "zbl"
+            else "none (fitted before gaunt-md had one; `gaunt-md fit` now adds a ZBL prior by default)."
+        ),
         "- Units: energies eV, forces eV/Å, stress eV/Å^3 (ASE's).",
         "",
         "## Training",
