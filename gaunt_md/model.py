@@ -30,16 +30,19 @@ FORMAT = "gaunt-md-model"
 FORMAT_VERSION = 2  # 2: each convolution owns its radial function (conv.radial.embedding, conv.radial.mlp)
 
 
-def _from_version_1(state: dict) -> dict:
+def from_version_1(state: dict) -> dict:
     """Version-1 weights in version 2's names: each layer's radial MLP moved under ``conv.radial.mlp``,
-    and the one Bessel basis (``radial.frequencies``) became each layer's ``conv.radial.embedding``."""
+    and the one Bessel basis (``radial.frequencies``) became each layer's ``conv.radial.embedding``.
+    Works on a model's state dict and on one with a prefix (an EMA's ``module.``); others pass unchanged."""
+    old = [k for k in state if k.endswith("radial.frequencies") and ".conv." not in k]
+    if not old:
+        return state
+    prefix = old[0][: -len("radial.frequencies")]
     renamed = {
-        re.sub(r"^(layers\.\d+\.conv\.radial)\.", r"\1.mlp.", k): v
-        for k, v in state.items()
-        if k != "radial.frequencies"
+        re.sub(r"(layers\.\d+\.conv\.radial)\.", r"\1.mlp.", k, count=1): v for k, v in state.items() if k != old[0]
     }
-    layers = {m.group(1) for k in renamed if (m := re.match(r"^(layers\.\d+)\.conv\.radial\.mlp\.", k))}
-    renamed.update({f"{layer}.conv.radial.embedding.frequencies": state["radial.frequencies"] for layer in layers})
+    layers = {m.group(1) for k in renamed if (m := re.search(r"(layers\.\d+)\.conv\.radial\.mlp\.", k))}
+    renamed.update({f"{prefix}{layer}.conv.radial.embedding.frequencies": state[old[0]] for layer in layers})
     return renamed
 
 
@@ -211,7 +214,7 @@ class GauntForceField(torch.nn.Module):
         cfg = dict(blob["config"])
         if version == 1:  # written before the pair prior existed: none
             cfg.setdefault("pair_repulsion", None)
-        state = _from_version_1(blob["state_dict"]) if version == 1 else blob["state_dict"]
+        state = from_version_1(blob["state_dict"])
         try:
             model = cls(**cfg)
             model.load_state_dict(state)  # float64 model: the saved values load exactly

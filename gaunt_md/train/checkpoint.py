@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from ..files import atomic_write
+from ..model import from_version_1
 
 LOG_FIELDS = [
     "epoch",
@@ -43,8 +44,8 @@ def save_checkpoint(run, epoch: int, elapsed: float) -> None:
 def load_checkpoint(run) -> None:
     """Restore a run from ``latest.pt``: it continues exactly where the last finished epoch left it."""
     state = torch.load(run.out / "checkpoints" / "latest.pt", map_location=run.device, weights_only=False)
-    run.model.load_state_dict(state["model"])
-    run.ema.load_state_dict(state["ema"])
+    run.model.load_state_dict(from_version_1(state["model"]))  # a run started before model format 2 resumes
+    run.ema.load_state_dict(from_version_1(state["ema"]))
     run.optimizer.load_state_dict(state["optimizer"])
     run.scheduler.load_state_dict(state["scheduler"])
     torch.set_rng_state(state["rng"]["torch"])
