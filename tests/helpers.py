@@ -1,6 +1,9 @@
-"""Helpers the tests import: where the datasets are, and small random models."""
+"""Helpers the tests import: where the datasets are, small random models, a periodic box, energies and forces."""
 
 from pathlib import Path
+
+import numpy as np
+from ase import Atoms
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -14,3 +17,23 @@ def small_model(elements=("H", "C", "O"), **kwargs):
     )
     options.update(kwargs)
     return GauntForceField(elements=list(elements), **options).double()
+
+
+def periodic_box(seed=0, n=6, size=4.0, tilt=True):
+    """A small random periodic cell of H, C and O (tilted unless ``tilt`` is False)."""
+    rng = np.random.default_rng(seed)
+    cell = np.diag([size, size * 1.1, size * 0.9])
+    if tilt:
+        cell[1, 0], cell[2, 1] = 0.7, -0.5
+    atoms = Atoms(["O", "H", "H", "C", "H", "O"][:n], cell=cell, pbc=True)
+    atoms.set_scaled_positions(rng.random((n, 3)))
+    return atoms
+
+
+def energy_forces(model, atoms, dtype="float64"):
+    """Energy (eV) and forces (eV/Å) of ``atoms`` through a GauntCalculator of ``model``."""
+    from gaunt_md import GauntCalculator
+
+    atoms = atoms.copy()
+    atoms.calc = GauntCalculator(model, device="cpu", dtype=dtype)
+    return atoms.get_potential_energy(), atoms.get_forces()

@@ -5,14 +5,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from ase import Atoms
 from ase.io import read
 from e3nn import o3
 
 from gaunt_md import GauntCalculator, GauntForceField
 from gaunt_md.data import atoms_to_graph, batch_graphs
 from gaunt_md.nn.radial import RadialMLP
-from helpers import DATA, small_model
+from helpers import DATA, energy_forces, periodic_box, small_model
 
 pytestmark = pytest.mark.data  # reads ../shared/data
 
@@ -20,22 +19,6 @@ pytestmark = pytest.mark.data  # reads ../shared/data
 @pytest.fixture(scope="module")
 def acac():
     return read(DATA / "acac" / "train_300K.xyz", 0)
-
-
-def periodic_box(seed=0, n=6, size=4.0, tilt=True):
-    rng = np.random.default_rng(seed)
-    cell = np.diag([size, size * 1.1, size * 0.9])
-    if tilt:
-        cell[1, 0], cell[2, 1] = 0.7, -0.5
-    atoms = Atoms(["O", "H", "H", "C", "H", "O"][:n], cell=cell, pbc=True)
-    atoms.set_scaled_positions(rng.random((n, 3)))
-    return atoms
-
-
-def energy_forces(model, atoms, dtype="float64"):
-    atoms = atoms.copy()
-    atoms.calc = GauntCalculator(model, device="cpu", dtype=dtype)
-    return atoms.get_potential_energy(), atoms.get_forces()
 
 
 def test_forces_are_nonzero_and_equal_finite_differences(acac):
@@ -229,7 +212,11 @@ def test_version_1_names_of_a_model_or_its_ema_map_to_version_2(prefix):
 
     state = {prefix + k: v for k, v in small_model().state_dict().items()}
     frequencies = state[f"{prefix}layers.0.conv.radial.embedding.frequencies"]
-    old = {re.sub(r"conv\.radial\.mlp\.", "conv.radial.", k): v for k, v in state.items() if "embedding.frequencies" not in k}
+    old = {
+        re.sub(r"conv\.radial\.mlp\.", "conv.radial.", k): v
+        for k, v in state.items()
+        if "embedding.frequencies" not in k
+    }
     old[f"{prefix}radial.frequencies"] = frequencies
     new = from_version_1(old)
     assert new.keys() == state.keys() and all(torch.equal(new[k], v) for k, v in state.items())

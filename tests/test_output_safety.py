@@ -185,3 +185,17 @@ def test_eval_writes_a_plot_only_when_asked(files, tmp_path):
     assert "default: none" in run("eval", "--help").output.split("--plot", 1)[1].split("--json", 1)[0]
     assert run("eval", files / "model.pt", tmp_path / "t.xyz", "--plot", tmp_path / "p.png").exit_code == 0
     assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_readme_install_and_test_lines_are_the_ones_ci_runs():
+    """CI runs the README's plain install line and its test command; the README also gives the CPU-wheel line."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    blocks = re.findall(r"```bash\n(.*?)\n```", (root / "README.md").read_text(), re.S)
+    ci = (root / ".ci" / "run").read_text().splitlines()
+    install, cpu = blocks[0], blocks[1]
+    assert install == 'pip install torch==2.13.0 && pip install -e ".[dev]"' and install in ci
+    assert "--index-url https://download.pytorch.org/whl/cpu" in cpu and "torch==2.13.0" in cpu
+    assert blocks[2] in ci and "pytest" in blocks[2]

@@ -10,11 +10,10 @@ from ase import Atoms
 from ase.data import atomic_numbers, covalent_radii
 from ase.io import read
 from ase.neighborlist import neighbor_list
-from test_model import energy_forces, periodic_box
 
 from gaunt_md import GauntCalculator, GauntForceField
 from gaunt_md.nn import ZBLRepulsion
-from helpers import DATA, small_model
+from helpers import DATA, energy_forces, periodic_box, small_model
 
 pytestmark = pytest.mark.data  # reads ../shared/data
 
