@@ -48,7 +48,18 @@ from gaunt_md.config import MODEL_OPTIONS
 VARIANTS: dict[str, dict] = {  # name -> gaunt-md fit settings (flags or model options) that differ from the defaults
     "default": {},  # with the ZBL pair prior, the default since 2026-12-03
     "no-prior": {"pair_repulsion": "none"},
+    # optimisation
     "lr-0.005": {"lr": 0.005},
+    "lr-0.02": {"lr": 0.02},
+    "batch-2": {"batch_size": 2},
+    "batch-10": {"batch_size": 10},
+    "ema-0.9": {"ema_decay": 0.9},
+    "float32": {"dtype": "float32"},
+    "energy-weight-10": {"energy_weight": 10.0},
+    # capacity where it is cheap
+    "hidden-lmax-2": {"hidden_lmax": 2},
+    "basis-16": {"num_basis": 16},
+    "correlation-2": {"correlation": 2},
 }
 SMOKE_MODEL = {"channels": 8, "radial_hidden": 8}
 TIMED_FRAMES = {
