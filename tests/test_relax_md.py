@@ -60,10 +60,11 @@ def test_relax_converges_a_distorted_molecule(files, tmp_path):
     assert np.linalg.norm(final.get_forces(), axis=1).max() < 0.01
     trajectory = read(f"{out}.extxyz", ":")
     assert trajectory[-1].get_potential_energy() < trajectory[0].get_potential_energy()
-    # the final forces are the model's, not stale labels: recompute them
+    # the final forces are the model's, not stale labels (those differ by ~0.1 eV/Å): recompute them; the
+    # file rounds positions to 5e-9 Å, which moves this random model's forces by up to ~1e-7 eV/Å
     check = final.copy()
     check.calc = GauntCalculator(files / "model.pt", dtype="float64")
-    np.testing.assert_allclose(check.get_forces(), final.get_forces(), atol=1e-8)
+    np.testing.assert_allclose(check.get_forces(), final.get_forces(), atol=1e-6)
     assert "converged after" in result.output
 
 
