@@ -61,15 +61,16 @@ def format_table(table: dict[str, dict[str, float]]) -> list[str]:
     return ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [header, *rows]]
 
 
-def parity_plot(frames: list[Frame], preds: list[dict], png: Path, title: str) -> None:
-    """Energy per atom and force-component parity plots of predictions against their frames."""
+def parity_plot(frames: list[Frame], preds: list[dict], metrics: dict[str, float], png: Path, title: str) -> None:
+    """Energy per atom and force-component parity plots of predictions against their frames, with
+    ``metrics`` (the "all" row of their :func:`error_table`) on the panels."""
     n = np.array([len(f.atoms) for f in frames])
     _parity_plot(
         np.array([f.energy for f in frames]) / n,
         np.array([p["energy"] for p in preds]) / n,
         np.concatenate([f.forces.ravel() for f in frames]),
         np.concatenate([p["forces"].ravel() for p in preds]),
-        error_table(frames, preds)["all"],
+        metrics,
         png,
         title,
     )

@@ -199,3 +199,24 @@ def test_readme_install_and_test_lines_are_the_ones_ci_runs():
     assert install == 'pip install torch==2.13.0 && pip install -e ".[dev]"' and install in ci
     assert "--index-url https://download.pytorch.org/whl/cpu" in cpu and "torch==2.13.0" in cpu
     assert blocks[2] in ci and "pytest" in blocks[2]
+
+
+def test_parity_plot_shows_energies_relative_to_the_mean_with_their_errors(tmp_path, monkeypatch):
+    """Energies near -626 eV/atom are drawn in meV/atom around their mean (readable ticks), on equal
+    axes with y = x, and each panel prints its RMSE and MAE with units."""
+    from gaunt_md import plots
+
+    figures = []
+    monkeypatch.setattr(plots, "save", lambda fig, png: figures.append(fig))
+    ref_e = -626.1 + np.array([0.0, 0.01, 0.02])
+    metrics = {"energy_rmse": 1.5, "energy_mae": 1.25, "forces_rmse": 42.0, "forces_mae": 30.5}
+    plots.parity_plot(
+        ref_e, ref_e + 0.001, np.array([1.0, -1.0]), np.array([1.1, -0.9]), metrics, tmp_path / "p.png", "t"
+    )
+    energy, forces = figures[0].axes
+    x, y = energy.collections[0].get_offsets().T
+    np.testing.assert_allclose(x, [-10.0, 0.0, 10.0], atol=1e-9)  # meV/atom about the mean reference
+    np.testing.assert_allclose(y - x, 1.0, atol=1e-9)
+    assert energy.get_xlim() == energy.get_ylim() and forces.get_xlim() == forces.get_ylim()
+    texts = [t.get_text() for ax in (energy, forces) for t in ax.texts]
+    assert "RMSE 1.5 meV/atom\nMAE 1.25 meV/atom" in texts and "RMSE 42 meV/Å\nMAE 30.5 meV/Å" in texts

@@ -129,7 +129,7 @@ def evaluate(
             click.echo("  " + line)
         if plot:
             png = Path(plot) if len(files) == 1 else Path(plot).with_stem(f"{Path(plot).stem}_{Path(file).stem}")
-            parity_plot(frames, preds, png, Path(file).name)
+            parity_plot(frames, preds, tables[file]["all"], png, Path(file).name)
         for frame, pred in zip(frames, preds):
             atoms = frame.atoms.copy()
             atoms.calc = frame.atoms.calc  # the reference labels stay as they were
