@@ -59,6 +59,7 @@ class ModelConfig:
         "0.5-0.75 covalent-radius sums, zero at bonding distances) or none",
         str,
     )
+    many_body: str = "channel"  # "mixed": the many-body product of model formats 1-2 (their files load with it)
     avg_num_neighbors: float = 10.0  # normaliser of the neighbour sum
     e0s: dict[int, float] = field(default_factory=dict)  # isolated-atom energies {Z: eV}
     scale: float = 1.0  # per-atom energy scale (eV)
@@ -82,6 +83,8 @@ class ModelConfig:
             self.pair_repulsion = None
         if self.pair_repulsion not in PAIR_REPULSIONS:
             raise ValueError(f"pair_repulsion must be none or zbl, got {self.pair_repulsion!r}")
+        if self.many_body not in ("channel", "mixed"):
+            raise ValueError(f"many_body must be channel or mixed, got {self.many_body!r}")
         if self.channels % self.radial_groups:
             raise ValueError(f"channels ({self.channels}) must be a multiple of radial_groups ({self.radial_groups})")
 
@@ -111,7 +114,7 @@ class FitConfig:
     max_minutes: float | None = option(
         None, "wall-time budget (min); training stops after the epoch that exceeds it", float
     )
-    batch_size: int = option(5, "structures per batch")
+    batch_size: int = option(2, "structures per batch")
     lr: float = option(0.01, "learning rate (Adam)")
     weight_decay: float = option(5e-7, "Adam weight decay")
     amsgrad: bool = option(True, "use AMSGrad")

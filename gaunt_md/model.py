@@ -9,7 +9,6 @@ differentiation, so they are exact derivatives of the energy.
 from __future__ import annotations
 
 import copy
-import re
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
@@ -22,29 +21,10 @@ from .config import ModelConfig
 from .data import atomic_numbers_of
 from .derivatives import energy_and_derivatives
 from .files import atomic_write
-from .nn import DegreeLinear, Dense, GauntConvolution, ManyBodyProduct, ZBLRepulsion
+from .formats import FORMAT, FORMAT_VERSION, from_version_1, from_version_2, upgrade
+from .nn import DegreeLinear, Dense, GauntConvolution, ManyBodyProduct, MixedManyBodyProduct, ZBLRepulsion
 from .nn.neighbours import NeighbourTable
 from .nn.radial import RadialTable, mlp
-
-FORMAT = "gaunt-md-model"
-FORMAT_VERSION = 2  # 2: each convolution owns its radial function (conv.radial.embedding, conv.radial.mlp)
-
-
-def from_version_1(state: dict) -> dict:
-    """Version-1 weights in version 2's names: each layer's radial MLP moved under ``conv.radial.mlp``,
-    and the one Bessel basis (``radial.frequencies``) became each layer's ``conv.radial.embedding``.
-    Works on a model's state dict and on one with a prefix (an EMA's ``module.``); others pass unchanged."""
-    old = [k for k in state if k.endswith("radial.frequencies") and ".conv." not in k]
-    if not old:
-        return state
-    prefix = old[0][: -len("radial.frequencies")]
-    renamed = {
-        re.sub(r"(layers\.\d+\.conv\.radial)\.", r"\1.mlp.", k, count=1): v for k, v in state.items() if k != old[0]
-    }
-    layers = {m.group(1) for k in renamed if (m := re.search(r"(layers\.\d+)\.conv\.radial\.mlp\.", k))}
-    renamed.update({f"{prefix}{layer}.conv.radial.embedding.frequencies": state[old[0]] for layer in layers})
-    return renamed
-
 
 class InteractionLayer(torch.nn.Module):
     """Gaunt convolution → channel mixing → many-body product → channel mixing, plus a residual."""
@@ -58,7 +38,8 @@ class InteractionLayer(torch.nn.Module):
             c, lmax_in, cfg.lmax, cfg.r_max, cfg.num_basis, cfg.radial_hidden, cfg.radial_groups
         )
         self.linear_a = DegreeLinear(c, c, cfg.lmax)
-        self.product = ManyBodyProduct(c, cfg.lmax, lmax_out, cfg.correlation, len(cfg.elements))
+        product = ManyBodyProduct if cfg.many_body == "channel" else MixedManyBodyProduct
+        self.product = product(c, cfg.lmax, lmax_out, cfg.correlation, len(cfg.elements))
         self.linear_out = DegreeLinear(c, c, lmax_out)
         self.skip = DegreeLinear(c, c, min(lmax_in, lmax_out))
 
@@ -156,9 +137,9 @@ class GauntForceField(torch.nn.Module):
           :class:`gaunt_md.nn.radial.RadialTable`), built in float64 from the current weights: energies
           change by ~1e-9 of the interaction energy, forces by ~1e-8 eV/Å, and forces stay exact
           derivatives of the energy.
-        - The channel mixing before the many-body product is folded into the product's own
-          (``linear_a`` then ``product.linear``, with nothing between them, become one matrix per degree):
-          about a sixth of the matrix-product work of a force call, exact up to rounding.
+        - In models of formats 1-2 (``many_body: mixed``), the channel mixing before the many-body
+          product is folded into the product's own (``linear_a`` then ``product.linear`` become one
+          matrix per degree), exact up to rounding.
         - Every linear map's normalisation factor moves into its weights.
 
         The copy no longer follows its weights: it is for evaluation (:class:`GauntCalculator` uses
@@ -166,6 +147,8 @@ class GauntForceField(torch.nn.Module):
         model = copy.deepcopy(self).double()
         for layer in model.layers:
             layer.conv.radial = RadialTable(layer.conv.radial, model.config.r_max, intervals).to(device=model.e0.device)
+            if not isinstance(layer.product, MixedManyBodyProduct):
+                continue
             inner, outer = layer.linear_a, layer.product.linear
             with torch.no_grad():
                 outer.weight.copy_(torch.matmul(inner.weight * inner.norm, outer.weight * outer.norm))
@@ -205,20 +188,12 @@ class GauntForceField(torch.nn.Module):
             raise ValueError(f"{path} is not a gaunt-md model file (could not be read: {type(exc).__name__})") from None
         if not isinstance(blob, dict) or blob.get("format") != FORMAT:
             raise ValueError(f"{path} is not a gaunt-md model file")
-        version = blob.get("format_version")
-        if version not in (1, FORMAT_VERSION):
-            raise ValueError(
-                f"{path} has model format version {version}, but this gaunt-md reads versions 1 to "
-                f"{FORMAT_VERSION}; upgrade gaunt-md or re-export the model"
-            )
-        cfg = dict(blob["config"])
-        if version == 1:  # written before the pair prior existed: none
-            cfg.setdefault("pair_repulsion", None)
+        cfg, version = upgrade(blob, path)
         state = from_version_1(blob["state_dict"])
         try:
             model = cls(**cfg)
-            model.load_state_dict(state)  # float64 model: the saved values load exactly
-        except (TypeError, RuntimeError, ValueError) as exc:
+            model.load_state_dict(from_version_2(state, model) if version < 3 else state)  # float64: exact
+        except (TypeError, RuntimeError, ValueError, KeyError) as exc:
             raise ValueError(
                 f"{path} does not match the gaunt-md model architecture: {str(exc).splitlines()[0]}"
             ) from None

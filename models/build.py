@@ -40,6 +40,12 @@ PAIR_RUN = (
     "energy offset, so the per-atom energy shift was refitted on the training frames (below; for these two models by "
     "`models/build.py package`, since then by `gaunt-md fit` itself)."
 )
+PAIR_RUN_2 = (
+    "Fitted with `--threads 1 --minutes 90` and the defaults of gaunt-md 0.2.0 (normalised initialisation, channel-wise "
+    "many-body product, batch size 2, ZBL pair prior), side by side with the other molecule's fit (gaunt-acac and "
+    "gaunt-ethanol 2.0, one thread each on the 2 cores, 2026-12-03); at the end `gaunt-md fit` refitted the per-atom "
+    "energy shift on the training frames (below)."
+)
 SIDE_BY_SIDE = (
     "Fitted with `--threads 1`, side by side with {other} (one thread each on the 2 cores, 2026-12-02); at the end "
     "`gaunt-md fit` refitted the per-atom energy shift on the training frames (below)."
@@ -48,14 +54,14 @@ MODELS = {
     "gaunt-acac": dict(
         subject="acetylacetone",
         published=("rmse", 5.1),
-        version="1.1",
+        version="2.0",
         conditions="300 K gas-phase MD geometries",
         train="acac/train_300K.xyz",
         test="acac/test_MD_300K.xyz",
         e0s="acac/isolated_atoms.xyz",
         valid_fraction=0.1,
         hardware=ONE_THREAD,
-        notes=PAIR_RUN,
+        notes=PAIR_RUN_2,
         what="acetylacetone (C5H8O2) at 300 K; DFT UHF PBE+D3/def2-SVP (ORCA 5), xTB MD geometries",
         citation=CITATION,
         licence="MIT",
@@ -63,14 +69,14 @@ MODELS = {
     "gaunt-ethanol": dict(
         subject="ethanol",
         published=("mae", 2.1),
-        version="1.1",
+        version="2.0",
         conditions="the rMD17 500 K gas-phase MD geometries",
         train="ethanol/train.xyz",
         test="ethanol/test_MD.xyz",
         e0s="ethanol/isolated_atoms.xyz",
         valid_fraction=0.05,
         hardware=ONE_THREAD,
-        notes=PAIR_RUN,
+        notes=PAIR_RUN_2,
         what="ethanol from the revised MD17 (rMD17), DFT PBE/def2-SVP",
         citation=CITATION,
         licence="MIT",

@@ -13,7 +13,7 @@ def small_model(elements=("H", "C", "O"), **kwargs):
     from gaunt_md import GauntForceField
 
     options = dict(
-        r_max=3.5, channels=16, radial_groups=4, lmax=2, hidden_lmax=1, correlation=3, num_layers=2, scale=50.0
+        r_max=3.5, channels=16, radial_groups=4, lmax=2, hidden_lmax=1, correlation=3, num_layers=2, scale=1.0
     )
     options.update(kwargs)
     return GauntForceField(elements=list(elements), **options).double()

@@ -1,5 +1,7 @@
 """Physics of the force field: symmetries, exact derivatives, extensivity, batching, files."""
 
+import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +27,7 @@ def test_forces_are_nonzero_and_equal_finite_differences(acac):
     model = small_model()
     e, f = energy_forces(model, acac)
     assert np.abs(f).max() > 0.1  # a real test: the forces are O(1) eV/Å
-    h = 1e-4
+    h = 3e-5  # central differences: error ~h² · f''' (forces here ~10 eV/Å), rounding ~1e-16 · E / h
     for atom in range(0, len(acac), 4):
         for axis in range(3):
             plus, minus = acac.copy(), acac.copy()
@@ -35,16 +37,19 @@ def test_forces_are_nonzero_and_equal_finite_differences(acac):
             assert abs(fd - f[atom, axis]) < 1e-6, (atom, axis, fd, f[atom, axis])
 
 
-def test_inference_rewrite_keeps_the_function(acac, tmp_path):
-    """for_inference (radial tables, folded channel mixing) reproduces the model it rewrites, a coarse
-    table visibly does not (so the comparison sees the tables), and a rewritten model refuses to be saved."""
-    model = small_model()
+@pytest.mark.parametrize("many_body", ["channel", "mixed"])
+def test_inference_rewrite_keeps_the_function(acac, tmp_path, many_body):
+    """for_inference (radial tables; for the mixing product of formats 1-2 folded channel mixing)
+    reproduces the model it rewrites, a coarse table visibly does not (so the comparison sees the
+    tables), and a rewritten model refuses to be saved."""
+    model = small_model(many_body=many_body)
     for atoms in (acac, periodic_box()):
         graph = batch_graphs([atoms_to_graph(atoms, model.config.r_max, model.species_of, dtype=torch.float64)])
         ref = model(graph, compute_forces=True, compute_stress=True)
         for intervals, tolerance in ((4096, 1e-7), (32, None)):
             fast = model.for_inference(intervals)
-            assert all(isinstance(layer.linear_a, torch.nn.Identity) for layer in fast.layers)
+            folded = [isinstance(layer.linear_a, torch.nn.Identity) for layer in fast.layers]
+            assert folded == [many_body == "mixed"] * len(fast.layers)
             out = fast(graph, compute_forces=True, compute_stress=True)
             error = max(float((out[k] - ref[k]).detach().abs().max()) for k in ("energy", "forces", "stress"))
             if tolerance:
@@ -56,19 +61,48 @@ def test_inference_rewrite_keeps_the_function(acac, tmp_path):
     assert not (tmp_path / "fast.pt").exists()
 
 
-def test_version_1_files_load_and_save_as_version_2(acac, tmp_path):
-    """A shipped model written in format 1 (radial MLPs under conv.radial, Bessel frequencies saved)
-    loads, and saved again in format 2 it gives the same energy and forces."""
-    from gaunt_md.model import FORMAT_VERSION
+FORMAT_2 = Path(__file__).parent / "data" / "model_format2.pt"  # written by gaunt-md 0.1.0 (format 2)
 
-    old = Path(__file__).resolve().parents[1] / "models" / "gaunt-acac-1.1.pt"
-    assert torch.load(old, weights_only=True)["format_version"] == 1
-    model = GauntForceField.load(old)
-    model.save(tmp_path / "v2.pt")
-    assert torch.load(tmp_path / "v2.pt", weights_only=True)["format_version"] == FORMAT_VERSION == 2
-    np.testing.assert_array_equal(
-        energy_forces(model, acac)[1], energy_forces(GauntForceField.load(tmp_path / "v2.pt"), acac)[1]
-    )
+
+def _reference(name):
+    ref = json.loads(FORMAT_2.with_suffix(".json").read_text())[name]  # its outputs then, in float64
+    return ref["energy"], np.array(ref["forces"])
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_files_of_earlier_formats_compute_what_they_did(tmp_path, version):
+    """A format-2 file (and the same weights in format 1's names) written before the normalisations
+    and the channel-wise product loads with its mixing product, gives the energies and forces it gave
+    then, and saved again in the current format still does."""
+    from gaunt_md.formats import FORMAT_VERSION
+
+    blob = torch.load(FORMAT_2, weights_only=True)
+    assert blob["format_version"] == 2 and FORMAT_VERSION == 3
+    if version == 1:
+        state = {re.sub(r"conv\.radial\.mlp\.", "conv.radial.", k): v for k, v in blob["state_dict"].items()}
+        frequencies = [state.pop(k) for k in list(state) if k.endswith("embedding.frequencies")][0]
+        blob = {**blob, "format_version": 1, "state_dict": {**state, "radial.frequencies": frequencies}}
+    torch.save(blob, tmp_path / "old.pt")
+    model = GauntForceField.load(tmp_path / "old.pt")
+    assert model.config.many_body == "mixed"
+    model.save(tmp_path / "new.pt")
+    assert torch.load(tmp_path / "new.pt", weights_only=True)["format_version"] == 3
+    frames = {"box": periodic_box(), "acac": read(DATA / "acac" / "test_MD_300K.xyz", 0)}  # as when written
+    for name, atoms in frames.items():
+        energy, forces = _reference(name)
+        for loaded in (model, GauntForceField.load(tmp_path / "new.pt")):
+            e, f = energy_forces(loaded, atoms)
+            assert abs(e - energy) < 1e-9 * abs(energy)
+            np.testing.assert_allclose(f, forces, atol=1e-9)
+
+
+def test_initial_forces_have_the_scale_of_the_data(acac):
+    """At initialisation (default size, scale 1) the forces have unit order: the convolution and the
+    radial basis are normalised (without, they started 100x smaller: docs/accuracy.md)."""
+    torch.manual_seed(0)
+    model = GauntForceField(elements=["H", "C", "O"], avg_num_neighbors=12.2, pair_repulsion=None)
+    rms = np.sqrt(np.mean(energy_forces(model, acac)[1] ** 2))
+    assert 0.3 < rms < 5.0, rms
 
 
 def test_calculator_leaves_the_callers_model_alone():
@@ -194,7 +228,8 @@ def test_constants_and_loaded_weights_are_exact_in_float64(tmp_path):
     )
     conv = model.layers[1].conv
     g = gaunt_tensor(1, 2, 2)
-    assert conv.gaunt.dtype == torch.float64 and torch.equal(conv.gaunt, g.reshape(-1, g.shape[2]).t())
+    expected = g.reshape(-1, g.shape[2]).t() * conv.output_norm(1, 2)[:, None]
+    assert conv.gaunt.dtype == torch.float64 and torch.equal(conv.gaunt, expected)
     assert model.e0.tolist() == [-13.568422178253735, -2041.1234567891]
     model.float().save(tmp_path / "m.pt")
     loaded = GauntForceField.load(tmp_path / "m.pt")
@@ -208,7 +243,7 @@ def test_version_1_names_of_a_model_or_its_ema_map_to_version_2(prefix):
     """The renaming that loads format-1 files also resumes a fit checkpointed before format 2 (model and EMA)."""
     import re
 
-    from gaunt_md.model import from_version_1
+    from gaunt_md.formats import from_version_1
 
     state = {prefix + k: v for k, v in small_model().state_dict().items()}
     frequencies = state[f"{prefix}layers.0.conv.radial.embedding.frequencies"]

@@ -3,8 +3,8 @@ many-body products on the sphere grid, a ZBL pair prior."""
 
 from .convolution import GauntConvolution
 from .linear import DegreeLinear, Dense
-from .many_body import ManyBodyProduct
+from .many_body import ManyBodyProduct, MixedManyBodyProduct
 from .pair_repulsion import ZBLRepulsion
 from .radial import RadialEmbedding
 
-__all__ = ["DegreeLinear", "Dense", "GauntConvolution", "ManyBodyProduct", "RadialEmbedding", "ZBLRepulsion"]
+__all__ = ["DegreeLinear", "Dense", "GauntConvolution", "ManyBodyProduct", "MixedManyBodyProduct", "RadialEmbedding", "ZBLRepulsion"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from ..so3 import gaunt_tensor
@@ -44,10 +46,19 @@ class GauntConvolution(torch.nn.Module):
         self.channels, self.lmax_in, self.lmax, self.groups = channels, lmax_in, lmax, radial_groups
         self.radial: RadialMLP | RadialTable = RadialMLP(r_max, num_basis, radial_hidden, radial_groups * (lmax + 1))
         g = gaunt_tensor(lmax_in, lmax, lmax)  # [K, lm, o]
-        self.register_buffer("gaunt", g.reshape(-1, g.shape[2]).t().contiguous(), persistent=False)
+        g = g.reshape(-1, g.shape[2]).t() * self.output_norm(lmax_in, lmax)[:, None]
+        self.register_buffer("gaunt", g.contiguous(), persistent=False)
         # [lmax+1, (lmax+1)**2]: 1 where degree l owns coefficient lm, so R @ repeat gives R_l for every lm
         degree = torch.tensor([l for l in range(lmax + 1) for _ in range(2 * l + 1)])
         self.register_buffer("repeat", (torch.arange(lmax + 1)[:, None] == degree).double(), persistent=False)
+
+    @staticmethod
+    def output_norm(lmax_in: int, lmax: int) -> torch.Tensor:
+        """[(lmax+1)**2] factors that give A unit variance per coefficient at initialisation: for unit
+        h, unit radial functions and unit (component-normalised, ×√(4π)) spherical harmonics, each
+        output row of the Gaunt contraction divided by its norm."""
+        g = gaunt_tensor(lmax_in, lmax, lmax)
+        return math.sqrt(4 * math.pi) / g.pow(2).sum(dim=(0, 1)).sqrt()
 
     def forward(
         self, h: torch.Tensor, lengths: torch.Tensor, y: torch.Tensor, table: NeighbourTable, avg_num_neighbors: float

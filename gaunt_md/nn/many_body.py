@@ -9,33 +9,64 @@ from .linear import DegreeLinear
 
 
 class ManyBodyProduct(torch.nn.Module):
-    """B = Π-expansion of A up to correlation order ν, projected to degree ``lmax_out``.
+    """B = Π-expansion of A up to correlation order ν, channel by channel, projected to ``lmax_out``.
 
-    With a_k = W_k A (channel mixing per degree, element-dependent channel weights; the ν maps are
-    one matmul), the grid function B(s) = a_1(s) (1 + a_2(s) (1 + a_3(s) (...))) = a_1 + a_1 a_2 +
-    a_1 a_2 a_3 + ... holds every correlation order up to ν, at ν - 1 pointwise multiplications. The grid integrates the
-    degree ν·lmax + lmax_out projection exactly, so B is the exact Gaunt product expansion.
+    The factors a_k = w_k[z] ⊙ A weight each (degree, channel) of the density by element-dependent
+    weights (as MACE's symmetric contraction weights each path per element and channel); channels
+    are mixed by the linear maps around the product, not inside it. The grid function
+    B(s) = a_1(s) (1 + a_2(s) (1 + a_3(s) (...))) = a_1 + a_1 a_2 + a_1 a_2 a_3 + ... holds every
+    correlation order up to ν, at ν - 1 pointwise multiplications; the grid integrates the degree
+    ν·lmax + lmax_out projection exactly, so B is the exact Gaunt product expansion.
 
     A: [N, (lmax+1)**2, C], species: [N] (element index) → [N, (lmax_out+1)**2, C].
     """
 
     def __init__(self, channels: int, lmax: int, lmax_out: int, correlation: int, num_elements: int) -> None:
         super().__init__()
-        self.channels, self.lmax_out, self.correlation = channels, lmax_out, correlation
+        self.correlation = correlation
+        self.weights = torch.nn.Parameter(torch.randn(num_elements, correlation, lmax + 1, channels))
+        degree = torch.tensor([l for l in range(lmax + 1) for _ in range(2 * l + 1)])
+        self.register_buffer("degree", degree, persistent=False)  # degree of each coefficient lm
+        self.grid = _GridProduct(lmax, lmax_out, correlation)
+
+    def forward(self, a: torch.Tensor, species: torch.Tensor) -> torch.Tensor:
+        w = self.weights.index_select(0, species).index_select(2, self.degree)  # [N, ν, f, C]
+        return self.grid([a * w[:, k] for k in range(self.correlation)])
+
+
+class MixedManyBodyProduct(torch.nn.Module):
+    """The many-body product of model formats 1 and 2, kept so their files load: the factors
+    a_k = (W_k A) ⊙ w_k[z] mix channels (one C × ν C matrix per degree) before the product.
+
+    A: [N, (lmax+1)**2, C], species: [N] → [N, (lmax_out+1)**2, C].
+    """
+
+    def __init__(self, channels: int, lmax: int, lmax_out: int, correlation: int, num_elements: int) -> None:
+        super().__init__()
+        self.channels = channels
         self.linear = DegreeLinear(channels, correlation * channels, lmax)
         self.element_weights = torch.nn.Parameter(torch.ones(num_elements, correlation * channels))
+        self.grid = _GridProduct(lmax, lmax_out, correlation)
+
+    def forward(self, a: torch.Tensor, species: torch.Tensor) -> torch.Tensor:
+        a = self.linear(a) * self.element_weights.index_select(0, species)[:, None, :]  # [N, f, ν C]
+        return self.grid(list(a.split(self.channels, dim=2)))
+
+
+class _GridProduct(torch.nn.Module):
+    """[a_1, ..., a_ν] (each [N, (lmax+1)**2, C]) → projection of a_1 (1 + a_2 (1 + ...)) to ``lmax_out``."""
+
+    def __init__(self, lmax: int, lmax_out: int, correlation: int) -> None:
+        super().__init__()
         n_beta, n_alpha = grid_shape(correlation * lmax + lmax_out, lmax)
         self.to_grid = ToGrid(lmax, n_beta, n_alpha)
         self.from_grid = FromGrid(lmax_out, n_beta, n_alpha)
 
-    def forward(self, a: torch.Tensor, species: torch.Tensor) -> torch.Tensor:
-        n, f, c = a.shape
-        a = self.linear(a) * self.element_weights.index_select(0, species)[:, None, :]  # [N, f, ν C]
+    def forward(self, factors: list[torch.Tensor]) -> torch.Tensor:
+        n, f, c = factors[0].shape
         # one grid transform per factor: their gradients then need no stacking on the (large) grid
-        factors = [
-            self.to_grid.columns(ak.reshape(f, -1)) for ak in a.transpose(0, 1).split(c, dim=2)
-        ]  # [n_alpha, n_beta, N C]
-        product = factors[-1]
-        for fk in reversed(factors[:-1]):
-            product = torch.addcmul(fk, fk, product)  # fk (1 + product) in one pass
+        grids = [self.to_grid.columns(ak.transpose(0, 1).reshape(f, -1)) for ak in factors]  # [n_alpha, n_beta, N C]
+        product = grids[-1]
+        for gk in reversed(grids[:-1]):
+            product = torch.addcmul(gk, gk, product)  # gk (1 + product) in one pass
         return self.from_grid.columns(product).view(-1, n, c).transpose(0, 1)
