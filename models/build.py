@@ -35,12 +35,6 @@ CITATION = (
 )
 ONE_THREAD = "1 thread of 2 shared CPU cores (no GPU)"
 PAIR_RUN = (
-    "Fitted with `--threads 1`, at the same time as the other molecule's fit (gaunt-acac and gaunt-ethanol 1.1 trained "
-    "side by side, one thread each, on the 2 cores, 2026-12-02). The late high-energy-weight stage can leave a constant "
-    "energy offset, so the per-atom energy shift was refitted on the training frames (below; for these two models by "
-    "`models/build.py package`, since then by `gaunt-md fit` itself)."
-)
-PAIR_RUN_2 = (
     "Fitted with `--threads 1 --minutes 90` and the defaults of gaunt-md 0.2.0 (normalised initialisation, channel-wise "
     "many-body product, batch size 2, ZBL pair prior), side by side with the other molecule's fit (gaunt-acac and "
     "gaunt-ethanol 2.0, one thread each on the 2 cores, 2026-12-03); at the end `gaunt-md fit` refitted the per-atom "
@@ -61,7 +55,7 @@ MODELS = {
         e0s="acac/isolated_atoms.xyz",
         valid_fraction=0.1,
         hardware=ONE_THREAD,
-        notes=PAIR_RUN_2,
+        notes=PAIR_RUN,
         what="acetylacetone (C5H8O2) at 300 K; DFT UHF PBE+D3/def2-SVP (ORCA 5), xTB MD geometries",
         citation=CITATION,
         licence="MIT",
@@ -76,7 +70,7 @@ MODELS = {
         e0s="ethanol/isolated_atoms.xyz",
         valid_fraction=0.05,
         hardware=ONE_THREAD,
-        notes=PAIR_RUN_2,
+        notes=PAIR_RUN,
         what="ethanol from the revised MD17 (rMD17), DFT PBE/def2-SVP",
         citation=CITATION,
         licence="MIT",
