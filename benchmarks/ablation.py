@@ -20,8 +20,8 @@ median over rounds of the ratio to the default in the same round.
     python benchmarks/ablation.py --report          # docs and PNGs from the JSON alone
     python benchmarks/ablation.py --smoke           # tiny models, 20 frames, 2 epochs: results in benchmarks/_work/smoke
 
-Expected time: with two fits sharing the 2 cores an epoch takes about 45 s on acac and 55 s on
-ethanol (docs/accuracy.md), so 60 epochs of two variants per system take about 45 + 55 minutes.
+Expected time (0.2.0 defaults, batch 2): with two fits sharing the 2 cores an epoch takes about 22 s on acac and
+30-45 s on ethanol, so 60 epochs of two variants per system take about 22 + 40 minutes.
 
 Results: ``benchmarks/results/ablation.json`` (system → variant, merged so later runs add to it), the
 "ablation" section of ``docs/accuracy.md``, ``benchmarks/results/ablation_<system>.png``. Work folders
@@ -43,15 +43,16 @@ from _docs import write_section
 from _runs import Job, merge_json, places, provenance, run_side_by_side, work_root
 from accuracy import DATA, SYSTEMS, fit_command
 
+from gaunt_md import __version__
 from gaunt_md.config import MODEL_OPTIONS
 
 VARIANTS: dict[str, dict] = {  # name -> gaunt-md fit settings (flags or model options) that differ from the defaults
-    "default": {},  # with the ZBL pair prior, the default since 2026-12-03
+    "default": {},  # gaunt-md 0.2.0: normalised initialisation, channel-wise product, batch 2, ZBL prior
     "no-prior": {"pair_repulsion": "none"},
     # optimisation
     "lr-0.005": {"lr": 0.005},
     "lr-0.02": {"lr": 0.02},
-    "batch-2": {"batch_size": 2},
+    "batch-5": {"batch_size": 5},
     "batch-10": {"batch_size": 10},
     "ema-0.9": {"ema_decay": 0.9},
     "float32": {"dtype": "float32"},
@@ -130,6 +131,7 @@ def train(systems: list[str], variants: list[str], epochs: int, parallel: int, f
             **provenance(1),
             "fit_command": shlex.join(job.cmd),
             "settings": settings_of(variant, smoke),
+            "code": f"gaunt-md {__version__}",
             "epochs": len(rows),
             "training_frames": frames or "all",
             "minutes": job.seconds / 60,
@@ -226,7 +228,9 @@ def report(data: dict, results: Path, docs: Path) -> None:
         lines.append("")
         for variant, r in runs.items():
             settings = ", ".join(f"{k} {x}" for k, x in r["settings"].items()) or "defaults"
-            lines.append(f"- {variant}: {settings}; {r['date']}, training frames: {r['training_frames']}")
+            lines.append(
+                f"- {variant}: {settings}; code: {r['code']}; {r['date']}, training frames: {r['training_frames']}"
+            )
         lines += ["", f"![validation force RMSE per epoch](../benchmarks/results/ablation_{system}.png)", ""]
         fig, ax = pyplot().subplots(figsize=(6, 4))
         for variant, r in runs.items():

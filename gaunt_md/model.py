@@ -26,6 +26,7 @@ from .nn import DegreeLinear, Dense, GauntConvolution, ManyBodyProduct, MixedMan
 from .nn.neighbours import NeighbourTable
 from .nn.radial import RadialTable, mlp
 
+
 class InteractionLayer(torch.nn.Module):
     """Gaunt convolution → channel mixing → many-body product → channel mixing, plus a residual."""
 

@@ -371,6 +371,24 @@ def test_two_gloo_processes_under_torchrun(acac_files, tmp_path):
     assert GauntForceField.load(out / "model.pt").config.channels == 8
 
 
+def test_a_checkpoint_of_an_older_model_format_is_refused_by_name(acac_files, tmp_path):
+    """A run checkpointed by gaunt-md 0.1 (no format version in latest.pt) cannot resume: a one-line
+    error that says why, and the run's files stay as they were."""
+    import torch
+
+    out = tmp_path / "run"
+    assert run(*fit_args(acac_files, out, 1)).exit_code == 0
+    latest = out / "checkpoints" / "latest.pt"
+    state = torch.load(latest, weights_only=False)
+    del state["format_version"]
+    torch.save(state, latest)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    again = run("fit", "--output", out, "--epochs", 2, "--resume")
+    assert again.exit_code == 1 and "written by gaunt-md 0.1 (model format 1-2)" in again.output
+    assert "cannot be resumed: start a new fit" in again.output and "Traceback" not in again.output
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
 def test_resume_says_when_nothing_is_left_to_train(acac_files, tmp_path):
     out = tmp_path / "run"
     assert run(*fit_args(acac_files, out, 1)).exit_code == 0

@@ -7,4 +7,12 @@ from .many_body import ManyBodyProduct, MixedManyBodyProduct
 from .pair_repulsion import ZBLRepulsion
 from .radial import RadialEmbedding
 
-__all__ = ["DegreeLinear", "Dense", "GauntConvolution", "ManyBodyProduct", "MixedManyBodyProduct", "RadialEmbedding", "ZBLRepulsion"]
+__all__ = [
+    "DegreeLinear",
+    "Dense",
+    "GauntConvolution",
+    "ManyBodyProduct",
+    "MixedManyBodyProduct",
+    "RadialEmbedding",
+    "ZBLRepulsion",
+]

@@ -16,10 +16,11 @@ class RadialEmbedding(torch.nn.Module):
     The envelope is the polynomial of DimeNet (degree p), which takes the basis and its first p-1
     derivatives smoothly to zero at r_max, so energies and forces are continuous at the cutoff.
     The basis is scaled to half of unit RMS over neighbours uniform in the ball of radius r_max
-    (``norm``, a constant of r_max and num_basis). With the convolution's normalisation the model then
-    starts with forces of about the data's RMS (acac: 1.2 vs 1.05 eV/Å in units of ``scale``); at
-    unit RMS they start 10x larger, and without any normalisation 100x smaller, which the first
-    epochs spend correcting (``docs/accuracy.md``, "initialisation").
+    (``norm``, a constant of r_max and num_basis). With the convolution's normalisation a default
+    model then starts with forces of the data's order (acac: 2.1 vs 1.05 eV/Å RMS, in units of
+    ``scale``; ``benchmarks/init_scale.py``); with the basis at unit RMS they started 10x larger,
+    and without either normalisation 100x smaller, which the first epochs spend correcting
+    (``docs/accuracy.md``, "Initialisation and the many-body product").
     """
 
     def __init__(self, r_max: float, num_basis: int = 8, p: int = 5) -> None:

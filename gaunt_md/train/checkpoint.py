@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from ..files import atomic_write
-from ..model import from_version_1
+from ..formats import FORMAT_VERSION
 
 LOG_FIELDS = [
     "epoch",
@@ -28,6 +28,7 @@ LOG_FIELDS = [
 def save_checkpoint(run, epoch: int, elapsed: float) -> None:
     """Model, EMA, optimiser, scheduler and RNG states after ``epoch`` (0-based)."""
     state = {
+        "format_version": FORMAT_VERSION,  # of the model inside
         "model": run.model.state_dict(),
         "ema": run.ema.state_dict(),
         "optimizer": run.optimizer.state_dict(),
@@ -43,9 +44,16 @@ def save_checkpoint(run, epoch: int, elapsed: float) -> None:
 
 def load_checkpoint(run) -> None:
     """Restore a run from ``latest.pt``: it continues exactly where the last finished epoch left it."""
-    state = torch.load(run.out / "checkpoints" / "latest.pt", map_location=run.device, weights_only=False)
-    run.model.load_state_dict(from_version_1(state["model"]))  # a run started before model format 2 resumes
-    run.ema.load_state_dict(from_version_1(state["ema"]))
+    path = run.out / "checkpoints" / "latest.pt"
+    state = torch.load(path, map_location=run.device, weights_only=False)
+    if state.get("format_version") != FORMAT_VERSION:
+        raise ValueError(
+            f"{path} was written by gaunt-md 0.1 (model format {state.get('format_version', '1-2')}), whose model "
+            f"trains differently (format {FORMAT_VERSION} changed its initialisation and many-body product); it "
+            "cannot be resumed: start a new fit, or use its best model (checkpoints/best.pt loads as it was)"
+        )
+    run.model.load_state_dict(state["model"])
+    run.ema.load_state_dict(state["ema"])
     run.optimizer.load_state_dict(state["optimizer"])
     run.scheduler.load_state_dict(state["scheduler"])
     torch.set_rng_state(state["rng"]["torch"])
