@@ -37,3 +37,25 @@ def energy_forces(model, atoms, dtype="float64"):
     atoms = atoms.copy()
     atoms.calc = GauntCalculator(model, device="cpu", dtype=dtype)
     return atoms.get_potential_energy(), atoms.get_forces()
+
+
+FORMAT_2 = Path(__file__).parent / "data" / "model_format2.pt"  # a small model written by gaunt-md 0.1.0 (format 2)
+
+
+def format_1_copy(path, prior=True):
+    """The weights of the format-2 fixture as a format-1 file at ``path`` (format 1 named the radial
+    MLPs ``conv.radial.*`` and had one Bessel basis ``radial.frequencies``); without ``prior`` its
+    config has no pair_repulsion key, as format-1 files written before the prior existed."""
+    import re
+
+    import torch
+
+    blob = torch.load(FORMAT_2, weights_only=True)
+    state = {re.sub(r"conv\.radial\.mlp\.", "conv.radial.", k): v for k, v in blob["state_dict"].items()}
+    frequencies = [state.pop(k) for k in list(state) if k.endswith("embedding.frequencies")][0]
+    config = {k: v for k, v in blob["config"].items() if prior or k != "pair_repulsion"}
+    torch.save(
+        {**blob, "format_version": 1, "config": config, "state_dict": {**state, "radial.frequencies": frequencies}},
+        path,
+    )
+    return path

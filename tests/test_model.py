@@ -1,8 +1,6 @@
 """Physics of the force field: symmetries, exact derivatives, extensivity, batching, files."""
 
 import json
-import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +11,7 @@ from e3nn import o3
 from gaunt_md import GauntCalculator, GauntForceField
 from gaunt_md.data import atoms_to_graph, batch_graphs
 from gaunt_md.nn.radial import RadialMLP
-from helpers import DATA, energy_forces, periodic_box, small_model
+from helpers import DATA, FORMAT_2, energy_forces, format_1_copy, periodic_box, small_model
 
 pytestmark = pytest.mark.data  # reads ../shared/data
 
@@ -61,9 +59,6 @@ def test_inference_rewrite_keeps_the_function(acac, tmp_path, many_body):
     assert not (tmp_path / "fast.pt").exists()
 
 
-FORMAT_2 = Path(__file__).parent / "data" / "model_format2.pt"  # written by gaunt-md 0.1.0 (format 2)
-
-
 def _reference(name):
     ref = json.loads(FORMAT_2.with_suffix(".json").read_text())[name]  # its outputs then, in float64
     return ref["energy"], np.array(ref["forces"])
@@ -76,14 +71,9 @@ def test_files_of_earlier_formats_compute_what_they_did(tmp_path, version):
     then, and saved again in the current format still does."""
     from gaunt_md.formats import FORMAT_VERSION
 
-    blob = torch.load(FORMAT_2, weights_only=True)
-    assert blob["format_version"] == 2 and FORMAT_VERSION == 3
-    if version == 1:
-        state = {re.sub(r"conv\.radial\.mlp\.", "conv.radial.", k): v for k, v in blob["state_dict"].items()}
-        frequencies = [state.pop(k) for k in list(state) if k.endswith("embedding.frequencies")][0]
-        blob = {**blob, "format_version": 1, "state_dict": {**state, "radial.frequencies": frequencies}}
-    torch.save(blob, tmp_path / "old.pt")
-    model = GauntForceField.load(tmp_path / "old.pt")
+    assert torch.load(FORMAT_2, weights_only=True)["format_version"] == 2 and FORMAT_VERSION == 3
+    old = format_1_copy(tmp_path / "old.pt") if version == 1 else FORMAT_2
+    model = GauntForceField.load(old)
     assert model.config.many_body == "mixed"
     model.save(tmp_path / "new.pt")
     assert torch.load(tmp_path / "new.pt", weights_only=True)["format_version"] == 3

@@ -1,8 +1,6 @@
 """The ZBL pair prior: its formula, its switch, exact derivatives in the model, files, and the wall it
 puts between two atoms of a trained model."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
@@ -13,11 +11,10 @@ from ase.neighborlist import neighbor_list
 
 from gaunt_md import GauntCalculator, GauntForceField
 from gaunt_md.nn import ZBLRepulsion
-from helpers import DATA, energy_forces, periodic_box, small_model
+from helpers import DATA, energy_forces, format_1_copy, periodic_box, small_model
 
 pytestmark = pytest.mark.data  # reads ../shared/data
 
-MODELS = Path(__file__).resolve().parents[1] / "models"
 PAIRS = [("H", "H"), ("C", "H"), ("C", "C"), ("C", "O"), ("O", "O")]
 
 
@@ -196,10 +193,10 @@ def test_save_and_load_keep_the_prior_and_old_files_load_without_it(tmp_path):
     atoms = compressed_molecule()
     assert energy_forces(loaded, atoms)[0] == energy_forces(model, atoms)[0]
 
-    old = MODELS / "gaunt-ethanol-1.1.pt"
-    assert "pair_repulsion" not in torch.load(old, weights_only=True)["config"]  # written before the prior existed
-    shipped = GauntForceField.load(old)
-    assert shipped.config.pair_repulsion is None and shipped.pair_repulsion is None
+    old = format_1_copy(tmp_path / "v1.pt", prior=False)  # a format-1 file, written before the prior existed
+    assert "pair_repulsion" not in torch.load(old, weights_only=True)["config"]
+    loaded_old = GauntForceField.load(old)
+    assert loaded_old.config.pair_repulsion is None and loaded_old.pair_repulsion is None
 
 
 @pytest.fixture(scope="module")
