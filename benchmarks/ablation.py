@@ -16,6 +16,7 @@ float32, 2 threads, on the first acac test frame (15 atoms) and the first water 
 median over rounds of the ratio to the default in the same round.
 
     python benchmarks/ablation.py --systems acac ethanol --variants default no-prior --epochs 60  # ~1 h 45 min
+    python benchmarks/ablation.py --systems acac --variants default cosine --minutes 30    # equal time: 30 min
     python benchmarks/ablation.py --timing --variants default no-prior                          # ~2 min, quiet machine
     python benchmarks/ablation.py --report          # docs and PNGs from the JSON alone
     python benchmarks/ablation.py --smoke           # tiny models, 20 frames, 2 epochs: results in benchmarks/_work/smoke
@@ -55,6 +56,7 @@ VARIANTS: dict[str, dict] = {  # name -> gaunt-md fit settings (flags or model o
     "batch-5": {"batch_size": 5},
     "batch-10": {"batch_size": 10},
     "ema-0.9": {"ema_decay": 0.9},
+    "cosine": {"lr_schedule": "cosine"},
     "float32": {"dtype": "float32"},
     "energy-weight-10": {"energy_weight": 10.0},
     # capacity where it is cheap
@@ -87,19 +89,34 @@ def first_frames(src: Path, n: int | None, folder: Path) -> Path:
     return path
 
 
-def fit_job(system: str, variant: str, epochs: int, frames: int | None, smoke: bool) -> Job:
-    """The ``gaunt-md fit`` command of one (system, variant), its settings in ``<variant>.yaml``."""
+def run_name(variant: str, minutes: float | None) -> str:
+    """The key of a run in ablation.json: the variant, and its time budget if it had one."""
+    return f"{variant}, {minutes:g} min" if minutes else variant
+
+
+def out_of(system: str, variant: str, minutes: float | None, smoke: bool) -> Path:
+    """The results folder of one fit (its console output beside it, with .log appended)."""
+    return work_root(smoke) / "ablation" / system / run_name(variant, minutes).replace(", ", "_").replace(" ", "")
+
+
+def fit_job(system: str, variant: str, epochs: int, minutes: float | None, frames: int | None, smoke: bool) -> Job:
+    """The ``gaunt-md fit`` command of one (system, variant), its settings in ``<variant>.yaml``; with
+    ``minutes`` a time budget (and a schedule over it) instead of a number of epochs."""
     train, test = SYSTEMS[system][:2]
-    work = work_root(smoke) / "ablation" / system
-    out = work / variant
+    out = out_of(system, variant, minutes, smoke)
+    work = out.parent
     config = work / f"{variant}.yaml"
     config.parent.mkdir(parents=True, exist_ok=True)
     config.write_text(yaml.safe_dump(settings_of(variant, smoke)))
     train, test = (first_frames(f, frames, work / "data") for f in (train, test))
+    length = ["--max-minutes", minutes, "--epochs", 100000] if minutes else ["--epochs", epochs]
     cmd = fit_command(
-        system, out, "--config", config, "--test", test, "--epochs", epochs, "--threads", 1, "--seed", 0, train=train
+        system, out, "--config", config, "--test", test, *length, "--threads", 1, "--seed", 0, train=train
     )
-    return Job(f"{system}/{variant}", cmd, work / f"{variant}.log", lambda: f"{len(epoch_rows(out))}/{epochs} epochs")
+    done = (
+        (lambda: f"{len(epoch_rows(out))} epochs") if minutes else (lambda: f"{len(epoch_rows(out))}/{epochs} epochs")
+    )
+    return Job(f"{system}/{run_name(variant, minutes)}", cmd, work / f"{out.name}.log", done)
 
 
 def epoch_rows(out: Path) -> list[dict]:
@@ -112,22 +129,30 @@ def epoch_rows(out: Path) -> list[dict]:
     ]
 
 
-def train(systems: list[str], variants: list[str], epochs: int, parallel: int, frames: int | None, smoke: bool) -> None:
+def train(
+    systems: list[str],
+    variants: list[str],
+    epochs: int,
+    minutes: float | None,
+    parallel: int,
+    frames: int | None,
+    smoke: bool,
+) -> None:
     results, docs = places(smoke)
-    jobs = {(s, v): fit_job(s, v, epochs, frames, smoke) for s in systems for v in variants}
+    jobs = {(s, v): fit_job(s, v, epochs, minutes, frames, smoke) for s in systems for v in variants}
     batches = [
         [jobs[s, v] for v in variants[i : i + parallel]] for s in systems for i in range(0, len(variants), parallel)
     ]
     run_side_by_side(batches)
     entries: dict = {}
     for (system, variant), job in jobs.items():
-        out = work_root(smoke) / "ablation" / system / variant
+        out = out_of(system, variant, minutes, smoke)
         if job.returncode:
             print(f"{job.name} failed (exit {job.returncode}), not recorded; its output is in {job.console}")
             continue
         metrics = json.loads((out / "metrics.json").read_text())
         rows = epoch_rows(out)
-        entries.setdefault(system, {})[variant] = {
+        entries.setdefault(system, {})[run_name(variant, minutes)] = {
             **provenance(1),
             "fit_command": shlex.join(job.cmd),
             "settings": settings_of(variant, smoke),
@@ -250,6 +275,7 @@ def main() -> None:
     parser.add_argument("--systems", nargs="+", choices=SYSTEMS, default=list(SYSTEMS))
     parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=["default", "no-prior"])
     parser.add_argument("--epochs", type=int, help="epochs per fit [default: 60; 2 with --smoke]")
+    parser.add_argument("--minutes", type=float, help="a time budget per fit instead of a number of epochs")
     parser.add_argument("--parallel", type=int, default=2, help="fits at a time, one thread each")
     parser.add_argument(
         "--frames", type=int, help="only the first FRAMES training and test frames (a smoke run, not a result)"
@@ -275,7 +301,8 @@ def main() -> None:
         )
     else:
         frames = args.frames or (20 if args.smoke else None)
-        train(args.systems, args.variants, args.epochs or (2 if args.smoke else 60), args.parallel, frames, args.smoke)
+        epochs = args.epochs or (2 if args.smoke else 60)
+        train(args.systems, args.variants, epochs, args.minutes, args.parallel, frames, args.smoke)
 
 
 if __name__ == "__main__":

@@ -122,10 +122,17 @@ class FitConfig:
     energy_weight: float = option(1.0, "loss weight of the energy per atom ((eV/atom)^-2)")
     forces_weight: float = option(100.0, "loss weight of the force components ((eV/Å)^-2)")
     stress_weight: float = option(1.0, "loss weight of the stress components ((eV/Å^3)^-2)")
+    config_type_weights: dict = option(
+        {}, "loss weight of the frames of each config_type, e.g. '{Elastic: 0.1}' (others: 1)", dict
+    )
     stage_two_fraction: float = option(0.8, "fraction of the epochs (or of max_minutes) after which stage two starts")
     stage_two_energy_weight: float = option(1000.0, "energy loss weight in stage two ((eV/atom)^-2)")
     stage_two_lr: float = option(0.001, "stage two lowers the learning rate to at most this")
     patience: int = option(50, "stop after this many epochs without a better validation loss")
+    lr_schedule: str = option(
+        "plateau",
+        "plateau (cut by lr_factor when validation stalls) or cosine (to lr/100 over the epochs or max_minutes)",
+    )
     lr_factor: float = option(0.8, "factor of the plateau learning-rate schedule")
     lr_patience: int = option(5, "epochs without improvement before the learning rate drops")
     clip_grad: float = option(10.0, "gradient norm clip")
@@ -154,6 +161,11 @@ class FitConfig:
             raise ValueError("lr and max_minutes must be > 0")
         if self.dtype not in DTYPES:
             raise ValueError(f"unknown dtype {self.dtype!r}; use float32 or float64")
+        bad = {k: w for k, w in self.config_type_weights.items() if not isinstance(w, (int, float)) or w < 0}
+        if bad:
+            raise ValueError(f"config_type_weights must be numbers ≥ 0, got {bad}")
+        if self.lr_schedule not in ("plateau", "cosine"):
+            raise ValueError(f"unknown lr_schedule {self.lr_schedule!r}; use plateau or cosine")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"unknown device {self.device!r}; use auto, cpu or cuda")
         if self.threads is not None and self.threads < 1:

@@ -62,9 +62,18 @@ def format_table(table: dict[str, dict[str, float]]) -> list[str]:
 
 
 def parity_plot(frames: list[Frame], preds: list[dict], metrics: dict[str, float], png: Path, title: str) -> None:
-    """Energy per atom and force-component parity plots of predictions against their frames, with
-    ``metrics`` (the "all" row of their :func:`error_table`) on the panels."""
+    """Energy per atom, force-component and (for frames with reference stress) stress-component
+    parity plots of predictions against their frames, with ``metrics`` (the "all" row of their
+    :func:`error_table`) on the panels."""
+    from ase import units
+    from ase.stress import voigt_6_to_full_3x3_stress
+
     n = np.array([len(f.atoms) for f in frames])
+    stressed = [i for i, f in enumerate(frames) if f.stress is not None and preds[i]["stress"] is not None]
+    stress = (
+        np.array([frames[i].stress for i in stressed]) / units.GPa,
+        np.array([voigt_6_to_full_3x3_stress(preds[i]["stress"]) for i in stressed]) / units.GPa,
+    )
     _parity_plot(
         np.array([f.energy for f in frames]) / n,
         np.array([p["energy"] for p in preds]) / n,
@@ -73,4 +82,5 @@ def parity_plot(frames: list[Frame], preds: list[dict], metrics: dict[str, float
         metrics,
         png,
         title,
+        stress,
     )

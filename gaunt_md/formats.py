@@ -21,16 +21,16 @@ FORMAT_VERSION = 3
 def from_version_1(state: dict) -> dict:
     """Version-1 weights in version 2's names: each layer's radial MLP moved under ``conv.radial.mlp``,
     and the one Bessel basis (``radial.frequencies``) became each layer's ``conv.radial.embedding``.
-    Works on a model's state dict and on one with a prefix (an EMA's ``module.``); others pass unchanged."""
-    old = [k for k in state if k.endswith("radial.frequencies") and ".conv." not in k]
-    if not old:
+    A state dict without ``radial.frequencies`` passes unchanged."""
+    if "radial.frequencies" not in state:
         return state
-    prefix = old[0][: -len("radial.frequencies")]
     renamed = {
-        re.sub(r"(layers\.\d+\.conv\.radial)\.", r"\1.mlp.", k, count=1): v for k, v in state.items() if k != old[0]
+        re.sub(r"(layers\.\d+\.conv\.radial)\.", r"\1.mlp.", k, count=1): v
+        for k, v in state.items()
+        if k != "radial.frequencies"
     }
-    layers = {m.group(1) for k in renamed if (m := re.search(r"(layers\.\d+)\.conv\.radial\.mlp\.", k))}
-    renamed.update({f"{prefix}{layer}.conv.radial.embedding.frequencies": state[old[0]] for layer in layers})
+    layers = {m.group(1) for k in renamed if (m := re.match(r"(layers\.\d+)\.conv\.radial\.mlp\.", k))}
+    renamed.update({f"{layer}.conv.radial.embedding.frequencies": state["radial.frequencies"] for layer in layers})
     return renamed
 
 

@@ -34,15 +34,19 @@ def parity_plot(
     metrics: dict[str, float],
     png: str | Path,
     title: str,
+    stress: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> None:
     """Predicted against reference: energies per atom (eV/atom, relative to the reference mean, so
-    the ticks stay readable) and force components (eV/Å), each with y = x, equal axes, RMSE and MAE."""
+    the ticks stay readable), force components (eV/Å) and, given ``stress`` (reference, predicted
+    components in GPa), stress components; each with y = x, equal axes, RMSE and MAE."""
     mean = float(np.mean(ref_energy))
-    panels = (
+    panels = [
         ("energy - mean reference (meV/atom)", 1e3 * (ref_energy - mean), 1e3 * (pred_energy - mean), "energy"),
         ("force component (eV/Å)", ref_forces.ravel(), pred_forces.ravel(), "forces"),
-    )
-    fig, axes = pyplot().subplots(1, 2, figsize=(9, 4.4))
+    ]
+    if stress is not None and np.size(stress[0]):
+        panels.append(("stress component (GPa)", np.ravel(stress[0]), np.ravel(stress[1]), "stress"))
+    fig, axes = pyplot().subplots(1, len(panels), figsize=(4.5 * len(panels), 4.4))
     for ax, (label, ref, pred, key) in zip(axes, panels):
         ax.scatter(ref, pred, s=4, alpha=0.5, linewidths=0)
         lo, hi = min(ref.min(), pred.min()), max(ref.max(), pred.max())

@@ -124,6 +124,20 @@ def test_the_saved_model_has_its_energy_shift_refitted_on_the_training_frames(ac
     )
 
 
+def test_cosine_schedule_follows_the_epochs(acac_files, tmp_path):
+    """lr(p) = lr (0.01 + 0.99 (1 + cos pi p) / 2) at the start of each epoch, p = epoch / epochs;
+    stage two (from p = 0.8) caps it at stage_two_lr."""
+    import math
+
+    out = tmp_path / "run"
+    result = run(*fit_args(acac_files, out, 5), "--lr-schedule", "cosine", "--stage-two-lr", "0.004")
+    assert result.exit_code == 0, result.output
+    expected = [0.05 * (0.01 + 0.99 * (1 + math.cos(math.pi * e / 5)) / 2) for e in range(5)]
+    expected[4] = min(expected[4], 0.004)
+    assert [float(r["lr"]) for r in log(out)] == pytest.approx(expected, rel=1e-12)
+    assert expected[3] > 0.004  # the cap matters only in stage two
+
+
 def test_resume_continues_exactly(acac_files, tmp_path):
     straight, split = tmp_path / "straight", tmp_path / "split"
     assert run(*fit_args(acac_files, straight, 3)).exit_code == 0
@@ -406,6 +420,7 @@ def test_resume_says_when_nothing_is_left_to_train(acac_files, tmp_path):
         (["--channels", 9], "multiple of radial_groups"),
         (["--dtype", "float16"], "unknown dtype"),
         (["--lr", -1], "lr and max_minutes must be > 0"),
+        (["--lr-schedule", "linear"], "unknown lr_schedule 'linear'"),
     ],
 )
 def test_bad_settings_are_refused_before_anything_is_written(acac_files, tmp_path, bad, message):

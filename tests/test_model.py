@@ -228,21 +228,21 @@ def test_constants_and_loaded_weights_are_exact_in_float64(tmp_path):
         assert torch.equal(loaded.state_dict()[name], saved.double()), name
 
 
-@pytest.mark.parametrize("prefix", ["", "module."])
-def test_version_1_names_of_a_model_or_its_ema_map_to_version_2(prefix):
-    """The renaming that loads format-1 files also resumes a fit checkpointed before format 2 (model and EMA)."""
+def test_version_1_names_map_to_version_2():
+    """The renaming that loads format-1 files: radial MLPs under ``conv.radial.mlp``, the one Bessel
+    basis copied into each layer; a current state dict passes unchanged."""
     import re
 
     from gaunt_md.formats import from_version_1
 
-    state = {prefix + k: v for k, v in small_model().state_dict().items()}
-    frequencies = state[f"{prefix}layers.0.conv.radial.embedding.frequencies"]
+    state = small_model().state_dict()
+    frequencies = state["layers.0.conv.radial.embedding.frequencies"]
     old = {
         re.sub(r"conv\.radial\.mlp\.", "conv.radial.", k): v
         for k, v in state.items()
         if "embedding.frequencies" not in k
     }
-    old[f"{prefix}radial.frequencies"] = frequencies
+    old["radial.frequencies"] = frequencies
     new = from_version_1(old)
     assert new.keys() == state.keys() and all(torch.equal(new[k], v) for k, v in state.items())
     assert from_version_1(state) is state

@@ -10,6 +10,25 @@ from ..config import FitConfig, ModelConfig, default_of, user_options
 from ._common import THREADS_HELP, fail_cleanly
 
 
+class _Mapping(click.ParamType):
+    """A YAML (or JSON) mapping given on the command line, e.g. '{Elastic: 0.1, surface: 2}'."""
+
+    name = "MAPPING"
+
+    def convert(self, value, param, ctx):
+        import yaml
+
+        if isinstance(value, dict):
+            return value
+        try:
+            loaded = yaml.safe_load(value)
+        except yaml.YAMLError:
+            loaded = None
+        if not isinstance(loaded, dict):
+            self.fail(f"{value!r} is not a mapping such as '{{Elastic: 0.1}}'", param, ctx)
+        return loaded
+
+
 def _config_flags(fn):
     """One flag per FitConfig and ModelConfig option, with its help, unit and default. Flags left out
     are None, so that values from --config (or a resumed run's config.yaml) stand."""
@@ -23,6 +42,7 @@ def _config_flags(fn):
         if kind is bool:
             fn = click.option(f"{flag}/--no-{flag[2:]}", f.name, default=None, help=text)(fn)
         else:
+            kind = _Mapping() if kind is dict else kind
             fn = click.option(flag, f.name, type=kind, default=None, help=text)(fn)
     return fn
 
@@ -64,7 +84,7 @@ def fit(config_file, resume, force, **flags) -> None:
     """Fit a model to labelled structures.
 
     Settings come from --config (see --print-config), then the flags. The default model takes about
-    20 s per epoch of 450 acac frames on one CPU thread (the shipped gaunt-acac: 251 epochs in 90
+    20 s per epoch of 450 acac frames on one CPU thread (the shipped gaunt-acac: 220 epochs in 90
     minutes): give --max-minutes for a time budget.
     """
     from ..train import fit as run_fit
@@ -84,7 +104,7 @@ def fit(config_file, resume, force, **flags) -> None:
 @click.option(
     "--output",
     type=click.Path(dir_okay=False),
-    help="write predictions (gaunt_energy in eV, gaunt_forces in eV/Å) as extxyz",
+    help="write predictions (gaunt_energy in eV, gaunt_forces in eV/Å, gaunt_stress in eV/Å^3 Voigt) as extxyz",
 )
 @click.option(
     "--plot",
@@ -135,6 +155,8 @@ def evaluate(
             atoms.calc = frame.atoms.calc  # the reference labels stay as they were
             atoms.info["gaunt_energy"] = pred["energy"]
             atoms.arrays["gaunt_forces"] = pred["forces"]
+            if pred["stress"] is not None:
+                atoms.info["gaunt_stress"] = pred["stress"]
             written.append(atoms)
     if output:
         write(output, written, format="extxyz")

@@ -52,8 +52,9 @@ def read_frames(
 ) -> list[Frame]:
     """All frames of ``path`` with their labels; a clear ValueError naming the frame otherwise.
 
-    Energy and forces are required; stress only when ``stress_key`` is given (a 6-vector in Voigt
-    order or a 3x3 matrix).
+    Energy and forces are required. With ``stress_key``, stress (a 6-vector in Voigt order or a 3x3
+    matrix) is read where a frame has it; frames without it get ``stress=None`` (trained on energy
+    and forces only), and a key that no frame has is an error.
     """
     path = Path(path)
     if not path.is_file():
@@ -69,6 +70,8 @@ def read_frames(
             if key is None:
                 continue
             value = _label(atoms, key)
+            if value is None and what == "stress":
+                continue
             if value is None:
                 raise ValueError(
                     f"frame {i} of {path} has no {what} under the key {key!r}; "
@@ -83,10 +86,17 @@ def read_frames(
             raise ValueError(f"frame {i} of {path}: forces have shape {forces.shape}, expected ({len(atoms)}, 3)")
         stress = labels.get("stress")
         if stress is not None:
-            stress = voigt_6_to_full_3x3_stress(stress) if stress.shape == (6,) else stress.reshape(3, 3)
+            if stress.size not in (6, 9):
+                raise ValueError(f"frame {i} of {path}: stress has shape {stress.shape}, expected (6,) or (3, 3)")
+            stress = voigt_6_to_full_3x3_stress(stress) if stress.size == 6 else stress.reshape(3, 3)
         frames.append(
             Frame(atoms, float(labels["energy"]), forces, stress, str(atoms.info.get("config_type", "default")))
         )
     if not frames:
         raise ValueError(f"{path} holds no structures")
+    if stress_key is not None and all(f.stress is None for f in frames):
+        raise ValueError(
+            f"no frame of {path} has stress under the key {stress_key!r}; "
+            f"keys frame 0 has: {', '.join(_available(frames[0].atoms)) or 'none'}"
+        )
     return frames

@@ -20,6 +20,8 @@ LOG_FIELDS = [
     "energy_mae",
     "forces_rmse",
     "forces_mae",
+    "stress_rmse",
+    "stress_mae",
     "lr",
     "seconds",
 ]

@@ -39,6 +39,13 @@ def load_data(cfg: FitConfig) -> FitData:
             raise ValueError(
                 f"the {name} data has element(s) {', '.join(chemical_symbols[z] for z in extra)} not in the training data"
             )
+    types = {f.config_type for f in train}
+    unknown = sorted(set(cfg.config_type_weights) - types)
+    if unknown:
+        raise ValueError(
+            f"config_type_weights names {', '.join(map(repr, unknown))}, not a config_type of the training data "
+            f"(it has {', '.join(map(repr, sorted(types)))})"
+        )
     return FitData(train, valid, test, elements, _e0s(cfg, train, elements))
 
 

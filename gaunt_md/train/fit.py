@@ -15,6 +15,7 @@ validation set, and rank 0 alone writes files and prints.
 from __future__ import annotations
 
 import json
+import math
 import random
 import shutil
 import time
@@ -25,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from ase import units
 from torch.nn.parallel import DistributedDataParallel
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DistributedSampler
@@ -86,10 +88,9 @@ def fit(cfg: FitConfig, resume: bool = False, force: bool = False) -> dict:
     budget = cfg.max_minutes * 60 if cfg.max_minutes else float("inf")
     for epoch in range(run.start_epoch, cfg.epochs):
         t0 = time.perf_counter()
-        stage_two = epoch >= cfg.stage_two_fraction * cfg.epochs or all_agree(
-            run.elapsed() >= cfg.stage_two_fraction * budget, run.world
-        )
-        loss = train_epoch(run, epoch, stage_two)
+        progress = max(epoch / cfg.epochs, sum_over_ranks([run.elapsed() / budget], run.world)[0] / run.world)
+        stage_two = progress >= cfg.stage_two_fraction
+        loss = train_epoch(run, epoch, progress, stage_two)
         validate_and_checkpoint(run, epoch, loss, t0, budget)
         if run.since_best >= cfg.patience:
             run.echo(f"stopping early: no improvement for {cfg.patience} epochs")
@@ -121,7 +122,10 @@ def setup(cfg: FitConfig, resume: bool, force: bool) -> Run:
     dtype = resolve_dtype(cfg.dtype)
     species_of = {z: i for i, z in enumerate(data.elements)}
     graphs = {
-        split: [labelled_graph(f, cfg.model["r_max"], species_of, dtype) for f in frames]
+        split: [
+            labelled_graph(f, cfg.model["r_max"], species_of, dtype, cfg.config_type_weights.get(f.config_type, 1.0))
+            for f in frames
+        ]
         for split, frames in (("train", data.train), ("valid", data.valid), ("test", data.test))
     }
     stats = data_statistics(data.train, graphs["train"], data.e0s)
@@ -178,11 +182,14 @@ def _prepare_folder(run: Run, resume: bool, force: bool) -> None:
     start_log(out / "log.csv", run.start_epoch if resume else None)
 
 
-def train_epoch(run: Run, epoch: int, stage_two: bool) -> float:
-    """One pass over the training shard; returns the mean loss per structure over all ranks."""
+def train_epoch(run: Run, epoch: int, progress: float, stage_two: bool) -> float:
+    """One pass over the training shard, ``progress`` (0-1) of the epochs or the time budget done;
+    returns the mean loss per structure over all ranks."""
     cfg = run.cfg
-    if stage_two:
-        for group in run.optimizer.param_groups:
+    for group in run.optimizer.param_groups:
+        if cfg.lr_schedule == "cosine":
+            group["lr"] = cfg.lr * (0.01 + 0.99 * (1 + math.cos(math.pi * min(progress, 1.0))) / 2)
+        if stage_two:
             group["lr"] = min(group["lr"], cfg.stage_two_lr)
     weights = {
         "energy": cfg.stage_two_energy_weight if stage_two else cfg.energy_weight,
@@ -215,8 +222,10 @@ def validate_and_checkpoint(run: Run, epoch: int, train_loss: float, t0: float, 
     valid_loss = (
         cfg.energy_weight * (metrics["energy_rmse"] / 1e3) ** 2
         + cfg.forces_weight * (metrics["forces_rmse"] / 1e3) ** 2
+        + cfg.stress_weight * (metrics.get("stress_rmse", 0.0) * units.GPa) ** 2
     )
-    run.scheduler.step(valid_loss)
+    if cfg.lr_schedule == "plateau":
+        run.scheduler.step(valid_loss)
     improved = valid_loss < run.best
     run.best, run.since_best = (valid_loss, 0) if improved else (run.best, run.since_best + 1)
     seconds = time.perf_counter() - t0

@@ -14,35 +14,46 @@ def predict(model, batch, with_stress: bool) -> dict[str, torch.Tensor]:
 
 
 def loss_terms(out: dict, batch) -> dict[str, torch.Tensor]:
-    """Mean squared errors: energy per atom (eV²/atom²), force components (eV²/Å²), stress (eV²/Å^6)."""
+    """Mean squared errors, each structure's terms times its loss weight (``batch.weight``): energy
+    per atom (eV²/atom²), force components (eV²/Å²), stress components of the structures with
+    reference stress (eV²/Å^6)."""
     n_atoms = torch.bincount(batch.batch, minlength=int(batch.num_graphs)).to(out["energy"].dtype)
+    w = batch.weight
     terms = {
-        "energy": (((out["energy"] - batch.energy) / n_atoms) ** 2).mean(),
-        "forces": ((out["forces"] - batch.forces) ** 2).mean(),
+        "energy": (w * ((out["energy"] - batch.energy) / n_atoms) ** 2).mean(),
+        "forces": (w[batch.batch, None] * (out["forces"] - batch.forces) ** 2).mean(),
     }
     if "stress" in out and bool(batch.has_stress.any()):
         mask = batch.has_stress
-        terms["stress"] = ((out["stress"][mask] - batch.stress[mask]) ** 2).mean()
+        terms["stress"] = (w[mask, None, None] * (out["stress"][mask] - batch.stress[mask]) ** 2).mean()
     return terms
 
 
 class ErrorAccumulator:
-    """Collects per-structure energy errors (eV), atom counts and force component errors (eV/Å)."""
+    """Collects per-structure energy errors (eV), atom counts, force component errors (eV/Å) and the
+    stress component errors (eV/Å^3) of structures with reference stress."""
 
     def __init__(self) -> None:
         self.energy: list[torch.Tensor] = []
         self.n_atoms: list[torch.Tensor] = []
         self.forces: list[torch.Tensor] = []
+        self.stress: list[torch.Tensor] = []
 
     def add(self, out: dict, batch) -> None:
         self.energy.append((out["energy"] - batch.energy).detach().double().cpu())
         self.n_atoms.append(torch.bincount(batch.batch, minlength=int(batch.num_graphs)).cpu())
         self.forces.append((out["forces"] - batch.forces).detach().double().cpu().reshape(-1))
+        if "stress" in out:
+            mask = batch.has_stress
+            self.stress.append((out["stress"][mask] - batch.stress[mask]).detach().double().cpu().reshape(-1))
 
     def summary(self) -> dict[str, float]:
-        """:func:`gaunt_md.errors.error_metrics` of everything added (meV/atom, meV, meV/Å)."""
+        """:func:`gaunt_md.errors.error_metrics` of everything added (meV/atom, meV, meV/Å, GPa)."""
         return error_metrics(
-            torch.cat(self.energy).numpy(), torch.cat(self.n_atoms).numpy(), torch.cat(self.forces).numpy()
+            torch.cat(self.energy).numpy(),
+            torch.cat(self.n_atoms).numpy(),
+            torch.cat(self.forces).numpy(),
+            torch.cat(self.stress).numpy() if self.stress else None,
         )
 
 
@@ -63,11 +74,11 @@ def refit_energy_shift(model, loader: Iterable) -> float:
 
 
 def evaluate(model, loader: Iterable) -> dict[str, float]:
-    """Error metrics of ``model`` over a loader of labelled batches (gradients only for forces)."""
+    """Error metrics of ``model`` over a loader of labelled batches (stress where a batch has it)."""
     acc = ErrorAccumulator()
     was_training = model.training
     model.eval()
     for batch in loader:
-        acc.add(predict(model, batch, with_stress=False), batch)
+        acc.add(predict(model, batch, with_stress=bool(batch.has_stress.any())), batch)
     model.train(was_training)
     return acc.summary()
