@@ -1,0 +1,101 @@
+"""The shipped models: what each is fitted on and how, where its files go (``models/build.py`` makes them)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE.parents[1] / "shared" / "data"
+WORK = HERE / "_work"
+VERSION = "1.0"  # of a model whose entry below names none
+CITATION = (
+    'BOTNet datasets: I. Batatia, S. Batzner, D. P. Kovács et al., "The Design Space of E(3)-Equivariant '
+    'Atom-Centered Interatomic Potentials", arXiv:2205.06643 (MIT licence)'
+)
+ONE_THREAD = "1 thread of 2 shared CPU cores (no GPU)"
+PAIR_RUN = (
+    "Fitted with `--threads 1 --minutes 90` and the defaults of gaunt-md 0.2.0 (normalised initialisation, channel-wise "
+    "many-body product, batch size 2, ZBL pair prior), side by side with {other} 2.0 (one thread each on the 2 cores, "
+    "{date}); at the end `gaunt-md fit` refitted the per-atom energy shift on the training frames (below)."
+)
+MODELS = {
+    "gaunt-acac": dict(
+        subject="acetylacetone",
+        published=("rmse", 5.1),
+        version="2.0",
+        conditions="300 K gas-phase MD geometries",
+        train="acac/train_300K.xyz",
+        test="acac/test_MD_300K.xyz",
+        e0s="acac/isolated_atoms.xyz",
+        valid_fraction=0.1,
+        hardware=ONE_THREAD,
+        notes=PAIR_RUN.format(other="gaunt-ethanol", date="2026-12-03"),
+        what="acetylacetone (C5H8O2) at 300 K; DFT UHF PBE+D3/def2-SVP (ORCA 5), xTB MD geometries",
+        citation=CITATION,
+        licence="MIT",
+    ),
+    "gaunt-ethanol": dict(
+        subject="ethanol",
+        published=("mae", 2.1),
+        version="2.0",
+        conditions="the rMD17 500 K gas-phase MD geometries",
+        train="ethanol/train.xyz",
+        test="ethanol/test_MD.xyz",
+        e0s="ethanol/isolated_atoms.xyz",
+        valid_fraction=0.05,
+        hardware=ONE_THREAD,
+        notes=PAIR_RUN.format(other="gaunt-acac", date="2026-12-03"),
+        what="ethanol from the revised MD17 (rMD17), DFT PBE/def2-SVP",
+        citation=CITATION,
+        licence="MIT",
+    ),
+    "gaunt-3bpa": dict(
+        subject="3-(benzyloxy)pyridin-2-amine (3BPA)",
+        version="2.0",
+        conditions="300 K gas-phase MD geometries",
+        train="3bpa/train_300K.xyz",
+        test=None,
+        e0s="3bpa/isolated_atoms.xyz",
+        valid_fraction=0.1,
+        hardware=ONE_THREAD,
+        notes=PAIR_RUN.format(other="gaunt-water", date="2026-12-03"),
+        what="3-(benzyloxy)pyridin-2-amine (C12H12N2O, 27 atoms) at 300 K, DFT ωB97X/6-31G(d)",
+        citation=CITATION,
+        licence="MIT",
+    ),
+    "gaunt-water": dict(
+        subject="liquid water",
+        version="2.0",
+        conditions="liquid at ambient temperature and density",
+        train="water/train.xyz",
+        test="water/test.xyz",
+        e0s="average",
+        valid_fraction=0.1,
+        dtype="float32",
+        batch_size=2,
+        hardware=ONE_THREAD,
+        notes=PAIR_RUN.format(other="gaunt-3bpa", date="2026-12-03"),
+        limits="Not for NPT: every training frame has the same 12.44 Å box and there are no virial labels, so nothing in "
+        "the data constrains how the energy changes with volume (the pressure). At the training density the model's "
+        "pressure is positive (NVT run above), and NPT expands the liquid (density above).",
+        what="liquid water, 64 H2O in a periodic 12.44 Å box, frames from ab initio MD (DeePMD-kit example data)",
+        citation="DeePMD-kit example data (examples/water/data): L. Zhang et al., Comput. Phys. Commun. 228, 178 (2018)",
+        licence="LGPL-3.0 (training data)",
+    ),
+}
+
+
+def version_of(name: str) -> str:
+    return MODELS[name].get("version", VERSION)
+
+
+def weights_of(name: str) -> Path:
+    return HERE / f"{name}-{version_of(name)}.pt"
+
+
+def gaunt_md(*args) -> None:
+    cmd = [sys.executable, "-m", "gaunt_md.cli", *map(str, args)]
+    print("$ gaunt-md " + " ".join(map(str, args)), flush=True)
+    subprocess.run(cmd, check=True)
