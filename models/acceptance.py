@@ -13,7 +13,7 @@ import numpy as np
 from catalogue import DATA, HERE, MODELS, WORK, gaunt_md, weights_of
 
 
-def _md_log(path: Path) -> dict[str, np.ndarray]:
+def md_log(path: Path) -> dict[str, np.ndarray]:
     rows = list(csv.DictReader(path.open()))
     return {k: np.array([float(r[k]) if r[k] != "" else np.nan for r in rows]) for k in rows[0]}
 
@@ -81,7 +81,7 @@ def summarise(name: str, part: str) -> dict:
     from ase.io import read
 
     folder = WORK / f"{name}_accept"
-    log = _md_log(folder / f"{part}.csv")
+    log = md_log(folder / f"{part}.csv")
     start = read(folder / "start.xyz")
     steps = int(log["step"][-1])
     result = {"steps": steps, "steps_planned": STEPS[part], "timestep_fs": 0.5}

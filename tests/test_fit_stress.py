@@ -110,6 +110,8 @@ def test_a_stress_fit_reports_stress_and_its_model_stress_is_the_strain_derivati
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader((out / "log.csv").open()))
     assert len(rows) == 2 and float(rows[-1]["stress_rmse"]) > 0  # GPa, over the validation frame with stress
+    last = [line for line in result.output.splitlines() if line.startswith("epoch 2/2")][0]
+    assert f"S {float(rows[-1]['stress_rmse']):.3f}/{float(rows[-1]['stress_mae']):.3f} GPa (RMSE/MAE)" in last
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["units"]["stress_rmse"] == "GPa"
     atoms = read(si_files / "valid.xyz", 1)

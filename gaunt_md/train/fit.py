@@ -248,8 +248,8 @@ def validate_and_checkpoint(run: Run, epoch: int, train_loss: float, t0: float, 
     eta = min((time.perf_counter() - run.t_start) / done * (cfg.epochs - epoch - 1), budget - run.elapsed())
     run.echo(
         f"epoch {epoch + 1}/{cfg.epochs} loss {train_loss:.4g} | valid E {metrics['energy_rmse']:.2f}/{metrics['energy_mae']:.2f} "
-        f"meV/atom F {metrics['forces_rmse']:.1f}/{metrics['forces_mae']:.1f} meV/Å (RMSE/MAE) | {seconds:.1f} s, "
-        f"ETA {eta / 60:.1f} min" + (" *" if improved else "")
+        f"meV/atom F {metrics['forces_rmse']:.1f}/{metrics['forces_mae']:.1f} meV/Å{_stress_text(metrics, '/')} (RMSE/MAE) | "
+        f"{seconds:.1f} s, ETA {eta / 60:.1f} min" + (" *" if improved else "")
     )
 
 
@@ -269,6 +269,13 @@ def finish(run: Run) -> dict:
     for split, m in result.items():
         run.echo(
             f"{split}: E RMSE {m['energy_rmse']:.2f} MAE {m['energy_mae']:.2f} meV/atom | "
-            f"F RMSE {m['forces_rmse']:.1f} MAE {m['forces_mae']:.1f} meV/Å"
+            f"F RMSE {m['forces_rmse']:.1f} MAE {m['forces_mae']:.1f} meV/Å{_stress_text(m, ' MAE ', ' | S RMSE ')}"
         )
     return result
+
+
+def _stress_text(metrics: dict, between: str, before: str = " S ") -> str:
+    """The stress errors (GPa) for a progress line, if ``metrics`` has them."""
+    if "stress_rmse" not in metrics:
+        return ""
+    return f"{before}{metrics['stress_rmse']:.3f}{between}{metrics['stress_mae']:.3f} GPa"

@@ -16,7 +16,7 @@ of it along one Voigt component at a time (atoms not relaxed). How the DFT value
   labels (mlearn Li's shear stresses are unreliable: use its energy C44).
 
 The same function applied to a model's energies and stresses on the same cells gives the model's
-clamped-ion values by the identical procedure (``benchmarks/materials.py``).
+clamped-ion values by the identical procedure (``models/materials.py``).
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def cubic_constants(ground: Atoms, strained: list[Atoms], energy: np.ndarray, st
     c12 = np.nanmean([slopes[i, j] for i in range(3) for j in range(3) if i != j])
     c44 = np.nanmean([slopes[i, i] for i in range(3, 6)])
     sigma0 = float(np.mean(residual))
-    n_cells = _conventional_cells(ground)
+    n_cells = conventional_cells(ground)
     a_ground = (ground.get_volume() / n_cells) ** (1 / 3)
     return {
         "a": a_ground * (1 - sigma0 / (c11 + 2 * c12)),
@@ -91,7 +91,7 @@ def cubic_constants(ground: Atoms, strained: list[Atoms], energy: np.ndarray, st
     }
 
 
-def _conventional_cells(atoms: Atoms) -> int:
+def conventional_cells(atoms: Atoms) -> int:
     """Conventional cubic cells in ``atoms``: atoms / atoms per cell (diamond 8, fcc 4, bcc 2)."""
     per_cell = {"Si": 8, "Ge": 8, "Cu": 4, "Ni": 4, "Li": 2, "Mo": 2}[atoms.get_chemical_symbols()[0]]
     return len(atoms) // per_cell
