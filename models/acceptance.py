@@ -38,10 +38,17 @@ MD_FLAGS = {  # gaunt-md md settings of each MD part, besides --model, --timeste
 def accept(name: str, parts: list[str]) -> None:
     """Acceptance runs, each writing ``models/_work/NAME_accept/PART.json`` (``card`` collects them):
     ``nve`` (1 ps, 0.5 fs, float64: drift), ``relax`` (a rattled frame), and for water ``nvt`` (2 ps at
-    300 K: O-O radial distribution function) and ``npt`` (300 K, 1 bar: density)."""
+    300 K: O-O radial distribution function) and ``npt`` (300 K, 1 bar: density); for a crystal model
+    (``crystal`` in its catalogue entry) the parts of ``materials.py``."""
     from ase.io import read, write
 
     m = MODELS[name]
+    if m.get("crystal"):
+        from materials import accept_crystal
+
+        for part in parts or ["lattice", "elastic", "npt"]:
+            print(json.dumps({part: accept_crystal(name, part)}, indent=2))
+        return
     folder = WORK / f"{name}_accept"
     folder.mkdir(parents=True, exist_ok=True)
     weights = weights_of(name)

@@ -99,7 +99,11 @@ def card(name: str) -> None:
         info["acceptance"] = parts
         (HERE / f"{name}.json").write_text(json.dumps(info, indent=2))
     acc = info.get("acceptance")
-    if acc:
+    if acc and m.get("crystal"):
+        from materials import card_lines
+
+        lines += card_lines(acc)
+    elif acc:
         nve = acc["nve"]
         lines += [
             "## Acceptance runs",

@@ -5,7 +5,7 @@
   (``gaunt-md relax --cell --symmetry``): the model's lattice constant;
 - ``elastic``: C11, C12, C44 (GPa) three ways: DFT and the model on the same clamped-ion strained
   frames of the training data, by the same fit (``elastic.py``); and the model's own, from finite
-  strains of its relaxed cell (matscipy's ``fit_elastic_constants``, ±1%), clamped-ion and with
+  strains of its relaxed cell (matscipy's ``fit_elastic_constants``, up to ±1.25%), clamped-ion and with
   the atoms relaxed (C44 relaxed differs from clamped in diamond Si/Ge);
 - ``npt``: 2 ps of NPT at 300 K and 0 GPa (MTK, anisotropic cell) of the relaxed crystal: the mean lattice
   constant over the second ps and its drift.
@@ -126,3 +126,44 @@ def _npt(weights: Path, relaxed, folder: Path) -> dict:
         "mean_temperature_K_second_half": float(log["temperature_K"][half].mean()),
         "angles_max_deviation_deg": float(max(np.abs(f.cell.cellpar()[3:] - 90).max() for f in frames)),
     }
+
+
+def card_lines(acc: dict) -> list[str]:
+    """The acceptance section of a crystal model's card from its lattice, elastic and npt parts."""
+    lines = ["## Acceptance runs (crystal)", ""]
+    if "lattice" in acc:
+        lat = acc["lattice"]
+        error = 100 * (lat["model_a"] / lat["dft_a"] - 1)
+        lines.append(
+            f"- Lattice constant (`gaunt-md relax --cell --symmetry` of the DFT ground-state crystal, fmax 1e-4 eV/Å): "
+            f"{lat['model_a']:.4f} Å; DFT {lat['dft_a']:.4f} Å ({error:+.2f}%). The DFT value is the ground-state cell of "
+            f"the training data ({lat['dft_a_ground_cell']:.4f} Å) corrected by the isotropic strain that removes its "
+            "residual stress, that stress taken from the energies of the strained frames (not the stress labels)."
+        )
+    if "elastic" in acc:
+        el = acc["elastic"]
+        dft, on, own = el["dft_frames"], el["model_on_dft_frames"], el["model_own_cell"]
+        lines += [
+            f"- Elastic constants (GPa) from the {el['frames']} Elastic frames of the training data (the ground state and its clamped-ion strains; DFT and the "
+            "model by the same stress-strain fit, strains up to 5%), and from strains up to ±1.25% (5 steps of 0.5%) of the model's own relaxed cell "
+            "(matscipy `fit_elastic_constants`, atoms clamped and relaxed):",
+            "",
+            "| | C11 | C12 | C44 | C44 from energies |",
+            "|---|---|---|---|---|",
+            f"| DFT, training frames | {dft['C11']:.1f} | {dft['C12']:.1f} | {dft['C44']:.1f} | {dft['C44_from_energies']:.1f} |",
+            f"| model, same frames | {on['C11']:.1f} | {on['C12']:.1f} | {on['C44']:.1f} | {on['C44_from_energies']:.1f} |",
+            f"| model, own cell, clamped | {own['clamped']['C11']:.1f} | {own['clamped']['C12']:.1f} | "
+            f"{own['clamped']['C44']:.1f} | |",
+            f"| model, own cell, relaxed ions | {own['relaxed']['C11']:.1f} | {own['relaxed']['C12']:.1f} | "
+            f"{own['relaxed']['C44']:.1f} | |",
+            "",
+        ]
+    if "npt" in acc:
+        npt = acc["npt"]
+        lines.append(
+            f"- NPT (MTK, anisotropic cell) at 300 K and 0 GPa, {npt['atoms']} atoms, {npt['steps']} steps of "
+            f"{npt['timestep_fs']} fs: lattice constant {npt['a_start']:.4f} Å at the start, "
+            f"{npt['a_mean_second_half']:.4f} ± {npt['a_std_second_half']:.4f} Å over the second half, drift "
+            f"{npt['a_drift_per_ps_second_half']:+.4f} Å/ps; cell angles within {npt['angles_max_deviation_deg']:.2f}° of 90°."
+        )
+    return lines + [""]
