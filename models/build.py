@@ -112,12 +112,14 @@ def _score(name: str, training: dict) -> None:
         HERE / f"{name}_parity.png",
         "--force",
     )
-    metrics = next(iter(json.loads((WORK / f"{name}_test.json").read_text())["files"].values()))["all"]
+    groups = next(iter(json.loads((WORK / f"{name}_test.json").read_text())["files"].values()))
+    metrics = groups["all"]
     info = {
         "name": name,
         "version": version_of(name),
         "test_file": test_label,
         "test_metrics": metrics,
+        "test_metrics_by_config_type": {k: v for k, v in groups.items() if k != "all"},
         "training": training,
     }
     path = HERE / f"{name}.json"

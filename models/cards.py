@@ -12,6 +12,47 @@ def _planned(run: dict) -> str:
     return "" if run["steps"] >= planned else f" (stopped at the session's end; {planned} planned)"
 
 
+def _error_table(groups: dict[str, dict]) -> list[str]:
+    """Markdown rows of test errors: one row, or one per group (all, then each config_type); stress
+    columns if any group has stress."""
+    stress = any("stress_rmse" in g for g in groups.values())
+    named = len(groups) > 1
+    cols = [
+        "frames",
+        "E RMSE (meV/atom)",
+        "E MAE (meV/atom)",
+        "E RMSE (meV/structure)",
+        "F RMSE (meV/Å)",
+        "F MAE (meV/Å)",
+    ]
+    cols = ["group"] * named + cols + ["S RMSE (GPa)", "S MAE (GPa)"] * stress
+    rows = ["| " + " | ".join(cols) + " |", "|---" * len(cols) + "|"]
+    for name, g in groups.items():
+        cells = [name] * named + [str(g["frames"])]
+        cells += [f"{g['energy_rmse']:.3f}", f"{g['energy_mae']:.3f}", f"{g['energy_total_rmse']:.2f}"]
+        cells += [f"{g['forces_rmse']:.2f}", f"{g['forces_mae']:.2f}"]
+        if stress:
+            cells += [f"{g['stress_rmse']:.3f}", f"{g['stress_mae']:.3f}"] if "stress_rmse" in g else ["-", "-"]
+        rows.append("| " + " | ".join(cells) + " |")
+    return rows
+
+
+def _published(m: dict, mt: dict) -> list[str]:
+    """For a model with published test MAEs (``published_mae``: {method: (meV/atom, eV/Å)}), the comparison."""
+    if "published_mae" not in m:
+        return []
+    rows = [f"| {k} | {e:.2f} | {f:.3f} |" for k, (e, f) in m["published_mae"].items()]
+    return [
+        "Published test MAEs on the same split (Zuo et al. 2020):",
+        "",
+        "| model | E MAE (meV/atom) | F MAE (eV/Å) |",
+        "|---|---|---|",
+        *rows,
+        f"| this model | {mt['energy_mae']:.2f} | {mt['forces_mae'] / 1e3:.3f} |",
+        "",
+    ]
+
+
 def card(name: str) -> None:
     """models/NAME.md from NAME.json (test metrics, training, acceptance) and the registry entry."""
     from gaunt_md import GauntForceField
@@ -86,11 +127,9 @@ def card(name: str) -> None:
         "",
         f"Test data: {info['test_file']}.",
         "",
-        "| frames | E RMSE (meV/atom) | E MAE (meV/atom) | E RMSE (meV/structure) | F RMSE (meV/Å) | F MAE (meV/Å) |",
-        "|---|---|---|---|---|---|",
-        f"| {mt['frames']} | {mt['energy_rmse']:.3f} | {mt['energy_mae']:.3f} | {mt['energy_total_rmse']:.2f} | {mt['forces_rmse']:.2f} | "
-        f"{mt['forces_mae']:.2f} |",
+        *_error_table({"all": mt, **info.get("test_metrics_by_config_type", {})}),
         "",
+        *_published(m, mt),
         f"![parity plot]({name}_parity.png)",
         "",
     ]
