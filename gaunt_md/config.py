@@ -121,7 +121,7 @@ class FitConfig:
     ema_decay: float = option(0.99, "decay of the exponential moving average of the weights")
     energy_weight: float = option(1.0, "loss weight of the energy per atom ((eV/atom)^-2)")
     forces_weight: float = option(100.0, "loss weight of the force components ((eV/Å)^-2)")
-    stress_weight: float = option(1.0, "loss weight of the stress components ((eV/Å^3)^-2)")
+    stress_weight: float = option(1.0, "loss weight of the stress components (GPa^-2)")
     config_type_weights: dict = option(
         {}, "loss weight of the frames of each config_type, e.g. '{Elastic: 0.1}' (others: 1)", dict
     )

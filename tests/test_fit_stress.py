@@ -100,7 +100,7 @@ def test_frames_without_stress_are_masked_and_weights_scale_each_structure(si_fi
     per_atom = ((out["forces"] - batch.forces) ** 2).sum(1)
     assert float(terms["forces"]) == pytest.approx(float((w[batch.batch] * per_atom).sum() / per_atom.numel() / 3))
     # only frames 1 and 2 have stress (frame 0's zeros are not a label), and frame 2 weighs 0
-    s = ((out["stress"][1:] - batch.stress[1:]) ** 2).reshape(2, 9).mean(1)
+    s = (((out["stress"][1:] - batch.stress[1:]) / units.GPa) ** 2).reshape(2, 9).mean(1)  # GPa²
     assert float(terms["stress"]) == pytest.approx(float((w[1:] * s).mean()), rel=1e-12)
 
 

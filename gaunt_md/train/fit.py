@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from ase import units
 from torch.nn.parallel import DistributedDataParallel
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DistributedSampler
@@ -222,7 +221,7 @@ def validate_and_checkpoint(run: Run, epoch: int, train_loss: float, t0: float, 
     valid_loss = (
         cfg.energy_weight * (metrics["energy_rmse"] / 1e3) ** 2
         + cfg.forces_weight * (metrics["forces_rmse"] / 1e3) ** 2
-        + cfg.stress_weight * (metrics.get("stress_rmse", 0.0) * units.GPa) ** 2
+        + cfg.stress_weight * metrics.get("stress_rmse", 0.0) ** 2
     )
     if cfg.lr_schedule == "plateau":
         run.scheduler.step(valid_loss)

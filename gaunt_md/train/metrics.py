@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import torch
+from ase import units
 
 from ..errors import error_metrics
 
@@ -16,7 +17,7 @@ def predict(model, batch, with_stress: bool) -> dict[str, torch.Tensor]:
 def loss_terms(out: dict, batch) -> dict[str, torch.Tensor]:
     """Mean squared errors, each structure's terms times its loss weight (``batch.weight``): energy
     per atom (eV²/atom²), force components (eV²/Å²), stress components of the structures with
-    reference stress (eV²/Å^6)."""
+    reference stress (GPa², so that a stress weight of 1 makes 1 GPa weigh as 0.1 eV/Å at force weight 100)."""
     n_atoms = torch.bincount(batch.batch, minlength=int(batch.num_graphs)).to(out["energy"].dtype)
     w = batch.weight
     terms = {
@@ -25,7 +26,8 @@ def loss_terms(out: dict, batch) -> dict[str, torch.Tensor]:
     }
     if "stress" in out and bool(batch.has_stress.any()):
         mask = batch.has_stress
-        terms["stress"] = (w[mask, None, None] * (out["stress"][mask] - batch.stress[mask]) ** 2).mean()
+        error = (out["stress"][mask] - batch.stress[mask]) / units.GPa
+        terms["stress"] = (w[mask, None, None] * error**2).mean()
     return terms
 
 
