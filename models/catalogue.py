@@ -86,6 +86,37 @@ MODELS = {
     ),
 }
 
+ZUO = (
+    'Y. Zuo et al., "Performance and Cost Assessment of Machine Learning Interatomic Potentials", J. Phys. Chem. A '
+    "124, 731 (2020); data: github.com/materialsvirtuallab/mlearn"
+)
+MLEARN = {  # element: (what, published test MAEs {model: (E meV/atom, F eV/Å)}, settings beyond the defaults)
+    "Si": ("diamond-cubic silicon", {"GAP": (2.91, 0.07), "MTP": (2.21, 0.06)}, {}),
+    "Ge": ("diamond-cubic germanium", {"GAP": (2.06, 0.05), "MTP": (1.79, 0.05)}, {}),
+    "Li": ("bcc lithium", {"GAP": (0.49, 0.01), "MTP": (0.49, 0.01)}, {}),
+    "Mo": ("bcc molybdenum", {"GAP": (2.24, 0.09), "MTP": (2.83, 0.09)}, {}),
+    "Cu": ("fcc copper", {"GAP": (0.46, 0.01), "MTP": (0.41, 0.01)}, {}),
+    "Ni": ("fcc nickel", {"GAP": (0.42, 0.02), "MTP": (0.48, 0.01)}, {}),
+}
+for element, (what, published, settings) in MLEARN.items():
+    MODELS[f"gaunt-mlearn-{element}"] = dict(
+        subject=what,
+        conditions="the mlearn configurations: ground state, clamped-ion strains up to 10%, AIMD at several "
+        "temperatures, a vacancy, low-index surface slabs",
+        train=f"mlearn/{element}/train.xyz",
+        test=f"mlearn/{element}/test.xyz",
+        e0s="average",
+        valid_fraction=0.1,
+        stress_key="stress",
+        crystal=True,
+        published_mae=published,
+        hardware=ONE_THREAD,
+        what=f"{what} (mlearn benchmark, DFT PBE, VASP PAW 520 eV), trained on energies, forces and stresses",
+        citation=ZUO,
+        licence="BSD-3-Clause (mlearn)",
+        **settings,
+    )
+
 
 def version_of(name: str) -> str:
     return MODELS[name].get("version", VERSION)
