@@ -10,6 +10,7 @@ import click
 from .._version import __version__
 from .fitting import evaluate, fit
 from .models import models
+from .serve import serve
 from .simulate import md, relax
 
 
@@ -25,7 +26,7 @@ def main() -> None:
         faulthandler.register(signal.SIGUSR1, file=sys.__stderr__, all_threads=True)
 
 
-for command in (relax, md, fit, evaluate, models):
+for command in (relax, md, fit, evaluate, models, serve):
     main.add_command(command)
 
 __all__ = ["main"]
