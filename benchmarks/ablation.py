@@ -17,6 +17,7 @@ median over rounds of the ratio to the default in the same round.
 
     python benchmarks/ablation.py --systems acac ethanol --variants default no-prior --epochs 60  # ~1 h 45 min
     python benchmarks/ablation.py --systems acac --variants default cosine --minutes 30    # equal time: 30 min
+    python benchmarks/ablation.py --systems mlearn-Si --variants default stress-10 --minutes 15  # stress weight
     python benchmarks/ablation.py --timing --variants default no-prior                          # ~2 min, quiet machine
     python benchmarks/ablation.py --report          # docs and PNGs from the JSON alone
     python benchmarks/ablation.py --smoke           # tiny models, 20 frames, 2 epochs: results in benchmarks/_work/smoke
@@ -36,6 +37,7 @@ import csv
 import json
 import shlex
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -47,6 +49,11 @@ from accuracy import DATA, SYSTEMS, fit_command
 from gaunt_md import __version__
 from gaunt_md.config import MODEL_OPTIONS
 
+CRYSTALS = {  # mlearn elements: train, test; E0s by least squares, 10% validation, trained on stress too
+    f"mlearn-{el}": (DATA / "mlearn" / el / "train.xyz", DATA / "mlearn" / el / "test.xyz")
+    for el in ("Si", "Ge", "Li", "Mo", "Cu", "Ni")
+}
+ALL_SYSTEMS = [*SYSTEMS, *CRYSTALS]
 VARIANTS: dict[str, dict] = {  # name -> gaunt-md fit settings (flags or model options) that differ from the defaults
     "default": {},  # gaunt-md 0.2.0: normalised initialisation, channel-wise product, batch 2, ZBL prior
     "no-prior": {"pair_repulsion": "none"},
@@ -57,6 +64,10 @@ VARIANTS: dict[str, dict] = {  # name -> gaunt-md fit settings (flags or model o
     "batch-10": {"batch_size": 10},
     "ema-0.9": {"ema_decay": 0.9},
     "cosine": {"lr_schedule": "cosine"},
+    # stress (mlearn): the loss weight of the stress in GPa^-2 (default 1)
+    "stress-0.1": {"stress_weight": 0.1},
+    "stress-10": {"stress_weight": 10.0},
+    "channels-64": {"channels": 64},
     "float32": {"dtype": "float32"},
     "energy-weight-10": {"energy_weight": 10.0},
     # capacity where it is cheap
@@ -102,7 +113,7 @@ def out_of(system: str, variant: str, minutes: float | None, smoke: bool) -> Pat
 def fit_job(system: str, variant: str, epochs: int, minutes: float | None, frames: int | None, smoke: bool) -> Job:
     """The ``gaunt-md fit`` command of one (system, variant), its settings in ``<variant>.yaml``; with
     ``minutes`` a time budget (and a schedule over it) instead of a number of epochs."""
-    train, test = SYSTEMS[system][:2]
+    train, test = SYSTEMS[system][:2] if system in SYSTEMS else CRYSTALS[system]
     out = out_of(system, variant, minutes, smoke)
     work = out.parent
     config = work / f"{variant}.yaml"
@@ -110,9 +121,23 @@ def fit_job(system: str, variant: str, epochs: int, minutes: float | None, frame
     config.write_text(yaml.safe_dump(settings_of(variant, smoke)))
     train, test = (first_frames(f, frames, work / "data") for f in (train, test))
     length = ["--max-minutes", minutes, "--epochs", 100000] if minutes else ["--epochs", epochs]
-    cmd = fit_command(
-        system, out, "--config", config, "--test", test, *length, "--threads", 1, "--seed", 0, train=train
-    )
+    extra = ["--config", config, "--test", test, *length, "--threads", 1, "--seed", 0]
+    if system in SYSTEMS:
+        cmd = fit_command(system, out, *extra, train=train)
+    else:  # a crystal: E0s by least squares, stress labels
+        flags = [
+            "--train",
+            train,
+            "--valid-fraction",
+            0.1,
+            "--e0s",
+            "average",
+            "--stress-key",
+            "stress",
+            "--output",
+            out,
+        ]
+        cmd = [sys.executable, "-m", "gaunt_md.cli", "fit", *map(str, [*flags, *extra, "--force"])]
     done = (
         (lambda: f"{len(epoch_rows(out))} epochs") if minutes else (lambda: f"{len(epoch_rows(out))}/{epochs} epochs")
     )
@@ -232,15 +257,16 @@ def report(data: dict, results: Path, docs: Path) -> None:
         + (f", measured {next(iter(timing.values()))['date']}." if timing else "; not measured yet."),
         "",
     ]
-    for system, runs in sorted((k, v) for k, v in data.items() if k in SYSTEMS):
+    for system, runs in sorted((k, v) for k, v in data.items() if k in ALL_SYSTEMS):
         lines += [
             f"### {system}",
             "",
             (
                 "| variant | epochs | min | s/epoch | valid E RMSE | valid F RMSE | test E RMSE meV/atom | "
                 "test F RMSE meV/Å | test F MAE meV/Å | force call vs default (acac, water192) |"
+                + (" valid S RMSE GPa | test E MAE meV/atom | test S MAE GPa |" if system in CRYSTALS else "")
             ),
-            "|" + "---|" * 10,
+            "|" + "---|" * (13 if system in CRYSTALS else 10),
         ]
         for variant, r in runs.items():
             t = timing.get(variant)
@@ -249,6 +275,11 @@ def report(data: dict, results: Path, docs: Path) -> None:
             lines.append(
                 f"| {variant} | {r['epochs']} | {r['minutes']:.1f} | {r['seconds_per_epoch']:.1f} | {v['energy_rmse']:.2f} | "
                 f"{v['forces_rmse']:.1f} | {e['energy_rmse']:.2f} | {e['forces_rmse']:.1f} | {e['forces_mae']:.1f} | {call} |"
+                + (
+                    f" {v.get('stress_rmse', float('nan')):.3f} | {e['energy_mae']:.2f} | {e.get('stress_mae', float('nan')):.3f} |"
+                    if system in CRYSTALS
+                    else ""
+                )
             )
         lines.append("")
         for variant, r in runs.items():
@@ -272,7 +303,7 @@ def report(data: dict, results: Path, docs: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--systems", nargs="+", choices=SYSTEMS, default=list(SYSTEMS))
+    parser.add_argument("--systems", nargs="+", choices=ALL_SYSTEMS, default=list(SYSTEMS))
     parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=["default", "no-prior"])
     parser.add_argument("--epochs", type=int, help="epochs per fit [default: 60; 2 with --smoke]")
     parser.add_argument("--minutes", type=float, help="a time budget per fit instead of a number of epochs")
