@@ -39,8 +39,8 @@ def default_of(f) -> Any:
 class ModelConfig:
     """Everything needed to rebuild a :class:`~gaunt_md.GauntForceField`; saved with its weights.
 
-    ``elements`` (atomic numbers) and the last four fields are set from the training data by
-    ``gaunt-md fit``; the others are the hyperparameters a user chooses.
+    ``elements`` (atomic numbers) and the fields after ``many_body`` are set from the training data by
+    ``gaunt-md fit`` (``parent`` by a fine-tuning fit); the others are the hyperparameters a user chooses.
     """
 
     elements: list[int] = field(default_factory=lambda: [1, 6, 8])
@@ -62,6 +62,7 @@ class ModelConfig:
     many_body: str = "channel"  # "mixed": the many-body product of model formats 1-2 (their files load with it)
     avg_num_neighbors: float = 10.0  # normaliser of the neighbour sum
     e0s: dict[int, float] = field(default_factory=dict)  # isolated-atom energies {Z: eV}
+    parent: dict = field(default_factory=dict)  # of a fine-tuned model: {model, version, sha256} it started from
     scale: float = 1.0  # per-atom energy scale (eV)
     shift: float = 0.0  # per-atom energy shift (eV)
 
@@ -108,7 +109,15 @@ class FitConfig:
     energy_key: str = option("energy", "energy label (eV): a calculator result or an info key such as REF_energy")
     forces_key: str = option("forces", "forces label (eV/Å): a calculator result or an array such as REF_forces")
     stress_key: str | None = option(None, "stress label (eV/Å^3, ASE sign)", str)
-    e0s: str = option("average", "isolated-atom energies: average (least squares) or a file of isolated atoms")
+    e0s: str | None = option(
+        None,
+        "isolated-atom energies: average (least squares) or a file of isolated atoms; default average, or with "
+        "init_model the parent's",
+        str,
+    )
+    init_model: str | None = option(
+        None, "fine-tune: start from this model (pretrained name or file) and keep its architecture and E0s", str
+    )
     model: dict = option({}, "model hyperparameters (see the model options); defaults are the model's own", dict)
     epochs: int = option(100, "maximum epochs")
     max_minutes: float | None = option(
@@ -145,6 +154,7 @@ class FitConfig:
         unknown = sorted(set(self.model) - set(MODEL_OPTIONS))
         if unknown:
             raise ValueError(f"unknown model option(s): {', '.join(unknown)}; valid: {', '.join(MODEL_OPTIONS)}")
+        self.given_model = dict(self.model)  # what the user chose (init_model refuses what differs from the parent)
         self.model = ModelConfig(**self.model).options()  # checks the values and fills in the defaults
 
     def check(self) -> None:

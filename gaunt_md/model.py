@@ -173,6 +173,8 @@ class GauntForceField(torch.nn.Module):
                 "this model was rewritten by for_inference() and no longer matches its saved form; save the model it was made from"
             )
         cfg = asdict(self.config)
+        if not cfg["parent"]:  # only fine-tuned models have one; the others stay readable by gaunt-md 0.2.0
+            del cfg["parent"]
         state = {k: v.detach().cpu() for k, v in self.state_dict().items()}
         blob = {"format": FORMAT, "format_version": FORMAT_VERSION, "config": cfg, "state_dict": state}
         atomic_write(path, lambda tmp: torch.save(blob, str(tmp)))  # a reader never sees half a file

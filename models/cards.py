@@ -91,6 +91,13 @@ def card(name: str) -> None:
             if getattr(c, "pair_repulsion", None) == "zbl"
             else "none (fitted before gaunt-md had one; `gaunt-md fit` now adds a ZBL prior by default)."
         ),
+        *(
+            [
+                f"- Fine-tuned from {c.parent['model']} (version {c.parent['version']}, sha256 `{c.parent['sha256'][:16]}…`)."
+            ]
+            if getattr(c, "parent", None)
+            else []
+        ),
         "- Units: energies eV, forces eV/Å, stress eV/Å^3 (ASE's).",
         "",
         "## Training",

@@ -50,7 +50,7 @@ def load_data(cfg: FitConfig) -> FitData:
 
 
 def _e0s(cfg: FitConfig, train: list[Frame], elements: list[int]) -> dict[int, float]:
-    if cfg.e0s == "average":
+    if cfg.e0s in (None, "average"):  # None with init_model: the parent's E0s are kept (finetune.py)
         return e0s_least_squares(train, elements)
     e0s = e0s_from_isolated_atoms(cfg.e0s, cfg.energy_key)
     missing = [z for z in elements if z not in e0s]

@@ -40,6 +40,7 @@ from ..runtime import resolve_dtype, set_threads
 from .checkpoint import append_log, load_checkpoint, save_checkpoint, start_log
 from .data import FitData, load_data
 from .distributed import all_agree, barrier, start_processes, stop_processes, sum_over_ranks
+from .finetune import check_compatible, child_of, load_parent
 from .graphs import data_statistics, labelled_graph
 from .metrics import evaluate, loss_terms, predict, refit_energy_shift
 
@@ -113,13 +114,17 @@ def setup(cfg: FitConfig, resume: bool, force: bool) -> Run:
         raise ValueError(
             f"results folder {out} exists and is not empty; use --resume to continue or --force to replace it"
         )
+    parent, record = load_parent(cfg.init_model) if cfg.init_model else (None, None)
     data = load_data(cfg)
+    if parent is not None:
+        check_compatible(parent, cfg.given_model, data.elements)
+        cfg.model = parent.config.options()
     rank, world, device = start_processes(cfg.device)
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
     dtype = resolve_dtype(cfg.dtype)
-    species_of = {z: i for i, z in enumerate(data.elements)}
+    species_of = parent.species_of if parent is not None else {z: i for i, z in enumerate(data.elements)}
     graphs = {
         split: [
             labelled_graph(f, cfg.model["r_max"], species_of, dtype, cfg.config_type_weights.get(f.config_type, 1.0))
@@ -127,8 +132,12 @@ def setup(cfg: FitConfig, resume: bool, force: bool) -> Run:
         ]
         for split, frames in (("train", data.train), ("valid", data.valid), ("test", data.test))
     }
-    stats = data_statistics(data.train, graphs["train"], data.e0s)
-    model = GauntForceField(elements=data.elements, e0s=data.e0s, **stats, **cfg.model).to(device=device, dtype=dtype)
+    if parent is not None:
+        model = child_of(parent, record, data.e0s if cfg.e0s else None).to(device=device, dtype=dtype)
+    else:
+        stats = data_statistics(data.train, graphs["train"], data.e0s)
+        model = GauntForceField(elements=data.elements, e0s=data.e0s, **stats, **cfg.model)
+        model = model.to(device=device, dtype=dtype)
     run = Run(
         cfg,
         out,
@@ -158,10 +167,12 @@ def setup(cfg: FitConfig, resume: bool, force: bool) -> Run:
         _prepare_folder(run, resume, force)
     barrier(world)
     run.echo(f"resuming {out} after epoch {run.start_epoch}" if resume else f"results go to {out}")
+    if record:
+        run.echo(f"fine-tuning {record['model']} (version {record['version']}, sha256 {record['sha256'][:12]}…)")
     run.echo(
         f"training on {len(data.train)} frames ({world} process{'es' if world > 1 else ''}), validating on {len(data.valid)}; "
         f"elements {model.elements}; {sum(p.numel() for p in model.parameters())} parameters; "
-        f"avg neighbours {stats['avg_num_neighbors']:.1f}"
+        f"avg neighbours {model.config.avg_num_neighbors:.1f}"
     )
     return run
 
