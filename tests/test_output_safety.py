@@ -196,7 +196,7 @@ def test_readme_install_and_test_lines_are_the_ones_ci_runs():
     blocks = re.findall(r"```bash\n(.*?)\n```", (root / "README.md").read_text(), re.S)
     ci = (root / ".ci" / "run").read_text().splitlines()
     install, cpu = blocks[0], blocks[1]
-    assert install == 'pip install torch==2.13.0 && pip install -e ".[dev]"' and install in ci
+    assert install == 'pip install torch==2.13.0 && pip install -e ".[dev,torchsim,ipi]"' and install in ci
     assert "--index-url https://download.pytorch.org/whl/cpu" in cpu and "torch==2.13.0" in cpu
     assert blocks[2] in ci and "pytest" in blocks[2]
 
