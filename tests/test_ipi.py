@@ -107,23 +107,35 @@ def test_pimd_with_two_clients_matches_the_calculator_and_everything_exits(tmp_p
         assert expected == pytest.approx(written, abs=5e-5)  # eV; i-PI writes 9 digits, positions to 6
 
 
-def test_a_server_that_dies_ends_the_client_with_one_line(tmp_path):
+@pytest.mark.parametrize("kind", ["inet", "unix"])
+def test_a_server_that_dies_ends_the_client_with_one_line(tmp_path, kind):
     """A server that accepts, asks for the status and closes without EXIT; then no server at all."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
+    if kind == "inet":
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{listener.getsockname()[1]}"
+    else:  # i-PI's unix sockets live at /tmp/ipi_NAME
+        name = f"gaunt_test_{os.getpid()}"
+        path = f"/tmp/ipi_{name}"
+        if os.path.exists(path):
+            os.unlink(path)
+        listener = socket.socket(socket.AF_UNIX)
+        listener.bind(path)
+        address = f"unix:{name}"
     listener.listen(1)
-    port = listener.getsockname()[1]
     (tmp_path / "a.xyz").write_text("1\n\nH 0 0 0\n")
-    proc = client(tmp_path / "a.xyz", f"127.0.0.1:{port}")
+    proc = client(tmp_path / "a.xyz", address)
     conn, _ = listener.accept()
     conn.sendall(b"STATUS".ljust(12))
     conn.recv(12)  # the client's READY
     conn.close()
     listener.close()
+    if kind == "unix":
+        os.unlink(path)
     out = proc.communicate(timeout=60)[0]
     assert proc.returncode == 1 and "closed the connection after 0 force calls without EXIT" in out, out
     assert "Traceback" not in out
 
-    proc = client(tmp_path / "a.xyz", f"127.0.0.1:{port}", "--wait", "0.5")
+    proc = client(tmp_path / "a.xyz", address, "--wait", "0.5")
     out = proc.communicate(timeout=60)[0]
-    assert proc.returncode == 1 and f"no i-PI server at 127.0.0.1:{port} after 0.5 s" in out, out
+    assert proc.returncode == 1 and f"no i-PI server at {address} after 0.5 s" in out, out
