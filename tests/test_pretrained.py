@@ -38,7 +38,5 @@ def test_eval_reproduces_the_card(name):
     calc = GauntCalculator(name, device="cpu", dtype="float64")
     table = error_table(frames, predictions(calc, frames))["all"]
     for key in ("energy_rmse", "forces_rmse", "forces_mae"):
-        # 1e-5: models of formats 1-2 load with weights divided by format 3's constants, exact up to rounding,
-        # which moves water's energy RMSE (a small difference of 30 keV totals) by 2e-6 relative
-        assert table[key] == pytest.approx(card["test_metrics"][key], rel=1e-5), key
+        assert table[key] == pytest.approx(card["test_metrics"][key], rel=1e-6), key
     assert table["forces_rmse"] == pytest.approx(ENTRIES[name]["metrics"]["forces_rmse_meV_per_A"], abs=0.01)
