@@ -69,6 +69,7 @@ VARIANTS: dict[str, dict] = {  # name -> gaunt-md fit settings (flags or model o
     "stress-10": {"stress_weight": 10.0},
     "channels-64": {"channels": 64},
     "float32": {"dtype": "float32"},
+    "channels-64-float32": {"channels": 64, "dtype": "float32"},
     "energy-weight-10": {"energy_weight": 10.0},
     # capacity where it is cheap
     "hidden-lmax-2": {"hidden_lmax": 2},

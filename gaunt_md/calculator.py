@@ -10,26 +10,30 @@ from ase.calculators.calculator import Calculator, PropertyNotImplementedError, 
 
 from . import hub
 from .allocator import tune_cpu_allocator
+from .committee import Committee, spread
 from .data import as_atoms, atoms_to_graph, batch_graphs
 from .model import GauntForceField
 from .runtime import resolve_device, resolve_dtype, set_threads
 
 
-def load_model(model: GauntForceField | str | Path) -> GauntForceField:
-    """A model object, or one loaded from a file path or a pretrained-model name (see :mod:`gaunt_md.hub`)."""
-    if isinstance(model, GauntForceField):
+def load_model(model: GauntForceField | Committee | str | Path) -> GauntForceField | Committee:
+    """A model or committee object, or one loaded from a file path or a pretrained-model name (see
+    :mod:`gaunt_md.hub`)."""
+    if isinstance(model, (GauntForceField, Committee)):
         return model
     if isinstance(model, (str, Path)):
         return hub.load_model(model)
-    raise TypeError(f"model must be a GauntForceField, a path or a pretrained-model name, got {type(model).__name__}")
+    raise TypeError(
+        f"model must be a GauntForceField, a Committee, a path or a pretrained-model name, got {type(model).__name__}"
+    )
 
 
 class GauntCalculator(Calculator):
     """Energies (eV), forces (eV/Å), stress (eV/Å^3, periodic systems) and per-atom energies (eV).
 
     Args:
-        model: a :class:`GauntForceField`, the path of a saved model, or a pretrained-model name
-            ("name" or "name@version", see :mod:`gaunt_md.hub`).
+        model: a :class:`GauntForceField` or :class:`~gaunt_md.committee.Committee`, the path of a saved
+            model or committee, or a pretrained-model name ("name" or "name@version", see :mod:`gaunt_md.hub`).
         device: "auto" (CUDA when available), "cpu" or "cuda".
         dtype: "float32" (the default here: fast, for relaxations and MD) or "float64" (energy
             conservation over long runs; the ``gaunt-md`` commands default to it).
@@ -41,9 +45,14 @@ class GauntCalculator(Calculator):
     (radial MLPs replaced by tables of R(r): energies move by ~1e-9 relative, forces by ~1e-8 eV/Å,
     and stay exact gradients). On CPU it keeps large allocations in the process heap between calls (see
     ``gaunt_md.allocator``), which halves the time of large systems.
+
+    A committee gives the members' mean energy, forces and stress and, as extra results, their
+    calibrated spread: ``energy_std`` (eV), ``forces_std`` [N] (eV/Å, per atom) and ``stress_std``
+    (eV/Å^3, Voigt); the members share one neighbour list and run one after another.
     """
 
     implemented_properties = ["energy", "free_energy", "forces", "stress", "energies"]
+    committee_properties = ["energy_std", "forces_std", "stress_std"]
 
     def __init__(
         self,
@@ -61,6 +70,9 @@ class GauntCalculator(Calculator):
             tune_cpu_allocator()
         # for_inference makes a rewritten copy: the caller's model stays as it was
         self.model = load_model(model).for_inference().to(device=self.device, dtype=self.dtype).eval()
+        self.is_committee = isinstance(self.model, Committee)
+        if self.is_committee:
+            self.implemented_properties = [*self.implemented_properties, *self.committee_properties]
 
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes) -> None:
         atoms = as_atoms(atoms) if atoms is not None else None
@@ -71,13 +83,20 @@ class GauntCalculator(Calculator):
         graph = atoms_to_graph(self.atoms, self.model.config.r_max, self.model.species_of, dtype=self.dtype)
         batch = batch_graphs([graph]).to(self.device)
         out = self.model(batch, compute_forces=True, compute_stress=self.atoms.pbc.all())
-        energy = float(out["energy"][0].detach())
-        self.results = {
-            "energy": energy,
-            "free_energy": energy,
-            "energies": out["energies"].detach().cpu().double().numpy(),
-            "forces": out["forces"].detach().cpu().double().numpy(),
-        }
+        if self.is_committee:
+            out = spread(out, self.model.std_scale)
+        out = {k: v.detach().cpu().double().numpy() for k, v in out.items()}
+        energy = float(out["energy"][0])
+        self.results = {"energy": energy, "free_energy": energy, "energies": out["energies"], "forces": out["forces"]}
         if "stress" in out:
-            s = out["stress"][0].detach().cpu().double().numpy()
-            self.results["stress"] = np.array([s[0, 0], s[1, 1], s[2, 2], s[1, 2], s[0, 2], s[0, 1]])
+            self.results["stress"] = _voigt(out["stress"][0])
+        if self.is_committee:
+            self.results["energy_std"] = float(out["energy_std"][0])
+            self.results["forces_std"] = out["forces_std"]
+            if "stress_std" in out:
+                self.results["stress_std"] = _voigt(out["stress_std"][0])
+
+
+def _voigt(s: np.ndarray) -> np.ndarray:
+    """[3, 3] → Voigt [xx, yy, zz, yz, xz, xy]."""
+    return np.array([s[0, 0], s[1, 1], s[2, 2], s[1, 2], s[0, 2], s[0, 1]])

@@ -146,6 +146,15 @@ class FitConfig:
     lr_patience: int = option(5, "epochs without improvement before the learning rate drops")
     clip_grad: float = option(10.0, "gradient norm clip")
     seed: int = option(0, "random seed (split, weights, batches)")
+    committee: int = option(
+        1, "train this many models (seeds seed, seed+1, ...; one validation split) into OUTPUT/member_K and a committee"
+    )
+    bootstrap: bool = option(
+        False, "each committee member trains on a resample (with replacement) of the training frames"
+    )
+    member: int = option(
+        0, "committee member index: added to the seed of the weights, batches and bootstrap, not the split"
+    )
     dtype: str = option("float64", "float64 or float32 (faster, slightly less accurate)")
     device: str = option("auto", "auto, cpu or cuda")
     threads: int | None = option(None, "CPU threads for torch; default: torch's (the number of cores)", int)
@@ -178,6 +187,8 @@ class FitConfig:
             raise ValueError(f"unknown lr_schedule {self.lr_schedule!r}; use plateau or cosine")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"unknown device {self.device!r}; use auto, cpu or cuda")
+        if self.committee < 1 or self.member < 0:
+            raise ValueError(f"committee must be ≥ 1 and member ≥ 0 (got {self.committee}, {self.member})")
         if self.threads is not None and self.threads < 1:
             raise ValueError(f"threads must be ≥ 1, got {self.threads}")
 

@@ -16,14 +16,12 @@ from .plots import parity_plot as _parity_plot
 
 def predictions(calc: GauntCalculator, frames: list[Frame], desc: str | None = None) -> list[dict]:
     """Predicted energy (eV), forces (eV/Å) and, for periodic frames, stress (Voigt, eV/Å^3) of each
-    frame; with ``desc``, a progress bar over the frames."""
+    frame, and from a committee ``forces_std`` [N] (eV/Å); with ``desc``, a progress bar over the frames."""
     out = []
     for frame in tqdm(frames, desc=desc, unit="frame", disable=None if desc else True, leave=False):
         calc.reset()
         calc.calculate(frame.atoms, ["energy", "forces"])
-        out.append(
-            {"energy": calc.results["energy"], "forces": calc.results["forces"], "stress": calc.results.get("stress")}
-        )
+        out.append({key: calc.results.get(key) for key in ("energy", "forces", "stress", "forces_std")})
     return out
 
 

@@ -34,6 +34,7 @@ from typing import Any
 import pooch
 import requests
 
+from .committee import Committee, load_model_or_committee
 from .model import GauntForceField
 
 REGISTRY_ENV = "GAUNT_MD_REGISTRY"
@@ -161,9 +162,10 @@ def model_path(name_or_path: PathLike, registry: PathLike | None = None) -> Path
     return download(str(name_or_path), registry)
 
 
-def load_model(name_or_path: PathLike, registry: PathLike | None = None) -> GauntForceField:
-    """A model from a file path or a registry name (``name`` or ``name@version``), on the CPU."""
-    return GauntForceField.load(model_path(name_or_path, registry), map_location="cpu")
+def load_model(name_or_path: PathLike, registry: PathLike | None = None) -> GauntForceField | Committee:
+    """A model (or a committee, see :mod:`gaunt_md.committee`) from a file path or a registry name
+    (``name`` or ``name@version``), on the CPU."""
+    return load_model_or_committee(model_path(name_or_path, registry))
 
 
 def verify(registry: PathLike | None = None) -> list[tuple[str, str]]:

@@ -15,6 +15,7 @@ from ase.io import write
 from tqdm import tqdm
 
 from .data import snapshot
+from .gate import Uncertain, UncertaintyGate, max_force_std
 
 ENSEMBLES = ("nve", "nvt", "npt")
 THERMOSTATS = ("langevin", "nose-hoover")
@@ -33,7 +34,7 @@ class BlowUp(RuntimeError):
 @dataclass
 class MDSettings:
     """Units: temperature K, timestep fs, friction 1/fs (Langevin), tdamp and pdamp fs (Nosé-Hoover
-    and MTK time constants), pressure GPa, max_displacement Å per step."""
+    and MTK time constants), pressure GPa, max_displacement Å per step, max_force_std eV/Å (a committee's threshold, see ``gate.py``)."""
 
     ensemble: str = "nvt"
     thermostat: str = "langevin"
@@ -49,6 +50,8 @@ class MDSettings:
     traj_every: int = 10
     log_every: int = 10
     max_displacement: float = 0.5
+    max_force_std: float | None = None
+    stop_on_uncertain: bool = False
 
     def check(self, atoms: Atoms) -> None:
         for name, value, valid in (
@@ -105,6 +108,7 @@ def initial_velocities(atoms: Atoms, temperature: float, seed: int) -> None:
 
 
 def log_row(atoms: Atoms, step: int, timestep: float) -> dict:
+    """One CSV row; with a committee also the largest per-atom force std (eV/Å)."""
     epot, ekin = atoms.get_potential_energy(), atoms.get_kinetic_energy()
     row = {
         "step": step,
@@ -119,6 +123,8 @@ def log_row(atoms: Atoms, step: int, timestep: float) -> dict:
     if atoms.pbc.all():
         stress = atoms.get_stress(include_ideal_gas=True)
         row |= {"pressure_GPa": -stress[:3].mean() / units.GPa, "volume_A3": atoms.get_volume()}
+    if (spread := max_force_std(atoms)) is not None:
+        row["max_force_std_eVA"] = spread
     return row
 
 
@@ -164,7 +170,8 @@ class Logger:
 
     def __init__(self, run: _Run, handle, echo) -> None:
         self.run, self.handle, self.echo, self.temperatures = run, handle, echo, []
-        self.writer = csv.DictWriter(handle, LOG_FIELDS)
+        committee = max_force_std(run.atoms) is not None
+        self.writer = csv.DictWriter(handle, LOG_FIELDS + ["max_force_std_eVA"] * committee)
         if handle.tell() == 0:
             self.writer.writeheader()
         n, every = run.settings.steps - run.start, run.settings.log_every
@@ -214,6 +221,7 @@ def run_md(
     start_step: int = 0,
     echo=print,
     before_writing: Callable[[], None] | None = None,
+    uncertain: Path | None = None,
 ) -> dict:
     """Integrate ``atoms`` (calculator attached, velocities set) from ``start_step`` to
     ``settings.steps``, appending frames to ``trajectory`` (extxyz with momenta, energy, forces and
@@ -225,10 +233,15 @@ def run_md(
     any file is opened: bad input raises ValueError and writes nothing. ``before_writing`` is called
     then, right before the first file is opened (``gaunt-md md`` deletes the outputs it replaces there).
     One ASE observer per concern runs at every step, in order: :class:`Guard`, :class:`FrameWriter`,
-    :class:`Logger`.
+    :class:`Logger` and, with ``settings.max_force_std``, the :class:`~gaunt_md.gate.UncertaintyGate`
+    that appends uncertain frames to ``uncertain`` (and raises :class:`~gaunt_md.gate.Uncertain` with
+    ``stop_on_uncertain``, after writing that frame to the trajectory too).
     """
     settings.check(atoms)
     atoms.get_potential_energy(), atoms.get_forces()  # the model refuses unknown elements, NaN positions, empty cells
+    gate = None
+    if settings.max_force_std is not None:
+        gate = UncertaintyGate(atoms, settings.max_force_std, uncertain, settings.timestep, settings.stop_on_uncertain)
     if before_writing is not None:
         before_writing()
     run = _Run(atoms, settings, start_step)
@@ -236,7 +249,10 @@ def run_md(
     with log.open("a", newline="") as log_handle, trajectory.open("a") as traj_handle:
         guard = Guard(run)
         frames, logger = FrameWriter(run, guard, traj_handle), Logger(run, log_handle, echo)
-        for observer in (guard, frames, logger):
+        observers = [guard, frames, logger] + ([gate] if gate else [])
+        if gate:
+            gate.step = run.step
+        for observer in observers:
             run.dyn.attach(observer, interval=1)
         try:
             if n > 0:
@@ -245,9 +261,9 @@ def run_md(
                 except ValueError as exc:  # the calculator refuses NaN positions
                     raise BlowUp(f"step {run.step() + 1}: {exc}") from None
             else:
-                for observer in (guard, frames, logger):
+                for observer in observers:
                     observer()
-        except BlowUp as exc:
+        except (BlowUp, Uncertain) as exc:
             frames(force=True)  # keep the last good frame
             exc.last_written_step = frames.written
             raise
@@ -260,6 +276,7 @@ def run_md(
         "seconds": seconds,
         "ns_per_day": _ns_per_day(n, settings.timestep, seconds),
         "mean_temperature_K": float(np.mean(logger.temperatures)) if logger.temperatures else float("nan"),
+        "uncertain_frames": gate.count if gate else None,
     }
 
 

@@ -168,30 +168,24 @@ class GauntForceField(torch.nn.Module):
     # ---- files -------------------------------------------------------------------------------
     def save(self, path: str | Path) -> None:
         """Write weights, hyperparameters, elements, E0s and the format version to one file."""
-        if getattr(self, "rewritten", False):
-            raise ValueError(
-                "this model was rewritten by for_inference() and no longer matches its saved form; save the model it was made from"
-            )
-        cfg = asdict(self.config)
-        if not cfg["parent"]:  # only fine-tuned models have one; the others stay readable by gaunt-md 0.2.0
-            del cfg["parent"]
-        state = {k: v.detach().cpu() for k, v in self.state_dict().items()}
-        blob = {"format": FORMAT, "format_version": FORMAT_VERSION, "config": cfg, "state_dict": state}
+        blob = {"format": FORMAT, "format_version": FORMAT_VERSION, **self.record()}
         atomic_write(path, lambda tmp: torch.save(blob, str(tmp)))  # a reader never sees half a file
 
     @classmethod
     def load(cls, path: str | Path, map_location: str | torch.device = "cpu") -> GauntForceField:
         """Rebuild a model saved with :meth:`save`, in float64; clear errors for files that are not models."""
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"model file {path} does not exist")
-        try:
-            blob = torch.load(path, map_location=map_location, weights_only=True)
-        except Exception as exc:  # torch raises many types for corrupt or foreign files
-            raise ValueError(f"{path} is not a gaunt-md model file (could not be read: {type(exc).__name__})") from None
-        if not isinstance(blob, dict) or blob.get("format") != FORMAT:
-            raise ValueError(f"{path} is not a gaunt-md model file")
-        cfg, version = upgrade(blob, path)
+        blob = read_model_file(path, map_location)
+        if "committee" in blob:
+            raise ValueError(
+                f"{path} is a committee of {len(blob['committee']['members'])} models: load it with "
+                "gaunt_md.committee.Committee.load or GauntCalculator"
+            )
+        return cls.from_blob(blob, path)
+
+    @classmethod
+    def from_blob(cls, blob: dict, path: str | Path) -> GauntForceField:
+        """The model of one saved ``{"config", "state_dict"}`` record (``path`` names it in errors)."""
+        cfg, version = upgrade(blob, Path(path))
         state = from_version_1(blob["state_dict"])
         try:
             model = cls(**cfg)
@@ -202,5 +196,30 @@ class GauntForceField(torch.nn.Module):
             ) from None
         return model  # float64 holds float32 weights exactly; callers cast down (the calculator does)
 
+    def record(self) -> dict:
+        """What :meth:`save` writes: ``{"config", "state_dict"}`` (CPU tensors)."""
+        if getattr(self, "rewritten", False):
+            raise ValueError(
+                "this model was rewritten by for_inference() and no longer matches its saved form; save the model it was made from"
+            )
+        cfg = asdict(self.config)
+        if not cfg["parent"]:  # only fine-tuned models have one; the others stay readable by gaunt-md 0.2.0
+            del cfg["parent"]
+        return {"config": cfg, "state_dict": {k: v.detach().cpu() for k, v in self.state_dict().items()}}
 
-__all__ = ["FORMAT_VERSION", "GauntForceField", "ModelConfig"]
+
+def read_model_file(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
+    """The dictionary in a gaunt-md model file (one model or a committee); ValueError for other files."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"model file {path} does not exist")
+    try:
+        blob = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # torch raises many types for corrupt or foreign files
+        raise ValueError(f"{path} is not a gaunt-md model file (could not be read: {type(exc).__name__})") from None
+    if not isinstance(blob, dict) or blob.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a gaunt-md model file")
+    return blob
+
+
+__all__ = ["FORMAT_VERSION", "GauntForceField", "ModelConfig", "read_model_file"]

@@ -59,7 +59,12 @@ class GauntModel(ModelInterface):
         self._compute_forces = True
         self._compute_stress = compute_stress
         self._memory_scales_with = "n_atoms_x_density"  # a radial cutoff
-        self.model = load_model(model).for_inference().to(device=self._device, dtype=self._dtype).eval()
+        model = load_model(model)
+        if not isinstance(model, GauntForceField):
+            raise ValueError(
+                "GauntModel runs one model, not a committee; give one member (OUTPUT/member_K/model.pt of the fit)"
+            )
+        self.model = model.for_inference().to(device=self._device, dtype=self._dtype).eval()
 
     def forward(self, state: ts.SimState | dict, **kwargs) -> dict[str, torch.Tensor]:
         if isinstance(state, dict):

@@ -29,7 +29,7 @@ from catalogue import DATA, HERE, MODELS, WORK, gaunt_md, version_of, weights_of
 def fit(name: str, minutes: float, threads: int | None) -> None:
     m = MODELS[name]
     e0s = m["e0s"] if m["e0s"] == "average" else DATA / m["e0s"]
-    settings = ("dtype", "batch_size", "stress_key", "stress_weight", "config_type_weights")  # beyond the defaults
+    settings = ("dtype", "batch_size", "channels", "stress_key", "stress_weight", "config_type_weights")  # non-defaults
     extra = [
         f"--{k.replace('_', '-')}={json.dumps(m[k]) if isinstance(m[k], dict) else m[k]}" for k in settings if k in m
     ]

@@ -85,14 +85,29 @@ ZUO = (
     'Y. Zuo et al., "Performance and Cost Assessment of Machine Learning Interatomic Potentials", J. Phys. Chem. A '
     "124, 731 (2020); data: github.com/materialsvirtuallab/mlearn"
 )
-MLEARN = {  # element: (what, published test MAEs {model: (E meV/atom, F eV/Å)}, settings beyond the defaults)
+CRYSTAL_FIT = dict(channels=64, dtype="float32")  # chosen on mlearn Si validation (docs/accuracy.md, materials)
+LOW_STRESS = dict(stress_weight=0.1)  # the stress labels that the data README flags (Cu/Ni offset, Li shears)
+MLEARN = {  # element: (what, published test MAEs {model: (E meV/atom, F eV/Å)}, settings beyond CRYSTAL_FIT)
     "Si": ("diamond-cubic silicon", {"GAP": (2.91, 0.07), "MTP": (2.21, 0.06)}, {}),
     "Ge": ("diamond-cubic germanium", {"GAP": (2.06, 0.05), "MTP": (1.79, 0.05)}, {}),
-    "Li": ("bcc lithium", {"GAP": (0.49, 0.01), "MTP": (0.49, 0.01)}, {}),
+    "Li": ("bcc lithium", {"GAP": (0.49, 0.01), "MTP": (0.49, 0.01)}, LOW_STRESS),
     "Mo": ("bcc molybdenum", {"GAP": (2.24, 0.09), "MTP": (2.83, 0.09)}, {}),
-    "Cu": ("fcc copper", {"GAP": (0.46, 0.01), "MTP": (0.41, 0.01)}, {}),
-    "Ni": ("fcc nickel", {"GAP": (0.42, 0.02), "MTP": (0.48, 0.01)}, {}),
+    "Cu": ("fcc copper", {"GAP": (0.46, 0.01), "MTP": (0.41, 0.01)}, LOW_STRESS),
+    "Ni": ("fcc nickel", {"GAP": (0.42, 0.02), "MTP": (0.48, 0.01)}, LOW_STRESS),
 }
+STRESS_NOTE = {
+    "Li": "The stress weight is 0.1 GPa^-2 (default 1): the six shear stresses of mlearn Li's 2-atom elastic frames "
+    "do not follow the strain (data README).",
+    "Cu": "The stress weight is 0.1 GPa^-2 (default 1): mlearn Cu stresses carry a constant isotropic offset of about "
+    "-2.6 GPa (most likely VASP's Pulay stress), so energies and stress labels disagree on the equilibrium volume.",
+    "Ni": "The stress weight is 0.1 GPa^-2 (default 1): mlearn Ni stresses carry a constant isotropic offset of about "
+    "-3.0 GPa (most likely VASP's Pulay stress), so energies and stress labels disagree on the equilibrium volume.",
+}
+CRYSTAL_RUN = (
+    "Fitted with `--threads 1 --minutes {minutes}`, 64 channels and float32 training (4x the epochs of the default "
+    "model in the same time; chosen on the validation split of mlearn Si, docs/accuracy.md), trained on energies, "
+    "forces and stresses (`--stress-key stress`), side by side with {other} (one thread each on the 2 cores, {date})."
+)
 for element, (what, published, settings) in MLEARN.items():
     MODELS[f"gaunt-mlearn-{element}"] = dict(
         subject=what,
@@ -106,11 +121,34 @@ for element, (what, published, settings) in MLEARN.items():
         crystal=True,
         published_mae=published,
         hardware=ONE_THREAD,
+        notes=" ".join(
+            [CRYSTAL_RUN.format(minutes=15, other="gaunt-nbmotaw", date="2026-12-03"), STRESS_NOTE.get(element, "")]
+        ).strip(),
         what=f"{what} (mlearn benchmark, DFT PBE, VASP PAW 520 eV), trained on energies, forces and stresses",
         citation=ZUO,
         licence="BSD-3-Clause (mlearn)",
+        **CRYSTAL_FIT,
         **settings,
     )
+MODELS["gaunt-nbmotaw"] = dict(
+    subject="the Nb-Mo-Ta-W alloy system",
+    conditions="bcc elements (AIMD, elastic strains, surfaces) and binary solid solutions (relaxed and unrelaxed)",
+    train="nbmotaw/train.xyz",
+    test="nbmotaw/test.xyz",
+    e0s="average",
+    valid_fraction=0.05,
+    stress_key="stress",
+    test_groups={"elemental": ("Mo_Test", "Nb_Test", "Ta_Test", "W_Test"), "quaternary": ("Multinary_Test",)},
+    hardware=ONE_THREAD,
+    notes=CRYSTAL_RUN.format(minutes=90, other="the six gaunt-mlearn models, one after another", date="2026-12-03")
+    + " The published training set also has quaternary SQS frames that are not in train.xyz (data README): the "
+    "quaternary test errors are extrapolation, and the model is not the published one.",
+    what="Nb-Mo-Ta-W (DFT PBE, VASP PAW 520 eV), trained on energies, forces and stresses",
+    citation='X.-G. Li, C. Chen, H. Zheng, Y. Zuo and S. P. Ong, "Complex strengthening mechanisms in the NbMoTaW '
+    'multi-principal element alloy", npj Comput. Mater. 6, 70 (2020); data: github.com/materialsvirtuallab/maml',
+    licence="BSD-3-Clause (maml)",
+    **CRYSTAL_FIT,
+)
 
 
 def version_of(name: str) -> str:

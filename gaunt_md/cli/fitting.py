@@ -88,11 +88,13 @@ def fit(config_file, resume, force, **flags) -> None:
     minutes): give --max-minutes for a time budget.
     """
     from ..train import fit as run_fit
+    from ..train.committee import fit_committee
 
     output = flags.get("output") or "results"
     if resume and config_file is None and (Path(output) / "config.yaml").is_file():
         config_file = str(Path(output) / "config.yaml")
-    run_fit(FitConfig.from_sources(config_file, **flags), resume=resume, force=force)
+    cfg = FitConfig.from_sources(config_file, **flags)
+    (fit_committee if cfg.committee > 1 else run_fit)(cfg, resume=resume, force=force)
 
 
 @click.command(name="eval")
@@ -125,7 +127,11 @@ def fit(config_file, resume, force, **flags) -> None:
 def evaluate(
     model, files, energy_key, forces_key, stress_key, output, plot, json_file, dtype, device, threads, force
 ) -> None:
-    """Errors of MODEL on labelled FILES, per file and per config_type."""
+    """Errors of MODEL on labelled FILES, per file and per config_type.
+
+    For a committee also how well its force std predicts the per-atom force error (correlations, RMS
+    error over RMS std: 1 when calibrated), and with --plot a calibration PNG, PLOT_uncertainty.png.
+    """
     import json
 
     from ase.io import write
@@ -139,7 +145,7 @@ def evaluate(
         if target and Path(target).exists() and not force:
             raise click.ClickException(f"{target} exists; use --force to overwrite it")
     calc = GauntCalculator(model, device=device, dtype=dtype, threads=threads)
-    written, tables = [], {}
+    written, tables, uncertainty = [], {}, {}
     for file in files:
         frames = read_frames(file, energy_key, forces_key, stress_key)
         preds = predictions(calc, frames, desc=Path(file).name)
@@ -147,9 +153,12 @@ def evaluate(
         click.echo(f"{file}: {len(frames)} frames")
         for line in format_table(tables[file]):
             click.echo("  " + line)
+        png = None
         if plot:
             png = Path(plot) if len(files) == 1 else Path(plot).with_stem(f"{Path(plot).stem}_{Path(file).stem}")
             parity_plot(frames, preds, tables[file]["all"], png, Path(file).name)
+        if calc.is_committee:
+            uncertainty[file] = _uncertainty(frames, preds, png, Path(file).name)
         for frame, pred in zip(frames, preds):
             atoms = frame.atoms.copy()
             atoms.calc = frame.atoms.calc  # the reference labels stay as they were
@@ -157,8 +166,27 @@ def evaluate(
             atoms.arrays["gaunt_forces"] = pred["forces"]
             if pred["stress"] is not None:
                 atoms.info["gaunt_stress"] = pred["stress"]
+            if pred["forces_std"] is not None:
+                atoms.arrays["gaunt_forces_std"] = pred["forces_std"]
             written.append(atoms)
     if output:
         write(output, written, format="extxyz")
     if json_file:
-        Path(json_file).write_text(json.dumps({"units": UNITS, "files": tables}, indent=2, ensure_ascii=False))
+        result = {"units": UNITS, "files": tables} | ({"uncertainty": uncertainty} if uncertainty else {})
+        Path(json_file).write_text(json.dumps(result, indent=2, ensure_ascii=False))
+
+
+def _uncertainty(frames, preds, png: Path | None, title: str) -> dict:
+    """A committee's force std against its per-atom force errors: printed, plotted beside ``png``."""
+    from ..uncertainty import calibration_plot, errors_and_stds, uncertainty_metrics
+
+    errors, stds = errors_and_stds(frames, preds)
+    u = uncertainty_metrics(errors, stds)
+    click.echo(
+        f"  committee force std vs per-atom error ({u['atoms']} atoms): Pearson {u['pearson']:.2f}, Spearman "
+        f"{u['spearman']:.2f}; RMS error {u['rms_error']:.1f}, RMS std {u['rms_std']:.1f} meV/Å (ratio "
+        f"{u['error_over_std']:.2f}); {100 * u['within_2_std']:.0f}% of errors within 2 std"
+    )
+    if png is not None:
+        calibration_plot(errors, stds, png.with_stem(f"{png.stem}_uncertainty"), title)
+    return u

@@ -138,6 +138,12 @@ def relax(
     "--max-displacement", type=float, default=0.5, show_default=True, help="stop if an atom moves more in one step (Å)"
 )
 @click.option(
+    "--max-force-std",
+    type=float,
+    help="committee models: write frames whose largest per-atom force std exceeds this (eV/Å) to PREFIX_uncertain.extxyz",
+)
+@click.option("--stop-on-uncertain", is_flag=True, help="with --max-force-std: stop at the first such frame")
+@click.option(
     "--output", default="md", show_default=True, help="prefix: PREFIX.extxyz (trajectory), PREFIX.csv (log), PREFIX.png"
 )
 @click.option(
@@ -150,13 +156,18 @@ def md(structure, model, index, device, dtype, threads, force, output, resume, *
     """Molecular dynamics of STRUCTURE: NVE, NVT (Langevin or Nosé-Hoover chain) or NPT (MTK)."""
     from ..data import read_structure
     from ..files import Outputs
+    from ..gate import Uncertain
     from ..md import BlowUp, MDSettings, initial_velocities, resume_state, run_md
     from ..plots import md_log_plot as plot_log
 
     if resume and force:
         raise click.ClickException("--resume continues the files that --force would delete; give one of them")
-    outputs = Outputs(output, [".extxyz", ".csv", ".png"], structure, replace=force, append=resume)
-    trajectory, log, png = outputs.paths
+    if options["stop_on_uncertain"] and options["max_force_std"] is None:
+        raise click.ClickException("--stop-on-uncertain needs --max-force-std")
+    gated = [] if options["max_force_std"] is None else ["_uncertain.extxyz"]
+    outputs = Outputs(output, [".extxyz", ".csv", ".png", *gated], structure, replace=force, append=resume)
+    trajectory, log, png = outputs.paths[:3]
+    uncertain = outputs.paths[3] if gated else None
     settings = MDSettings(**options)
     if resume:
         atoms, start = resume_state(trajectory)
@@ -173,17 +184,25 @@ def md(structure, model, index, device, dtype, threads, force, output, resume, *
         f"of {settings.timestep} fs at {settings.temperature} K"
     )
     try:
-        summary = run_md(atoms, settings, trajectory, log, start, echo=click.echo, before_writing=outputs.claim)
-    except BlowUp as exc:
+        summary = run_md(
+            atoms, settings, trajectory, log, start, echo=click.echo, before_writing=outputs.claim, uncertain=uncertain
+        )
+    except (BlowUp, Uncertain) as exc:
         plot_log(log, png)
         where = (
             "no frame was written"
             if exc.last_written_step is None
             else f"the last good frame (step {exc.last_written_step}) is in {trajectory}"
         )
+        if isinstance(exc, Uncertain):
+            where = f"the frame is in {uncertain} for labelling; {where}"
         raise click.ClickException(f"simulation stopped: {exc}; {where}") from None
     plot_log(log, png)
     click.echo(
         f"done: {summary['steps_run']} steps in {summary['seconds']:.1f} s ({summary['ns_per_day']:.3g} ns/day), "
         f"mean T {summary['mean_temperature_K']:.1f} K; wrote {trajectory}, {log}, {png}"
     )
+    if uncertain is not None:
+        click.echo(
+            f"{summary['uncertain_frames']} frame(s) above {settings.max_force_std} eV/Å force std in {uncertain}"
+        )

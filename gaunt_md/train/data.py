@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 from ase.data import chemical_symbols
 
 from ..config import FitConfig
@@ -31,6 +32,9 @@ def load_data(cfg: FitConfig) -> FitData:
     else:
         valid_idx, train_idx = validation_split(len(train), cfg.valid_fraction, cfg.seed)
         valid, train = [train[i] for i in valid_idx], [train[i] for i in train_idx]
+    if cfg.bootstrap:  # a committee member's resample of the training frames
+        drawn = np.random.default_rng([cfg.seed, cfg.member]).integers(0, len(train), len(train))
+        train = [train[i] for i in drawn]
     test = read_frames(cfg.test, **keys) if cfg.test else []
     elements = sorted({int(z) for f in train for z in f.atoms.numbers})
     for name, frames in (("validation", valid), ("test", test)):

@@ -1,0 +1,109 @@
+"""A committee: several :class:`GauntForceField` of one architecture, whose spread estimates the error.
+
+The members share the elements and cutoff, so one graph (one neighbour list) serves them all; the
+calculator reports their mean and, as ``energy_std``, ``forces_std`` and ``stress_std``, their
+spread times ``std_scale``, one factor calibrated on validation frames (``gaunt-md fit
+--committee``) so that the mean squared per-atom force error equals the mean squared ``forces_std``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from .files import atomic_write
+from .formats import FORMAT, FORMAT_VERSION
+from .model import GauntForceField, read_model_file
+
+
+class Committee(torch.nn.Module):
+    """Members evaluated on one batch of graphs.
+
+    ``forward`` returns the members' outputs stacked along a first axis of length K: ``energy [K, B]``
+    (eV), ``energies [K, N]``, ``forces [K, N, 3]`` (eV/Å), ``stress [K, B, 3, 3]`` (eV/Å^3), as
+    :meth:`GauntForceField.forward` gives them one by one.
+    """
+
+    def __init__(self, members: list[GauntForceField], std_scale: float = 1.0) -> None:
+        super().__init__()
+        if len(members) < 2:
+            raise ValueError(f"a committee needs at least 2 members, got {len(members)}")
+        first = members[0].config
+        for k, m in enumerate(members[1:], start=1):
+            if m.config.elements != first.elements or m.config.r_max != first.r_max:
+                raise ValueError(
+                    f"committee member {k} has elements {m.elements} and r_max {m.config.r_max} Å, "
+                    f"member 0 {members[0].elements} and {first.r_max} Å: members must share both"
+                )
+        if not std_scale > 0:
+            raise ValueError(f"std_scale must be > 0, got {std_scale}")
+        self.members = torch.nn.ModuleList(members)
+        self.std_scale = float(std_scale)
+
+    @property
+    def config(self):
+        """The first member's :class:`~gaunt_md.config.ModelConfig` (elements and r_max are shared)."""
+        return self.members[0].config
+
+    @property
+    def species_of(self) -> dict[int, int]:
+        return self.members[0].species_of
+
+    @property
+    def elements(self) -> list[str]:
+        return self.members[0].elements
+
+    def forward(self, graph, compute_forces: bool = True, compute_stress: bool = False) -> dict[str, torch.Tensor]:
+        outs = [m(graph, compute_forces=compute_forces, compute_stress=compute_stress) for m in self.members]
+        return {key: torch.stack([o[key] for o in outs]) for key in outs[0]}
+
+    def for_inference(self) -> Committee:
+        """A copy whose members are rewritten by :meth:`GauntForceField.for_inference`."""
+        return Committee([m.for_inference() for m in self.members], self.std_scale)
+
+    def save(self, path: str | Path) -> None:
+        """One file with every member's weights and hyperparameters and ``std_scale``."""
+        blob = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "committee": {"std_scale": self.std_scale, "members": [m.record() for m in self.members]},
+        }
+        atomic_write(path, lambda tmp: torch.save(blob, str(tmp)))
+
+    @classmethod
+    def load(cls, path: str | Path, map_location: str | torch.device = "cpu") -> Committee:
+        """Rebuild a committee saved with :meth:`save` (members in float64)."""
+        blob = read_model_file(path, map_location)
+        if "committee" not in blob:
+            raise ValueError(f"{path} holds one model, not a committee")
+        entry = blob["committee"]
+        version = blob.get("format_version")
+        members = [
+            GauntForceField.from_blob({**m, "format_version": version}, f"{path} (member {k})")
+            for k, m in enumerate(entry["members"])
+        ]
+        return cls(members, entry["std_scale"])
+
+
+def spread(out: dict[str, torch.Tensor], std_scale: float = 1.0) -> dict[str, torch.Tensor]:
+    """Mean and scaled spread of a committee's stacked outputs (:meth:`Committee.forward`).
+
+    Returns ``energy``, ``energies``, ``forces``, ``stress`` (members' means) and ``energy_std [B]``
+    (eV), ``forces_std [N]`` (eV/Å: the root of the summed variances of the three components, i.e.
+    the spread of the force vector), ``stress_std [B, 3, 3]`` (eV/Å^3): sample standard deviations
+    over the members times ``std_scale``.
+    """
+    result = {key: value.mean(0) for key, value in out.items()}
+    result["energy_std"] = std_scale * out["energy"].std(0)
+    if "forces" in out:
+        result["forces_std"] = std_scale * out["forces"].var(0).sum(-1).sqrt()
+    if "stress" in out:
+        result["stress_std"] = std_scale * out["stress"].std(0)
+    return result
+
+
+def load_model_or_committee(path: str | Path) -> GauntForceField | Committee:
+    """The model or committee in a gaunt-md model file."""
+    blob = read_model_file(path)
+    return Committee.load(path) if "committee" in blob else GauntForceField.load(path)
