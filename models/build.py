@@ -19,6 +19,7 @@ import csv
 import hashlib
 import json
 import shutil
+import sys
 from pathlib import Path
 
 from acceptance import accept, summarise
@@ -102,16 +103,9 @@ def _score(name: str, training: dict) -> None:
         test_file = WORK / f"{name}_validation.xyz"
         write(test_file, [frames[i] for i in valid])
         test_label = f"{m['train']} (validation split: {n_valid} frames held out of training)"
-    gaunt_md(
-        "eval",
-        weights,
-        test_file,
-        "--json",
-        WORK / f"{name}_test.json",
-        "--plot",
-        HERE / f"{name}_parity.png",
-        "--force",
-    )
+    stress = ["--stress-key", m["stress_key"]] if "stress_key" in m else []
+    gaunt_md("eval", weights, test_file, *stress, "--json", WORK / f"{name}_test.json", "--plot",
+             HERE / f"{name}_parity.png", "--force")  # fmt: skip
     groups = next(iter(json.loads((WORK / f"{name}_test.json").read_text())["files"].values()))
     metrics = groups["all"]
     info = {
@@ -120,12 +114,31 @@ def _score(name: str, training: dict) -> None:
         "test_file": test_label,
         "test_metrics": metrics,
         "test_metrics_by_config_type": {k: v for k, v in groups.items() if k != "all"},
+        **(
+            {"test_metrics_by_group": _group_metrics(name, test_file, m["test_groups"], stress)}
+            if "test_groups" in m
+            else {}
+        ),
         "training": training,
     }
     path = HERE / f"{name}.json"
     old = json.loads(path.read_text()) if path.is_file() else {}
     path.write_text(json.dumps({**old, **info}, indent=2))
     _register(name, weights, config, metrics, test_label, m)
+
+
+def _group_metrics(name: str, test_file: Path, test_groups: dict[str, tuple], flags: list) -> dict:
+    """Test metrics of each named group of config_types (e.g. elemental, binary, quaternary)."""
+    from ase.io import read, write
+
+    frames = read(test_file, ":")
+    result = {}
+    for group, types in test_groups.items():
+        subset, report = WORK / f"{name}_{group}.xyz", WORK / f"{name}_{group}.json"
+        write(subset, [a for a in frames if a.info.get("config_type") in types])
+        gaunt_md("eval", weights_of(name), subset, *flags, "--json", report, "--force")
+        result[group] = next(iter(json.loads(report.read_text())["files"].values()))["all"]
+    return result
 
 
 def _register(name: str, weights: Path, config: dict, metrics: dict, test_label: str, m: dict) -> None:
@@ -164,8 +177,8 @@ def _register(name: str, weights: Path, config: dict, metrics: dict, test_label:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("step", choices=["fit", "package", "rescore", "accept", "summarise", "card"])
-    parser.add_argument("name", choices=MODELS)
+    parser.add_argument("step", choices=["fit", "package", "rescore", "accept", "summarise", "card", "materials-docs"])
+    parser.add_argument("name", choices=MODELS, nargs="?", help="the model (every step but materials-docs)")
     parser.add_argument("--minutes", type=float, default=60)
     parser.add_argument("--threads", type=int)
     parser.add_argument("--results", type=Path, help="a gaunt-md fit results folder (default models/_work/NAME)")
@@ -173,6 +186,15 @@ def main() -> None:
         "--part", action="append", default=[], help="accept: nve, relax, nvt, npt (default: all that apply)"
     )
     args = parser.parse_args()
+    if args.step == "materials-docs":  # the mlearn table of docs/accuracy.md from the models' JSON files
+        sys.path.insert(0, str(HERE.parent / "benchmarks"))
+        from _docs import write_section
+        from materials import docs_table
+
+        heading = "Materials: the mlearn benchmark"
+        return write_section(HERE.parent / "docs" / "accuracy.md", "mlearn", heading, docs_table())
+    if args.name is None:
+        parser.error(f"{args.step} needs a model name")
     if args.step == "fit":
         fit(args.name, args.minutes, args.threads)
     elif args.step == "package":

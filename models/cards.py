@@ -105,7 +105,9 @@ def card(name: str) -> None:
         f"- Data: `../shared/data/{m['train']}` ({m['what']}); {t['config']['valid_fraction']:.0%} held out for validation "
         f"(seed {t['config']['seed']}). Cite: {m['citation']}. Data licence: {m['licence']}.",
         f"- `gaunt-md fit` defaults (batch {t['config']['batch_size']}, lr {t['config']['lr']}, AMSGrad, EMA {t['config']['ema_decay']}, "
-        f"energy/force weights {t['config']['energy_weight']}/{t['config']['forces_weight']}, stage two energy weight "
+        f"energy/force weights {t['config']['energy_weight']}/{t['config']['forces_weight']}"
+        + (f", stress weight {t['config']['stress_weight']} GPa^-2" if t["config"].get("stress_key") else "")
+        + ", stage two energy weight "
         f"{t['config']['stage_two_energy_weight']}), {t['config']['dtype']}, time budget {t['config']['max_minutes']} min: "
         f"{t['epochs']} epochs in {t['minutes']:.0f} min on {t['hardware']}, shared with other training runs.",
         *([f"- {m['notes']}"] if "notes" in m else []),
@@ -134,6 +136,11 @@ def card(name: str) -> None:
         "",
         f"Test data: {info['test_file']}.",
         "",
+        *(
+            [*_error_table({"all": mt, **info["test_metrics_by_group"]}), "", "By config_type:", ""]
+            if "test_metrics_by_group" in info
+            else []
+        ),
         *_error_table({"all": mt, **info.get("test_metrics_by_config_type", {})}),
         "",
         *_published(m, mt),

@@ -138,7 +138,11 @@ MODELS["gaunt-nbmotaw"] = dict(
     e0s="average",
     valid_fraction=0.05,
     stress_key="stress",
-    test_groups={"elemental": ("Mo_Test", "Nb_Test", "Ta_Test", "W_Test"), "quaternary": ("Multinary_Test",)},
+    test_groups={
+        "elemental": ("Mo_Test", "Nb_Test", "Ta_Test", "W_Test"),
+        "binary": ("MoTa_Test", "MoW_Test", "NbMo_Test", "NbTa_Test", "NbW_Test", "TaW_Test"),
+        "quaternary": ("Multinary_Test",),
+    },
     hardware=ONE_THREAD,
     notes=CRYSTAL_RUN.format(minutes=90, other="the six gaunt-mlearn models, one after another", date="2026-12-03")
     + " The published training set also has quaternary SQS frames that are not in train.xyz (data README): the "

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 from acceptance import md_log
-from catalogue import DATA, MODELS, WORK, gaunt_md, weights_of
+from catalogue import DATA, HERE, MODELS, WORK, gaunt_md, weights_of
 from elastic import conventional_cells, cubic_constants, ground_and_strained
 
 NPT_STEPS, NPT_TIMESTEP_FS = 2000, 1.0
@@ -167,3 +167,31 @@ def card_lines(acc: dict) -> list[str]:
             f"{npt['a_drift_per_ps_second_half']:+.4f} Å/ps; cell angles within {npt['angles_max_deviation_deg']:.2f}° of 90°."
         )
     return lines + [""]
+
+
+def docs_table() -> list[str]:
+    """The mlearn models beside GAP and MTP, with their lattice and elastic acceptance, for docs/accuracy.md."""
+    rows = [
+        "| element | E MAE (meV/atom) | F MAE (eV/Å) | S MAE (GPa) | GAP E / F | MTP E / F | epochs | a (Å), model / DFT "
+        "| C11, C12, C44 (GPa), model on the DFT frames / DFT |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, m in MODELS.items():
+        path = HERE / f"{name}.json"
+        if not m.get("crystal") or not path.is_file():
+            continue
+        info = json.loads(path.read_text())
+        t, acc, pub = info["test_metrics"], info.get("acceptance", {}), m["published_mae"]
+        lat, el = acc.get("lattice"), acc.get("elastic")
+        a = f"{lat['model_a']:.3f} / {lat['dft_a']:.3f}" if lat else "-"
+        c = "-"
+        if el:
+            on, dft = el["model_on_dft_frames"], el["dft_frames"]
+            c = ", ".join(f"{on[k]:.0f}" for k in ("C11", "C12", "C44")) + " / "
+            c += ", ".join(f"{dft[k]:.0f}" for k in ("C11", "C12", "C44"))
+        rows.append(
+            f"| {name.split('-')[-1]} | {t['energy_mae']:.2f} | {t['forces_mae'] / 1e3:.3f} | {t.get('stress_mae', float('nan')):.3f} "
+            f"| {pub['GAP'][0]:.2f} / {pub['GAP'][1]:.2f} | {pub['MTP'][0]:.2f} / {pub['MTP'][1]:.2f} "
+            f"| {info['training']['epochs']} | {a} | {c} |"
+        )
+    return rows

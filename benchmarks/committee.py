@@ -1,0 +1,101 @@
+"""What a committee's force call costs against one model's, same architecture, in one run.
+
+A committee of N members (1, 2, 4) with the architecture and weights of a shipped model (member k: the
+weights perturbed by 1e-3 relative noise, seed k, so the spread is not zero), through
+``GauntCalculator`` (float32, 2 threads): the acac test frame 0 (15 atoms, gaunt-acac) and the water
+test frame 0 (64 H2O, 192 atoms, periodic, gaunt-water). Committee sizes interleaved in rounds after
+warm-up rounds; recorded: the median call (ms) and the median over rounds of the ratio to one model
+in the same round. Members share the neighbour graph and run one after another. Run it on a quiet
+machine:
+
+    python benchmarks/committee.py            # ~2 min; results/committee.json and docs/performance.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+
+import torch
+from _docs import write_section
+from _runs import ROOT, provenance
+from ase.io import read
+
+from gaunt_md import GauntCalculator
+from gaunt_md.committee import Committee
+from gaunt_md.hub import load_model
+
+DATA = ROOT.parent / "shared" / "data"
+SYSTEMS = {  # name: (model, file, calls per block)
+    "acac (15 atoms)": ("gaunt-acac", DATA / "acac" / "test_MD_300K.xyz", 20),
+    "water (192 atoms)": ("gaunt-water", DATA / "water" / "test.xyz", 3),
+}
+SIZES = (1, 2, 4)
+WARMUP_ROUNDS, ROUNDS = 2, 9
+
+
+def members(name: str, n: int) -> list:
+    out = []
+    for k in range(n):
+        model = load_model(name)
+        generator = torch.Generator().manual_seed(k)
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(1e-3 * p.abs().mean() * torch.randn(p.shape, generator=generator, dtype=p.dtype))
+        out.append(model)
+    return out
+
+
+def block(calc: GauntCalculator, atoms, calls: int) -> float:
+    """Mean seconds of one energy-and-forces call over ``calls`` calls."""
+    t0 = time.perf_counter()
+    for _ in range(calls):
+        calc.reset()
+        calc.calculate(atoms, ["energy", "forces"])
+    return (time.perf_counter() - t0) / calls
+
+
+def main() -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
+    result = {**provenance(2), "systems": {}}
+    for system, (name, path, calls) in SYSTEMS.items():
+        atoms = read(path, 0)
+        atoms.calc = None
+        ms = members(name, max(SIZES))
+        calcs = {
+            n: GauntCalculator(ms[0] if n == 1 else Committee(ms[:n]), dtype="float32", threads=2) for n in SIZES
+        }
+        times: dict[int, list[float]] = {n: [] for n in SIZES}
+        for r in range(WARMUP_ROUNDS + ROUNDS):
+            for n, calc in calcs.items():
+                t = block(calc, atoms, calls)
+                if r >= WARMUP_ROUNDS:
+                    times[n].append(t)
+        result["systems"][system] = {
+            str(n): {
+                "median_ms": 1e3 * statistics.median(times[n]),
+                "ratio_to_one_model": statistics.median(a / b for a, b in zip(times[n], times[1])),
+            }
+            for n in SIZES
+        }
+        print(system, json.dumps(result["systems"][system]), flush=True)
+    (ROOT / "benchmarks" / "results" / "committee.json").write_text(json.dumps(result, indent=2))
+    lines = [
+        f"`{result['command']}` ({result['date']}, torch {result['torch']}, float32, 2 threads, quiet machine): a "
+        "force call of a committee of N members through `GauntCalculator`, median of "
+        f"{ROUNDS} interleaved rounds, and its ratio to one model in the same round. The members share the "
+        "neighbour graph and run one after another.",
+        "",
+        "| system | " + " | ".join(f"N = {n}" for n in SIZES) + " |",
+        "|---|" + "---|" * len(SIZES),
+    ]
+    for system, row in result["systems"].items():
+        cells = [f"{row[str(n)]['median_ms']:.1f} ms ({row[str(n)]['ratio_to_one_model']:.2f}x)" for n in SIZES]
+        lines.append(f"| {system} | " + " | ".join(cells) + " |")
+    write_section(ROOT / "docs" / "performance.md", "committee", "Committees", lines)
+
+
+if __name__ == "__main__":
+    main()
