@@ -64,9 +64,7 @@ def main() -> None:
         atoms = read(path, 0)
         atoms.calc = None
         ms = members(name, max(SIZES))
-        calcs = {
-            n: GauntCalculator(ms[0] if n == 1 else Committee(ms[:n]), dtype="float32", threads=2) for n in SIZES
-        }
+        calcs = {n: GauntCalculator(ms[0] if n == 1 else Committee(ms[:n]), dtype="float32", threads=2) for n in SIZES}
         times: dict[int, list[float]] = {n: [] for n in SIZES}
         for r in range(WARMUP_ROUNDS + ROUNDS):
             for n, calc in calcs.items():

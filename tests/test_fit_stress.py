@@ -163,3 +163,16 @@ def test_bad_stress_settings_are_refused_by_name(si_files, tmp_path, extra, mess
     result = run(*fit_args(si_files, tmp_path / "run", "--epochs", 1), *extra)
     assert result.exit_code != 0 and message in result.output and "Traceback" not in result.output
     assert not (tmp_path / "run").exists()
+
+
+def test_the_selection_loss_weighs_energies_as_stage_two_does():
+    from gaunt_md.config import FitConfig
+    from gaunt_md.train.fit import selection_loss
+
+    cfg = FitConfig(train="x.xyz")
+    # mlearn Si, two epochs of one fit (meV/atom, meV/Å, GPa): good forces and poor energies, and the reverse
+    stage_one = {"energy_rmse": 30.23, "forces_rmse": 100.9, "stress_rmse": 0.236}
+    stage_two = {"energy_rmse": 4.76, "forces_rmse": 109.7, "stress_rmse": 0.159}
+    assert selection_loss(cfg, stage_two) < selection_loss(cfg, stage_one)
+    expected = 1000 * 0.03023**2 + 100 * 0.1009**2 + 1.0 * 0.236**2
+    assert selection_loss(cfg, stage_one) == pytest.approx(expected, rel=1e-12)
