@@ -8,10 +8,10 @@ does fine-tuning learn the hotter region without forgetting the 300 K one?
 - ``finetune-lr-0.001``: the same with lr 0.001 (gentler steps from a fitted model);
 - ``scratch``: the default model from random weights with the isolated-atom E0s.
 
-Each fit gets ``--minutes`` of one thread, side by side (two at a time on the 2 cores). Also
-recorded: gaunt-acac itself (the parent, no training) on both test sets.
+Each fit gets ``--minutes`` of wall time with one thread, all three side by side on the 2 cores (so
+each sees the same load). Also recorded: gaunt-acac itself (the parent, no training) on both test sets.
 
-    python benchmarks/finetune.py --minutes 10      # ~25 min: three fits, two at a time
+    python benchmarks/finetune.py --minutes 8       # ~10 min: three fits side by side
     python benchmarks/finetune.py --report          # docs/accuracy.md section from the JSON
 
 Results: ``benchmarks/results/finetune.json``, the "fine-tuning" section of ``docs/accuracy.md``.
@@ -77,7 +77,7 @@ def main() -> None:
             cmd = [*GAUNT_MD, "fit", "--train", train, "--valid-fraction", 0.1, "--output", out, *flags,
                    "--max-minutes", args.minutes, "--epochs", 100000, "--threads", 1, "--force"]  # fmt: skip
             jobs.append(Job(name, list(map(str, cmd)), WORK / f"{name}.log", lambda o=out: _epochs(o)))
-        run_side_by_side([jobs[:2], jobs[2:]])
+        run_side_by_side([jobs])
         result = {"parent gaunt-acac": errors("gaunt-acac", tests)}
         for job in jobs:
             if job.returncode != 0:
@@ -103,7 +103,7 @@ def report() -> None:
     lines = []
     for budget, entry in data.items():
         lines += [
-            f"`{entry['command']}` ({entry['date']}, one thread each, two fits side by side, {budget} each). "
+            f"`{entry['command']}` ({entry['date']}, one thread each, the three fits side by side on 2 cores, {budget} each). "
             f"Force RMSE / energy RMSE (meV/Å, meV/atom) on the 450 frames of train_600K that no fit saw and on "
             "test_MD_300K:",
             "",

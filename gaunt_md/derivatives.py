@@ -14,6 +14,7 @@ def energy_and_derivatives(
     compute_forces: bool = True,
     compute_stress: bool = False,
     create_graph: bool = False,
+    copies: int | None = None,
 ) -> dict[str, torch.Tensor]:
     """Energies of a batch of graphs and, when asked, their derivatives.
 
@@ -23,17 +24,25 @@ def energy_and_derivatives(
     (eV/Å^3, symmetrised; zero for non-periodic graphs, whose volume is 0) are exact gradients.
     ``create_graph`` keeps them differentiable (training on forces). Returns ``energy [B]``,
     ``energies [N]`` and the derivatives asked for.
+
+    With ``copies`` K, positions and strains are K independent copies: ``atomic_energies`` maps
+    vectors [K, E, 3] to energies [K, N] (copy k's energies depend on copy k's vectors only, as a
+    committee's members do), and every output gains a leading axis K, from one backward pass.
     """
     positions, batch, num_graphs = graph.positions, graph.batch, int(graph.num_graphs)
     centers, neighbours = graph.edge_index[0], graph.edge_index[1]
     compute_forces, compute_stress = bool(compute_forces), bool(compute_stress)
-    strain = positions.new_zeros(num_graphs, 3, 3, requires_grad=compute_stress)
+    lead = () if copies is None else (copies,)
+    strain = positions.new_zeros(*lead, num_graphs, 3, 3, requires_grad=compute_stress)
+    positions = positions.detach().expand(*lead, *positions.shape)
     if compute_forces:
-        positions = positions.detach().requires_grad_(True)
-    vectors = positions.index_select(0, neighbours) - positions.index_select(0, centers) + graph.shifts
-    vectors = vectors + torch.einsum("ei,eij->ej", vectors, strain.index_select(0, batch.index_select(0, centers)))
+        positions = positions.clone().requires_grad_(True)
+    vectors = positions.index_select(-2, neighbours) - positions.index_select(-2, centers) + graph.shifts
+    vectors = vectors + torch.einsum(
+        "...ei,...eij->...ej", vectors, strain.index_select(-3, batch.index_select(0, centers))
+    )
     energies = atomic_energies(vectors)
-    energy = energies.new_zeros(num_graphs).index_add(0, batch, energies)
+    energy = energies.new_zeros(*lead, num_graphs).index_add(-1, batch, energies)
     out = {"energy": energy, "energies": energies}
     inputs = [t for t, want in ((positions, compute_forces), (strain, compute_stress)) if want]
     if not inputs:
@@ -43,8 +52,8 @@ def energy_and_derivatives(
     if compute_forces:
         out["forces"] = -grads[0]
     if compute_stress:
-        volume = graph.volume.to(energy.dtype)
+        volume = graph.volume.to(energy.dtype)[:, None, None]
         virial = grads[-1]
-        stress = 0.5 * (virial + virial.transpose(1, 2)) / volume.clamp(min=1e-12)[:, None, None]
-        out["stress"] = torch.where(volume[:, None, None] > 0, stress, torch.zeros_like(stress))
+        stress = 0.5 * (virial + virial.transpose(-1, -2)) / volume.clamp(min=1e-12)
+        out["stress"] = torch.where(volume > 0, stress, torch.zeros_like(stress))
     return out

@@ -117,15 +117,22 @@ class GauntForceField(torch.nn.Module):
 
     def atomic_energies(self, graph, vectors: torch.Tensor) -> torch.Tensor:
         """Per-atom energies [N] (eV) of a batch of graphs with edge vectors ``vectors`` [E, 3] (Å)."""
+        return self.energies_of_edges(graph, *self.edge_features(vectors))
+
+    def edge_features(self, vectors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Edge lengths [...] (Å) and spherical harmonics of the directions [..., (lmax+1)**2] of
+        edge vectors [..., 3]."""
+        return vectors.norm(dim=-1), self.spherical_harmonics(vectors)
+
+    def energies_of_edges(self, graph, lengths: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Per-atom energies [N] (eV) from the edges' lengths [E] and spherical harmonics [E, (lmax+1)**2]."""
         cfg, species = self.config, graph.species
-        lengths = vectors.norm(dim=-1)
-        y = self.spherical_harmonics(vectors)  # [E, (lmax+1)**2]
         table = NeighbourTable.build(graph.edge_index[0], graph.edge_index[1], species.shape[0], cfg.radial_groups)
         h = self.embedding.index_select(0, species)[:, None, :]  # [N, 1, C]
-        atom_energy = vectors.new_zeros(species.shape[0])
+        atom_energy = 0.0
         for layer, readout in zip(self.layers, self.readouts):
             h = layer(h, species, lengths, y, table, cfg.avg_num_neighbors)
-            atom_energy = atom_energy + readout(h[:, 0]).squeeze(-1)
+            atom_energy = atom_energy + readout(h[:, 0]).squeeze(-1)  # [N]
         energies = self.e0.index_select(0, species) + cfg.scale * atom_energy + cfg.shift
         if self.pair_repulsion is not None:
             energies = energies + self.pair_repulsion(species, graph.edge_index, lengths)
@@ -141,7 +148,10 @@ class GauntForceField(torch.nn.Module):
         - In models of formats 1-2 (``many_body: mixed``), the channel mixing before the many-body
           product is folded into the product's own (``linear_a`` then ``product.linear`` become one
           matrix per degree), exact up to rounding.
-        - Every linear map's normalisation factor moves into its weights.
+        - Every linear map's normalisation factor moves into its weights; the energy scale into the
+          readouts, the shift into the E0s and 1/avg_num_neighbors into the radial tables (the copy's
+          config has scale 1, shift 0, avg_num_neighbors 1), so that models that differ in these
+          differ only in tensors (a committee evaluates them under one ``torch.vmap``).
 
         The copy no longer follows its weights: it is for evaluation (:class:`GauntCalculator` uses
         it), and it refuses to be trained from or saved. This model stays as it was."""
@@ -160,6 +170,14 @@ class GauntForceField(torch.nn.Module):
                 with torch.no_grad():
                     module.weight.mul_(module.norm)
                 module.norm = 1.0
+        cfg = model.config
+        with torch.no_grad():
+            for layer in model.layers:
+                layer.conv.radial.coefficients.div_(cfg.avg_num_neighbors)
+            for readout in model.readouts:  # a Dense, or an MLP whose last map is a Dense
+                (readout[-1] if isinstance(readout, torch.nn.Sequential) else readout).weight.mul_(cfg.scale)
+            model.e0.add_(cfg.shift)
+        cfg.scale, cfg.shift, cfg.avg_num_neighbors = 1.0, 0.0, 1.0
         for p in model.parameters():
             p.requires_grad_(False)
         model.rewritten = True

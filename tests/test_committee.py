@@ -20,10 +20,13 @@ from helpers import DATA, periodic_box, small_model
 
 
 def members(n=3, **kwargs):
+    """Random members that also differ in what a fit sets per model: E0s, energy scale and shift,
+    neighbour normaliser (the batched path folds these into each member's tensors)."""
     out = []
     for k in range(n):
         torch.manual_seed(k)
-        out.append(small_model(**kwargs))
+        e0s = {"H": -13.6 + 0.1 * k, "C": -1029.0 - 0.2 * k, "O": -2041.0 + 0.3 * k}
+        out.append(small_model(e0s=e0s, scale=1.0 + 0.3 * k, shift=0.05 * k, avg_num_neighbors=8.0 + k, **kwargs))
     return out
 
 
@@ -68,7 +71,7 @@ def test_the_committee_file_round_trips_and_is_refused_as_one_model(tmp_path):
     np.testing.assert_allclose(a["forces_std"], b["forces_std"], atol=1e-12)
     with pytest.raises(ValueError, match="is a committee of 2 models"):
         GauntForceField.load(tmp_path / "c.pt")
-    with pytest.raises(ValueError, match="must share"):
+    with pytest.raises(ValueError, match="differs from member 0 in r_max .3.5 vs 4.0.: members must share"):
         Committee([small_model(), small_model(r_max=4.0)])
     with pytest.raises(ValueError, match="at least 2"):
         Committee([small_model()])

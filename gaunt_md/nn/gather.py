@@ -25,9 +25,19 @@ def _take(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
 
 class _GatherRows(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, index, table):
-        ctx.save_for_backward(index, table)
+    def forward(x, index, table):
         return _take(x, index)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(inputs[1], inputs[2])
+
+    @staticmethod
+    def vmap(info, in_dims, x, index, table):
+        """K copies of x (a committee's members) as one x of K times the rows."""
+        x, index, table = _fold(info, (in_dims[0], in_dims[1], in_dims[2]), x, index, table)
+        out = _GatherRows.apply(x, index, table)
+        return out.view(info.batch_size, -1, *out.shape[1:]), 0
 
     @staticmethod
     def backward(ctx, grad):
@@ -37,17 +47,42 @@ class _GatherRows(torch.autograd.Function):
 
 class _SumRows(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, v, table, index):
-        ctx.save_for_backward(index, table)
+    def forward(v, table, index):
         rows = _take(v, table.reshape(-1))
         if table.shape[1] == 1:  # a partial permutation: nothing to add up
             return rows
         return rows.view(*table.shape, *v.shape[1:]).sum(1)
 
     @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(inputs[2], inputs[1])
+
+    @staticmethod
+    def vmap(info, in_dims, v, table, index):
+        v, index, table = _fold(info, (in_dims[0], in_dims[2], in_dims[1]), v, index, table)
+        out = _SumRows.apply(v, table, index)
+        return out.view(info.batch_size, -1, *out.shape[1:]), 0
+
+    @staticmethod
     def backward(ctx, grad):
         index, table = ctx.saved_tensors
         return _GatherRows.apply(grad, index, table), None, None
+
+
+def _fold(info, in_dims, x, index, table):
+    """K copies (a committee's members) of x [R or P, ...] with one shared ``index`` [P] (rows of
+    an [R, ...] tensor, R for a zero row) and its ``table`` [R, width] (positions in index, P for
+    padding), as one problem of K times the size: x [K R or K P, ...], copy k's rows offset by k R in
+    the index and its positions by k P in the table (the zero row K R, the padding K P)."""
+    if in_dims[1] is not None or in_dims[2] is not None:
+        raise NotImplementedError("the index and its table are shared by every copy")
+    k = info.batch_size
+    x = x.movedim(in_dims[0], 0)
+    rows, n = table.shape[0], index.numel()
+    copy = torch.arange(k, device=index.device)
+    index = torch.where(index >= rows, k * rows, index + copy[:, None] * rows).reshape(-1)
+    table = torch.where(table >= n, k * n, table + copy[:, None, None] * n).reshape(-1, table.shape[1])
+    return x.reshape(-1, *x.shape[2:]), index, table
 
 
 def gather_rows(x: torch.Tensor, index: torch.Tensor, table: torch.Tensor) -> torch.Tensor:

@@ -37,10 +37,28 @@ def neighbour_sum(phi: torch.Tensor, h: torch.Tensor, neighbour: torch.Tensor, w
 
 class _Trilinear(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, mode: str, a: torch.Tensor, b: torch.Tensor, neighbour: torch.Tensor, width: int) -> torch.Tensor:
+    def forward(mode: str, a: torch.Tensor, b: torch.Tensor, neighbour: torch.Tensor, width: int) -> torch.Tensor:
+        return _contract(mode, a, b, neighbour, width)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        mode, a, b, neighbour, width = inputs
         ctx.mode, ctx.width = mode, width
         ctx.save_for_backward(a, b, neighbour)
-        return _contract(mode, a, b, neighbour, width)
+
+    @staticmethod
+    def vmap(info, in_dims, mode, a, b, neighbour, width):
+        """K copies (a committee's members) as one table of K times the rows: copy k's rows are
+        offset by k·R, and its empty slots point at the one empty row K·R."""
+        if in_dims[3] is not None:
+            raise NotImplementedError("the neighbour table is shared by every copy")
+        k = info.batch_size
+        a, b = (x.movedim(d, 0) if d is not None else x.expand(k, *x.shape) for x, d in zip((a, b), in_dims[1:3]))
+        rows = neighbour.shape[0] // width
+        offset = torch.arange(k, device=neighbour.device)[:, None] * rows
+        folded = torch.where(neighbour == rows, k * rows, neighbour + offset).reshape(-1)
+        out = _Trilinear.apply(mode, a.reshape(-1, *a.shape[2:]), b.reshape(-1, *b.shape[2:]), folded, width)
+        return out.view(k, -1, *out.shape[1:]), 0
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):

@@ -97,5 +97,31 @@ class RadialTable(torch.nn.Module):
         x = r / self.step
         k = x.detach().floor().clamp(0, self.intervals - 1)
         t = (x - k)[:, None]
-        c0, c1, c2, c3 = self.coefficients.index_select(0, k.long()).unbind(1)
+        c0, c1, c2, c3 = _Rows.apply(self.coefficients, k.long()).unbind(1)
         return torch.addcmul(c0, t, torch.addcmul(c1, t, torch.addcmul(c2, t, c3)))
+
+
+class _Rows(torch.autograd.Function):
+    """``table[index]`` for a constant table (no gradient), whose vmap rule folds K tables (a
+    committee's members) into one lookup instead of a gather of K expanded indices."""
+
+    @staticmethod
+    def forward(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        return table.index_select(0, index)
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        pass
+
+    @staticmethod
+    def backward(ctx, grad):
+        return None, None
+
+    @staticmethod
+    def vmap(info, in_dims, table, index):
+        k = info.batch_size
+        table = table.movedim(in_dims[0], 0) if in_dims[0] is not None else table.expand(k, *table.shape)
+        index = index.movedim(in_dims[1], 0) if in_dims[1] is not None else index.expand(k, *index.shape)
+        offset = torch.arange(k, device=index.device)[:, None] * table.shape[1]
+        rows = table.reshape(-1, *table.shape[2:]).index_select(0, (index + offset).reshape(-1))
+        return rows.view(k, -1, *rows.shape[1:]), 0

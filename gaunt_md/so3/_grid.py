@@ -88,8 +88,20 @@ class _RingMatmul(torch.autograd.Function):
     derivatives of every order are exact."""
 
     @staticmethod
-    def forward(ctx, ring: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        ctx.save_for_backward(ring)
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(inputs[0])
+
+    @staticmethod
+    def vmap(info, in_dims, ring, x):
+        """K copies of x (a committee's members) side by side as K times the columns."""
+        if in_dims[0] is not None:
+            raise NotImplementedError("the ring matrix is a constant shared by every copy")
+        x = x.movedim(in_dims[1], 1)  # [b, K, n]
+        out = _RingMatmul.apply(ring, x.reshape(x.shape[0], -1))
+        return out.view(out.shape[0], info.batch_size, -1).transpose(0, 1).contiguous(), 0
+
+    @staticmethod
+    def forward(ring: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         n = x.shape[1]
         out = x.new_empty(ring.shape[0], n)
         for i in range(0, n, RING_BLOCK_COLUMNS):

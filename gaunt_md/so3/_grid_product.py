@@ -85,10 +85,23 @@ def _field(terms, samples) -> torch.Tensor:
 
 class _Fused(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, spec, grid, *inputs):
-        ctx.save_for_backward(*inputs)
+    def setup_context(ctx, inputs, output):
+        spec, grid, *tensors = inputs
+        ctx.save_for_backward(*tensors)
         ctx.spec, ctx.grid = spec, grid
         ctx.set_materialize_grads(False)  # an output nobody used gets None, and no terms
+
+    @staticmethod
+    def vmap(info, in_dims, spec, grid, *inputs):
+        """K copies (a committee's members) of every input as K times the vectors: the products have
+        no weights, so one call serves them all."""
+        k = info.batch_size
+        rows = [x.movedim(d, 0) if d is not None else x.expand(k, *x.shape) for x, d in zip(inputs, in_dims[2:])]
+        outs = _Fused.apply(spec, grid, *(x.reshape(-1, *x.shape[2:]) for x in rows))
+        return tuple(o.view(k, -1, *o.shape[1:]) for o in outs), (0,) * len(outs)
+
+    @staticmethod
+    def forward(spec, grid, *inputs):
         degrees, outputs = spec
         terms = [t for _, ts in outputs for t in ts]
         values = {s for kind, p, q in terms if kind == PRODUCT for s in (p, q)}
