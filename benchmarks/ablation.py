@@ -71,6 +71,7 @@ VARIANTS: dict[str, dict] = {  # name -> gaunt-md fit settings (flags or model o
     "float32": {"dtype": "float32"},
     "channels-64-float32": {"channels": 64, "dtype": "float32"},
     "energy-weight-10": {"energy_weight": 10.0},
+    "energy-weight-100": {"energy_weight": 100.0},
     # capacity where it is cheap
     "hidden-lmax-2": {"hidden_lmax": 2},
     "basis-16": {"num_basis": 16},

@@ -58,6 +58,16 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def refinish(results: Path) -> None:
+    """Redo the last step of a finished ``gaunt-md fit`` (the energy shift of model.pt, metrics.json)
+    with this gaunt-md's rule, from its checkpoints: what the current ``gaunt-md fit`` would have
+    written after the same training (used when the median shift replaced the mean, 2026-12-03)."""
+    from gaunt_md.config import FitConfig
+    from gaunt_md.train.fit import finish, setup
+
+    finish(setup(FitConfig.from_sources(results / "config.yaml"), resume=True, force=False))
+
+
 def package(name: str, results: Path) -> None:
     """Copy the fitted model, evaluate it on its test file (or validation split) and register it."""
     import yaml
@@ -177,7 +187,9 @@ def _register(name: str, weights: Path, config: dict, metrics: dict, test_label:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("step", choices=["fit", "package", "rescore", "accept", "summarise", "card", "materials-docs"])
+    parser.add_argument(
+        "step", choices=["fit", "refinish", "package", "rescore", "accept", "summarise", "card", "materials-docs"]
+    )
     parser.add_argument("name", choices=MODELS, nargs="?", help="the model (every step but materials-docs)")
     parser.add_argument("--minutes", type=float, default=60)
     parser.add_argument("--threads", type=int)
@@ -197,6 +209,8 @@ def main() -> None:
         parser.error(f"{args.step} needs a model name")
     if args.step == "fit":
         fit(args.name, args.minutes, args.threads)
+    elif args.step == "refinish":
+        refinish(args.results or WORK / args.name)
     elif args.step == "package":
         package(args.name, args.results or WORK / args.name)
     elif args.step == "rescore":
