@@ -28,8 +28,8 @@ def calibration_scale(errors: np.ndarray, stds: np.ndarray) -> float:
 
 def uncertainty_metrics(errors: np.ndarray, stds: np.ndarray) -> dict[str, float]:
     """Pearson and Spearman correlation of σ with e, RMS of each (meV/Å), their ratio (1 when
-    calibrated), and the fraction of atoms whose error lies within 2σ (0.74 for a 3D Gaussian error
-    of per-component spread σ/√3; the norm of such an error is Maxwell-distributed)."""
+    calibrated), and the fraction of atoms whose error lies within 2σ (0.993 for a 3D Gaussian error
+    of per-component spread σ/√3, whose length is Maxwell-distributed: P(χ²₃ ≤ 12))."""
     from scipy.stats import pearsonr, spearmanr
 
     return {
