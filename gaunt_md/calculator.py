@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from ase.calculators.calculator import Calculator, PropertyNotImplementedError, all_changes
+from ase.stress import full_3x3_to_voigt_6_stress
 
 from . import hub
 from .allocator import tune_cpu_allocator
@@ -48,7 +48,7 @@ class GauntCalculator(Calculator):
 
     A committee gives the members' mean energy, forces and stress and, as extra results, their
     calibrated spread: ``energy_std`` (eV), ``forces_std`` [N] (eV/Å, per atom) and ``stress_std``
-    (eV/Å^3, Voigt); the members share one neighbour list and run one after another.
+    (eV/Å^3, Voigt); the members share one neighbour list and run batched (one ``torch.vmap``).
     """
 
     implemented_properties = ["energy", "free_energy", "forces", "stress", "energies"]
@@ -89,14 +89,9 @@ class GauntCalculator(Calculator):
         energy = float(out["energy"][0])
         self.results = {"energy": energy, "free_energy": energy, "energies": out["energies"], "forces": out["forces"]}
         if "stress" in out:
-            self.results["stress"] = _voigt(out["stress"][0])
+            self.results["stress"] = full_3x3_to_voigt_6_stress(out["stress"][0])
         if self.is_committee:
             self.results["energy_std"] = float(out["energy_std"][0])
             self.results["forces_std"] = out["forces_std"]
             if "stress_std" in out:
-                self.results["stress_std"] = _voigt(out["stress_std"][0])
-
-
-def _voigt(s: np.ndarray) -> np.ndarray:
-    """[3, 3] → Voigt [xx, yy, zz, yz, xz, xy]."""
-    return np.array([s[0, 0], s[1, 1], s[2, 2], s[1, 2], s[0, 2], s[0, 1]])
+                self.results["stress_std"] = full_3x3_to_voigt_6_stress(out["stress_std"][0])

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import torch
 
+from ..copies import copies_first
+
 
 def _take(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     """Rows ``index`` of x, zero where index == len(x); x is never copied whole."""
@@ -77,7 +79,7 @@ def _fold(info, in_dims, x, index, table):
     if in_dims[1] is not None or in_dims[2] is not None:
         raise NotImplementedError("the index and its table are shared by every copy")
     k = info.batch_size
-    x = x.movedim(in_dims[0], 0)
+    x = copies_first(x, in_dims[0], k)
     rows, n = table.shape[0], index.numel()
     copy = torch.arange(k, device=index.device)
     index = torch.where(index >= rows, k * rows, index + copy[:, None] * rows).reshape(-1)

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import torch
 
+from ..copies import copies_first
+
 BLOCK_BYTES = 3 << 19  # gathered neighbour features per block on CPU: 1.5 MiB
 SUM, FILTER, SCATTER = "sum", "filter", "scatter"
 
@@ -53,7 +55,7 @@ class _Trilinear(torch.autograd.Function):
         if in_dims[3] is not None:
             raise NotImplementedError("the neighbour table is shared by every copy")
         k = info.batch_size
-        a, b = (x.movedim(d, 0) if d is not None else x.expand(k, *x.shape) for x, d in zip((a, b), in_dims[1:3]))
+        a, b = copies_first(a, in_dims[1], k), copies_first(b, in_dims[2], k)
         rows = neighbour.shape[0] // width
         offset = torch.arange(k, device=neighbour.device)[:, None] * rows
         folded = torch.where(neighbour == rows, k * rows, neighbour + offset).reshape(-1)

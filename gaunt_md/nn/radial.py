@@ -7,6 +7,7 @@ import warnings
 
 import torch
 
+from ..copies import copies_first
 from .linear import Dense
 
 
@@ -120,8 +121,7 @@ class _Rows(torch.autograd.Function):
     @staticmethod
     def vmap(info, in_dims, table, index):
         k = info.batch_size
-        table = table.movedim(in_dims[0], 0) if in_dims[0] is not None else table.expand(k, *table.shape)
-        index = index.movedim(in_dims[1], 0) if in_dims[1] is not None else index.expand(k, *index.shape)
+        table, index = copies_first(table, in_dims[0], k), copies_first(index, in_dims[1], k)
         offset = torch.arange(k, device=index.device)[:, None] * table.shape[1]
         rows = table.reshape(-1, *table.shape[2:]).index_select(0, (index + offset).reshape(-1))
         return rows.view(k, -1, *rows.shape[1:]), 0

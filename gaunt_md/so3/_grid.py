@@ -29,6 +29,7 @@ import math
 import numpy as np
 import torch
 
+from ..copies import copies_first
 from ._checks import lmax_of
 from ._harmonics import azimuthal, legendre, legendre_dz
 
@@ -96,7 +97,7 @@ class _RingMatmul(torch.autograd.Function):
         """K copies of x (a committee's members) side by side as K times the columns."""
         if in_dims[0] is not None:
             raise NotImplementedError("the ring matrix is a constant shared by every copy")
-        x = x.movedim(in_dims[1], 1)  # [b, K, n]
+        x = copies_first(x, in_dims[1], info.batch_size).movedim(0, 1)  # [b, K, n]
         out = _RingMatmul.apply(ring, x.reshape(x.shape[0], -1))
         return out.view(out.shape[0], info.batch_size, -1).transpose(0, 1).contiguous(), 0
 

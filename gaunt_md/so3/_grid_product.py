@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import torch
 
+from ..copies import copies_first
 from ._grid import FromGrid, ToGrid, grid_shape
 
 BLOCK_BYTES = 3 << 19  # grid samples per block on CPU: 1.5 MiB
@@ -96,7 +97,7 @@ class _Fused(torch.autograd.Function):
         """K copies (a committee's members) of every input as K times the vectors: the products have
         no weights, so one call serves them all."""
         k = info.batch_size
-        rows = [x.movedim(d, 0) if d is not None else x.expand(k, *x.shape) for x, d in zip(inputs, in_dims[2:])]
+        rows = [copies_first(x, d, k) for x, d in zip(inputs, in_dims[2:])]
         outs = _Fused.apply(spec, grid, *(x.reshape(-1, *x.shape[2:]) for x in rows))
         return tuple(o.view(k, -1, *o.shape[1:]) for o in outs), (0,) * len(outs)
 
