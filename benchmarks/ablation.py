@@ -74,6 +74,7 @@ VARIANTS: dict[str, dict] = {  # name -> gaunt-md fit settings (flags or model o
     "energy-weight-100": {"energy_weight": 100.0},
     # capacity where it is cheap
     "hidden-lmax-2": {"hidden_lmax": 2},
+    "float32-hidden-lmax-2": {"dtype": "float32", "hidden_lmax": 2},
     "basis-16": {"num_basis": 16},
     "correlation-2": {"correlation": 2},
 }

@@ -84,7 +84,7 @@ class Committee(torch.nn.Module):
         """The members' tensors that differ (weights, E0s, radial tables), stacked [K, ...], cached per
         device and dtype; the ones all share stay the first member's."""
         first = self.members[0]
-        key = (first.e0.device, first.e0.dtype)
+        key = (first.embedding.device, first.embedding.dtype)
         if getattr(self, "_stack_cache", (None,))[0] != key:
             tensors = [dict(m.named_parameters()) | dict(m.named_buffers()) for m in self.members]
             stacked = {

@@ -47,7 +47,7 @@ class ModelConfig:
     r_max: float = option(5.0, "cutoff radius (Å): neighbours within it interact")
     channels: int = option(128, "feature channels per degree")
     lmax: int = option(3, "degree of the edge filters' spherical harmonics and of the neighbour density")
-    hidden_lmax: int = option(1, "degree of the node features passed between layers (the last layer keeps 0)")
+    hidden_lmax: int = option(2, "degree of the node features passed between layers (the last layer keeps 0)")
     correlation: int = option(3, "body order of the many-body product (products of up to this many densities)")
     num_layers: int = option(2, "message-passing layers; the receptive field is num_layers · r_max")
     num_basis: int = option(8, "Bessel radial basis functions")
@@ -155,7 +155,9 @@ class FitConfig:
     member: int = option(
         0, "committee member index: added to the seed of the weights, batches and bootstrap, not the split"
     )
-    dtype: str = option("float64", "float64 or float32 (faster, slightly less accurate)")
+    dtype: str = option(
+        "float32", "float32 (the default: more epochs per minute, energies still summed in float64) or float64"
+    )
     device: str = option("auto", "auto, cpu or cuda")
     threads: int | None = option(None, "CPU threads for torch; default: torch's (the number of cores)", int)
 

@@ -52,8 +52,8 @@ def energy_and_derivatives(
     if compute_forces:
         out["forces"] = -grads[0]
     if compute_stress:
-        volume = graph.volume.to(energy.dtype)[:, None, None]
         virial = grads[-1]
+        volume = graph.volume.to(virial.dtype)[:, None, None]
         stress = 0.5 * (virial + virial.transpose(-1, -2)) / volume.clamp(min=1e-12)
         out["stress"] = torch.where(volume > 0, stress, torch.zeros_like(stress))
     return out

@@ -1,7 +1,8 @@
 """The Gaunt force field: a MACE-like equivariant message-passing potential built on Gaunt products.
 
 Energy E = Σ_i (E0[z_i] + scale · Σ_t e_i^(t) + shift) in eV, with e_i^(t) the readout of layer t,
-plus, with ``pair_repulsion="zbl"``, a switched ZBL pair prior Σ_{i<j} E_ij(r_ij) (``nn/pair_repulsion.py``);
+plus, with ``pair_repulsion="zbl"``, a switched ZBL pair prior Σ_{i<j} E_ij(r_ij) (``nn/pair_repulsion.py``),
+in float64 whatever the model's dtype (the E0s are large);
 forces F = -∂E/∂x (eV/Å) and stress σ = (1/V) ∂E/∂ε (eV/Å^3, strain ε) by automatic
 differentiation, so they are exact derivatives of the energy.
 """
@@ -125,7 +126,7 @@ class GauntForceField(torch.nn.Module):
         return vectors.norm(dim=-1), self.spherical_harmonics(vectors)
 
     def energies_of_edges(self, graph, lengths: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Per-atom energies [N] (eV) from the edges' lengths [E] and spherical harmonics [E, (lmax+1)**2]."""
+        """Per-atom energies [N] (eV, float64) from the edges' lengths [E] and spherical harmonics [E, (lmax+1)**2]."""
         cfg, species = self.config, graph.species
         table = NeighbourTable.build(graph.edge_index[0], graph.edge_index[1], species.shape[0], cfg.radial_groups)
         h = self.embedding.index_select(0, species)[:, None, :]  # [N, 1, C]
@@ -133,10 +134,19 @@ class GauntForceField(torch.nn.Module):
         for layer, readout in zip(self.layers, self.readouts):
             h = layer(h, species, lengths, y, table, cfg.avg_num_neighbors)
             atom_energy = atom_energy + readout(h[:, 0]).squeeze(-1)  # [N]
-        energies = self.e0.index_select(0, species) + cfg.scale * atom_energy + cfg.shift
+        interaction = cfg.scale * atom_energy
         if self.pair_repulsion is not None:
-            energies = energies + self.pair_repulsion(species, graph.edge_index, lengths)
-        return energies
+            interaction = interaction + self.pair_repulsion(species, graph.edge_index, lengths)
+        return self.e0.index_select(0, species) + cfg.shift + interaction.to(self.e0.dtype)
+
+    def _apply(self, fn, recurse=True):
+        """``.to()``, ``.float()`` and ``.cuda()`` move the E0s but keep them in float64, so that
+        per-atom and total energies are float64 in a float32 model: an acac molecule's E0s sum to
+        -9.4 keV, where float32 resolves only 1 meV (0.07 meV/atom, half a trained model's error)."""
+        e0 = self.e0
+        super()._apply(fn, recurse)
+        self.e0 = e0.to(device=self.e0.device, dtype=torch.float64)
+        return self
 
     def for_inference(self, intervals: int = 4096) -> GauntForceField:
         """A copy of this model, in float64, rewritten for fast evaluation; it computes the same function.

@@ -82,8 +82,9 @@ class GauntModel(ModelInterface):
             graphs.append(atoms_to_graph(atoms, self.model.config.r_max, self.model.species_of, dtype=self._dtype))
         batch = batch_graphs(graphs).to(self._device)
         out = self.model(batch, compute_forces=True, compute_stress=self._compute_stress and pbc)
-        result = {"energy": out["energy"].detach(), "forces": out["forces"].detach()}
+        forces = out["forces"].detach()  # the energy (float64, gaunt_md.model) in the state's dtype
+        result = {"energy": out["energy"].detach().to(forces.dtype), "forces": forces}
         if self._compute_stress:
             stress = out.get("stress")
-            result["stress"] = stress.detach() if stress is not None else out["energy"].new_zeros(len(graphs), 3, 3)
+            result["stress"] = stress.detach() if stress is not None else forces.new_zeros(len(graphs), 3, 3)
         return result

@@ -173,6 +173,19 @@ def test_float32_agrees_with_float64(acac):
     assert np.abs(f32 - f64).max() / np.abs(f64).max() < 1e-4
 
 
+def test_float32_model_sums_energies_in_float64(acac):
+    """E0s of ~1 keV per atom: a float32 sum would be off by ~1 meV (float32 resolves 1e-3 eV at 9 keV);
+    the model's interaction energy is float32, its sum with the E0s float64."""
+    model = small_model(e0s={"H": -13.6, "C": -1029.0, "O": -2041.0})
+    graph = batch_graphs([atoms_to_graph(acac, model.config.r_max, model.species_of, dtype=torch.float32)])
+    out = model.float()(graph, compute_forces=True)
+    assert out["energy"].dtype == out["energies"].dtype == torch.float64
+    assert out["forces"].dtype == torch.float32 and model.e0.dtype == torch.float64
+    e64, _ = energy_forces(model.double(), acac, "float64")
+    interaction = e64 - float(model.e0.index_select(0, graph.species).sum())
+    assert abs(out["energy"].item() - e64) < 2e-6 * max(abs(interaction), 1.0)
+
+
 def test_save_and_load_give_identical_outputs(tmp_path, acac):
     model = small_model(e0s={"H": -13.6, "C": -1029.0, "O": -2041.0}, avg_num_neighbors=12.5)
     path = tmp_path / "model.pt"

@@ -14,11 +14,11 @@ from ..data import Frame, atoms_to_graph
 def labelled_graph(
     frame: Frame, r_max: float, species_of: dict[int, int], dtype: torch.dtype, weight: float = 1.0
 ) -> Data:
-    """The neighbour graph of a frame with its labels: energy [1] (eV), forces [N, 3] (eV/Å),
+    """The neighbour graph of a frame with its labels: energy [1] (eV, float64), forces [N, 3] (eV/Å),
     stress [1, 3, 3] (eV/Å^3, zeros when absent), has_stress [1] (a periodic frame with a stress label)
     and its loss weight [1]."""
     graph = atoms_to_graph(frame.atoms, r_max, species_of, dtype=dtype)
-    graph.energy = torch.tensor([frame.energy], dtype=dtype)
+    graph.energy = torch.tensor([frame.energy], dtype=torch.float64)  # as the model's energies: ~1e4 eV
     graph.forces = torch.tensor(frame.forces, dtype=dtype)
     has_stress = frame.stress is not None and bool(frame.atoms.pbc.all())  # the model has no stress without a cell
     graph.stress = torch.tensor(frame.stress if has_stress else np.zeros((3, 3)), dtype=dtype).unsqueeze(0)
