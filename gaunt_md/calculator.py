@@ -11,7 +11,9 @@ from ase.stress import full_3x3_to_voigt_6_stress
 from . import hub
 from .allocator import tune_cpu_allocator
 from .committee import Committee, spread
+from .compiled import CompiledForceField
 from .data import as_atoms, atoms_to_graph, batch_graphs
+from .exported import ExportedForceField
 from .model import GauntForceField
 from .runtime import resolve_device, resolve_dtype, set_threads
 
@@ -33,13 +35,18 @@ class GauntCalculator(Calculator):
 
     Args:
         model: a :class:`GauntForceField` or :class:`~gaunt_md.committee.Committee`, the path of a saved
-            model or committee, or a pretrained-model name ("name" or "name@version", see :mod:`gaunt_md.hub`).
+            model or committee, a pretrained-model name ("name" or "name@version", see :mod:`gaunt_md.hub`),
+            or a ``.pt2`` file from ``gaunt-md export`` (which fixes dtype, device and the system's size).
         device: "auto" (CUDA when available), "cpu" or "cuda".
         dtype: "float32" (the default here: fast, for relaxations and MD) or "float64" (energy
             conservation over long runs; the ``gaunt-md`` commands default to it).
         threads: CPU threads for torch (``torch.set_num_threads``, for the whole process); default:
             torch's own choice (``OMP_NUM_THREADS``, else the number of cores). Give fewer when other
             busy processes share the cores: oversubscribed threads stall at every operator.
+        compile: run each force call through a traced and compiled graph with static shapes
+            (:class:`gaunt_md.compiled.CompiledForceField`): several times faster for small molecules,
+            after a compilation of about a minute per shape bucket (the first call, and again when the
+            number of edges or neighbours outgrows its bucket). Not for committees.
 
     It works on its own copy of the model, rewritten for speed by :meth:`GauntForceField.for_inference`
     (radial MLPs replaced by tables of R(r): energies move by ~1e-9 relative, forces by ~1e-8 eV/Å,
@@ -60,6 +67,7 @@ class GauntCalculator(Calculator):
         device: str = "auto",
         dtype: str = "float32",
         threads: int | None = None,
+        compile: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -68,9 +76,16 @@ class GauntCalculator(Calculator):
         self.device = resolve_device(device)
         if self.device.type == "cpu":
             tune_cpu_allocator()
+        if isinstance(model, (str, Path)) and str(model).endswith(".pt2"):  # gaunt-md export: dtype, device fixed
+            self.model = self.compiled = ExportedForceField(model)
+            self.dtype, self.device, self.is_committee = self.model.dtype, self.model.device, False
+            return
         # for_inference makes a rewritten copy: the caller's model stays as it was
         self.model = load_model(model).for_inference().to(device=self.device, dtype=self.dtype).eval()
         self.is_committee = isinstance(self.model, Committee)
+        if compile and self.is_committee:
+            raise ValueError("compile=True takes one model, not a committee (a committee runs its members batched)")
+        self.compiled = CompiledForceField(self.model) if compile else None
         if self.is_committee:
             self.implemented_properties = [*self.implemented_properties, *self.committee_properties]
 
@@ -82,7 +97,11 @@ class GauntCalculator(Calculator):
             raise PropertyNotImplementedError("stress is only defined for structures periodic in all three directions")
         graph = atoms_to_graph(self.atoms, self.model.config.r_max, self.model.species_of, dtype=self.dtype)
         batch = batch_graphs([graph]).to(self.device)
-        out = self.model(batch, compute_forces=True, compute_stress=self.atoms.pbc.all())
+        periodic = bool(self.atoms.pbc.all())
+        if self.compiled is not None:
+            out = self.compiled(batch, compute_stress=periodic)
+        else:
+            out = self.model(batch, compute_forces=True, compute_stress=periodic)
         if self.is_committee:
             out = spread(out, self.model.std_scale)
         out = {k: v.detach().cpu().double().numpy() for k, v in out.items()}

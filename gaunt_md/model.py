@@ -128,7 +128,9 @@ class GauntForceField(torch.nn.Module):
     def energies_of_edges(self, graph, lengths: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Per-atom energies [N] (eV, float64) from the edges' lengths [E] and spherical harmonics [E, (lmax+1)**2]."""
         cfg, species = self.config, graph.species
-        table = NeighbourTable.build(graph.edge_index[0], graph.edge_index[1], species.shape[0], cfg.radial_groups)
+        table = getattr(graph, "neighbour_table", None)  # given with padded, static shapes by gaunt_md.compiled
+        if table is None:
+            table = NeighbourTable.build(graph.edge_index[0], graph.edge_index[1], species.shape[0], cfg.radial_groups)
         h = self.embedding.index_select(0, species)[:, None, :]  # [N, 1, C]
         atom_energy = 0.0
         for layer, readout in zip(self.layers, self.readouts):

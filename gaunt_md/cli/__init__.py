@@ -8,6 +8,7 @@ from __future__ import annotations
 import click
 
 from .._version import __version__
+from .export import export
 from .fitting import evaluate, fit
 from .models import models
 from .serve import serve
@@ -26,7 +27,7 @@ def main() -> None:
         faulthandler.register(signal.SIGUSR1, file=sys.__stderr__, all_threads=True)
 
 
-for command in (relax, md, fit, evaluate, models, serve):
+for command in (relax, md, fit, evaluate, models, serve, export):
     main.add_command(command)
 
 __all__ = ["main"]

@@ -21,8 +21,7 @@ def _take(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     if n == 0:
         return x.new_zeros(index.shape[0], *x.shape[1:])
     out = x.index_select(0, index.clamp(max=n - 1))
-    empty = torch.nonzero(index >= n).squeeze(1)
-    return out.index_fill_(0, empty, 0) if empty.numel() else out
+    return out.masked_fill_((index >= n).view(-1, *[1] * (x.dim() - 1)), 0)  # shapes never depend on the data
 
 
 class _GatherRows(torch.autograd.Function):
@@ -92,13 +91,17 @@ def gather_rows(x: torch.Tensor, index: torch.Tensor, table: torch.Tensor) -> to
     return _GatherRows.apply(x, index, table)
 
 
-def inverse_table(index: torch.Tensor, num_rows: int) -> torch.Tensor:
+def inverse_table(index: torch.Tensor, num_rows: int, width: int | None = None) -> torch.Tensor:
     """``[num_rows, width]``: for each row r the positions p with index[p] == r, padded with
-    ``len(index)``; entries of ``index`` ≥ num_rows (zero rows) are left out."""
+    ``len(index)``; entries of ``index`` ≥ num_rows (zero rows) are left out. ``width`` defaults to
+    the largest count; a larger one pads every row (it must not be smaller)."""
     valid = torch.nonzero(index < num_rows).squeeze(1)
     target = index[valid]
     counts = torch.bincount(target, minlength=num_rows)
-    width = max(int(counts.max()) if target.numel() else 0, 1)
+    largest = int(counts.max()) if target.numel() else 0
+    if width is not None and width < largest:
+        raise ValueError(f"table width {width} is smaller than the largest count {largest}")
+    width = max(largest, 1) if width is None else width
     order = torch.argsort(target, stable=True)
     start = torch.cumsum(counts, 0) - counts
     rank = torch.arange(target.numel(), device=index.device) - start[target[order]]

@@ -26,18 +26,32 @@ class NeighbourTable:
     neighbour: torch.Tensor
 
     @classmethod
-    def build(cls, centers: torch.Tensor, neighbours: torch.Tensor, num_nodes: int, groups: int) -> NeighbourTable:
-        n_edges = centers.numel()
-        slots = inverse_table(centers, num_nodes)  # [N, width]: the edges of each center, E when empty
+    def build(
+        cls,
+        centers: torch.Tensor,
+        neighbours: torch.Tensor,
+        num_nodes: int,
+        groups: int,
+        num_edges: int | None = None,
+        width: int | None = None,
+    ) -> NeighbourTable:
+        """The table of the edges ``centers → neighbours`` [E]. With ``num_edges`` ≥ E the per-edge
+        data has that many rows, the last ones padding that no slot reads (and whose gradient is
+        zero); with ``width`` ≥ the largest neighbour count every row has that many slots. Then the
+        table's shapes depend on (num_nodes, num_edges, width) alone (``gaunt_md.compiled``)."""
+        real = centers.numel()
+        n_edges = real if num_edges is None else num_edges
+        slots = inverse_table(centers, num_nodes, width)  # [N, width]: the edges of each center, E when empty
         width = slots.shape[1]
         group = torch.arange(groups, device=centers.device)
-        empty = (slots == n_edges)[:, None, :]
+        empty = (slots == real)[:, None, :]
         edge = torch.where(empty, n_edges * groups, slots[:, None, :] * groups + group[:, None]).reshape(-1)
         atom = torch.cat([neighbours, neighbours.new_full((1,), num_nodes)])[slots]
         neighbour = torch.where(empty, num_nodes * groups, atom[:, None, :] * groups + group[:, None]).reshape(-1)
         # edge is a partial permutation: edge e, group g sits in slot ((center · G + g) · width + rank of e)
-        filled = torch.nonzero(slots < n_edges)
-        rank = torch.empty(n_edges, dtype=torch.long, device=centers.device)
+        filled = torch.nonzero(slots < real)
+        rank = torch.empty(real, dtype=torch.long, device=centers.device)
         rank[slots[filled[:, 0], filled[:, 1]]] = filled[:, 1]
         edge_table = (centers[:, None] * groups + group) * width + rank[:, None]  # [E, G]
-        return cls(width, edge, edge_table.view(-1, 1), neighbour)
+        padding = edge_table.new_full((n_edges - real, groups), edge.numel())  # padded edges: no slot
+        return cls(width, edge, torch.cat([edge_table, padding]).view(-1, 1), neighbour)

@@ -1,0 +1,167 @@
+"""Force calls with static shapes: traced once per shape bucket and compiled with torch.compile.
+
+A small molecule's force call dispatches ~900 aten operators on tensors of a few kB, so Python and
+dispatch, not arithmetic, take most of its time (``docs/performance.md``). Here a structure's graph
+is padded to sizes that change only in steps (:func:`bucket`): the edges to a padded count, whose
+extra edges are 3 r_max long (no radial function, table slot or pair prior reaches them, so they add
+exactly zero), and the neighbour table to a padded width. The whole force call (energy, forces by
+autograd, stress) of a padded graph is traced into one graph of aten operators
+(``torch.fx.experimental.proxy_tensor.make_fx``, which records the backward pass too), and that graph
+is compiled by inductor (``torch.compile``, C++ kernels on CPU, Triton on CUDA). An MD run of a
+molecule meets one or a few buckets; each costs one compilation (inductor caches its kernels on
+disk, so a later process with the same model and sizes compiles faster).
+
+The eager model stays the reference and the fallback: the first call of every bucket is checked
+against it, and a bucket that fails to compile or disagrees runs the eager model.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from types import SimpleNamespace
+
+import torch
+
+from .nn.neighbours import NeighbourTable
+
+PAD_LENGTH = 3.0  # padded edges are PAD_LENGTH · r_max long, beyond every cutoff
+OUTPUTS = ("energy", "energies", "forces", "stress")
+CHECK_TOLERANCE = {torch.float32: 1e-3, torch.float64: 1e-8}  # eV/Å, compiled vs eager on a bucket's first call
+
+
+def bucket(n: int) -> int:
+    """The smallest size ≥ n in steps of a quarter of a power of two: 1, 2, ..., 8, 10, 12, 14, 16,
+    20, 24, 28, 32, 40, ... (at most 25% padding)."""
+    if n <= 8:
+        return max(n, 1)
+    power = 2 ** (math.floor(math.log2(n)) - 2)
+    return power * math.ceil(n / power)
+
+
+class CompiledForceField:
+    """Energy, per-atom energies, forces (and stress) of one structure per call, through a traced and
+    compiled copy of ``model`` (a :meth:`GauntForceField.for_inference` copy) for each shape bucket
+    (atoms, padded edges, padded table width, with or without stress).
+
+    ``backend`` is a ``torch.compile`` backend: "inductor" (the default), or "eager" to run the
+    traced graph without compiling it (the same padding and trace; for tests and debugging).
+    ``compile_seconds`` records, per bucket, the seconds its trace and first compiled call took.
+    """
+
+    def __init__(self, model: torch.nn.Module, backend: str = "inductor") -> None:
+        self.model, self.backend = model, backend
+        self.calls: dict[tuple, object] = {}
+        self.compile_seconds: dict[tuple, float] = {}
+
+    def __call__(self, graph, compute_stress: bool = False) -> dict[str, torch.Tensor]:
+        """``graph``: one structure (a batch of one from ``gaunt_md.data.batch_graphs``). Returns
+        ``energy [1]`` (eV), ``energies [N]``, ``forces [N, 3]`` (eV/Å) and, with ``compute_stress``,
+        ``stress [1, 3, 3]`` (eV/Å^3), as the model's own forward would. A bucket whose compilation
+        fails or disagrees with the eager model runs the eager model (with a warning, once)."""
+        if int(graph.num_graphs) != 1:
+            raise ValueError("a compiled force call takes one structure at a time")
+        compute_stress = bool(compute_stress)
+        inputs, key = self._padded(graph, compute_stress)
+        if key not in self.calls:
+            return self._first_call(key, inputs, graph, compute_stress)
+        if self.calls[key] is None:
+            return self.model(graph, compute_forces=True, compute_stress=compute_stress)
+        return dict(zip(OUTPUTS, self.calls[key](*inputs)))
+
+    def _first_call(self, key: tuple, inputs: tuple, graph, compute_stress: bool) -> dict[str, torch.Tensor]:
+        """Trace and compile a bucket, time it, and check its first result against the eager model."""
+        reference = self.model(graph, compute_forces=True, compute_stress=compute_stress)
+        start = time.perf_counter()
+        try:
+            call = self._compile(inputs, compute_stress)
+            out = dict(zip(OUTPUTS, call(*inputs)))
+        except Exception as exc:  # a missing C++ compiler, an unsupported operator: the eager model works
+            warnings.warn(
+                f"compiling the force call failed ({type(exc).__name__}: {exc}); using the eager model", stacklevel=3
+            )
+            self.calls[key] = None
+            return reference
+        self.compile_seconds[key] = time.perf_counter() - start
+        error = (reference["forces"] - out["forces"]).abs().max().item() if out["forces"].numel() else 0.0
+        if not error <= CHECK_TOLERANCE[out["forces"].dtype]:
+            warnings.warn(f"the compiled force call is off by {error:.3g} eV/Å; using the eager model", stacklevel=3)
+            self.calls[key] = None
+            return reference
+        self.calls[key] = call
+        return out
+
+    def _padded(self, graph, compute_stress: bool) -> tuple[tuple, tuple]:
+        """The inputs of the traced call, padded to their bucket, and the bucket's key."""
+        n_edges, width = (bucket(size) for size in graph_sizes(graph))
+        inputs = padded_inputs(graph, self.model.config, n_edges, width)
+        key = (
+            graph.positions.shape[0],
+            n_edges,
+            width,
+            compute_stress,
+            graph.positions.dtype,
+            str(graph.positions.device),
+        )
+        return inputs, key
+
+    def _compile(self, inputs: tuple, compute_stress: bool):
+        traced = trace(self.model, inputs, compute_stress)
+        if self.backend == "eager":
+            return traced
+        return torch.compile(traced, backend=self.backend, dynamic=False, fullgraph=True)
+
+
+def graph_sizes(graph) -> tuple[int, int]:
+    """The edge count and the largest neighbour count (the table width) of a graph."""
+    centers = graph.edge_index[0]
+    if not centers.numel():
+        return 1, 1
+    return centers.numel(), int(torch.bincount(centers).max())
+
+
+def padded_inputs(graph, config, n_edges: int, width: int) -> tuple[torch.Tensor, ...]:
+    """The tensors a traced force call takes, for a graph of one structure padded to ``n_edges``
+    edges and a neighbour table ``width`` slots wide (``config``: the model's, for r_max and the
+    radial groups): positions, shifts, edge_index, species, volume and the table's three indices."""
+    centers, neighbours = graph.edge_index
+    n, pad = graph.positions.shape[0], n_edges - centers.numel()
+    table = NeighbourTable.build(centers, neighbours, n, config.radial_groups, n_edges, width)
+    shifts = graph.shifts.new_zeros(pad, 3)
+    shifts[:, 0] = PAD_LENGTH * config.r_max
+    return (
+        graph.positions,
+        torch.cat([graph.shifts, shifts]),
+        torch.cat([graph.edge_index, graph.edge_index.new_zeros(2, pad)], dim=1),  # padded edges: atom 0 to itself
+        graph.species,
+        graph.volume,
+        table.edge,
+        table.edge_table,
+        table.neighbour,
+    )
+
+
+def trace(model: torch.nn.Module, inputs: tuple, compute_stress: bool) -> torch.fx.GraphModule:
+    """The force call of ``model`` on padded ``inputs`` (:func:`padded_inputs`) as one graph of aten
+    operators, the backward pass included; it holds for any inputs of the same shapes."""
+    width = inputs[5].numel() // (inputs[0].shape[0] * model.config.radial_groups)
+
+    def force_call(positions, shifts, edge_index, species, volume, edge, edge_table, neighbour):
+        graph = SimpleNamespace(
+            positions=positions,
+            shifts=shifts,
+            edge_index=edge_index,
+            species=species,
+            volume=volume,
+            batch=species.new_zeros(species.shape[0]),
+            num_graphs=1,
+            neighbour_table=NeighbourTable(width, edge, edge_table, neighbour),
+        )
+        out = model(graph, compute_forces=True, compute_stress=compute_stress)
+        return tuple(out[k] for k in OUTPUTS if k in out)
+
+    from torch.fx.experimental.proxy_tensor import make_fx
+
+    with torch.enable_grad():
+        return make_fx(force_call, tracing_mode="real")(*inputs)

@@ -1,0 +1,133 @@
+"""Compiled force calls with static shapes (gaunt_md.compiled) against the eager model."""
+
+import numpy as np
+import pytest
+import torch
+from ase.io import read, write
+from click.testing import CliRunner
+
+from gaunt_md import GauntCalculator
+from gaunt_md.committee import Committee
+from gaunt_md.compiled import CompiledForceField, bucket
+from gaunt_md.cli import main
+from gaunt_md.data import atoms_to_graph, batch_graphs
+from gaunt_md.nn.neighbours import NeighbourTable
+from helpers import DATA, periodic_box, small_model
+
+pytestmark = pytest.mark.data  # reads ../shared/data
+
+
+def graph_of(atoms, model, dtype=torch.float64):
+    return batch_graphs([atoms_to_graph(atoms, model.config.r_max, model.species_of, dtype=dtype)])
+
+
+def test_buckets_pad_by_at_most_a_quarter():
+    assert [bucket(n) for n in (1, 7, 8, 9, 11, 16, 17, 33, 100, 210)] == [1, 7, 8, 10, 12, 16, 20, 40, 112, 224]
+    for n in range(1, 5000):
+        assert n <= bucket(n) <= max(1.25 * n, 8)
+    assert len({bucket(n) for n in range(200, 400)}) == 5  # the sizes an MD run may meet change in steps
+
+
+def test_padded_trace_equals_the_model_on_molecules_and_periodic_cells():
+    """backend="eager": the padded, traced force call without compilation; padded edges and table
+    slots add exactly nothing, and frames with other edge counts reuse a bucket's trace."""
+    model = small_model().for_inference()
+    compiled = CompiledForceField(model, backend="eager")
+    frames = read(DATA / "acac" / "test_MD_300K.xyz", ":4")
+    for atoms in [*frames, periodic_box(seed=1)]:
+        graph = graph_of(atoms, model)
+        periodic = bool(atoms.pbc.all())
+        reference = model(graph, compute_forces=True, compute_stress=periodic)
+        for _ in range(2):  # the first call traces, the second replays
+            out = compiled(graph, compute_stress=periodic)
+            assert set(out) == set(reference)
+            for k in reference:
+                torch.testing.assert_close(out[k], reference[k], atol=1e-12, rtol=0)
+    edges = [graph_of(a, model).edge_index.shape[1] for a in frames]
+    molecule_buckets = [key for key in compiled.calls if not key[3]]  # key: atoms, edges, width, stress, ...
+    assert sorted(key[1] for key in molecule_buckets) == sorted({bucket(e) for e in edges})
+    assert len(molecule_buckets) < len(frames)  # frames of the same bucket share one trace
+    assert all(call is not None for call in compiled.calls.values())
+
+
+def test_a_table_narrower_than_the_neighbour_count_is_refused():
+    centers, neighbours = torch.tensor([0, 0, 0, 1]), torch.tensor([1, 2, 3, 0])
+    with pytest.raises(ValueError, match="width 2 is smaller than the largest count 3"):
+        NeighbourTable.build(centers, neighbours, 4, 2, num_edges=8, width=2)
+
+
+def tiny_model():
+    return small_model(channels=4, radial_groups=2, lmax=1, correlation=2, radial_hidden=4)
+
+
+def test_inductor_compiled_forces_agree_with_eager_in_float64():
+    """Compiled and eager forces agree to 1e-6 eV/Å in float64."""
+    model = tiny_model()
+    atoms = read(DATA / "acac" / "test_MD_300K.xyz", 0)
+    eager, fast = atoms.copy(), atoms.copy()
+    eager.calc = GauntCalculator(model, device="cpu", dtype="float64")
+    fast.calc = GauntCalculator(model, device="cpu", dtype="float64", compile=True)
+    assert np.abs(fast.get_forces() - eager.get_forces()).max() < 1e-6
+    assert fast.get_potential_energy() == pytest.approx(eager.get_potential_energy(), abs=1e-8)
+    ((key, call),) = fast.calc.compiled.calls.items()
+    assert call is not None and fast.calc.compiled.compile_seconds[key] > 0
+
+
+def test_a_failed_compilation_falls_back_to_the_eager_model(monkeypatch):
+    model = small_model().for_inference()
+    compiled = CompiledForceField(model)
+
+    def broken(*args):
+        raise RuntimeError("no C++ compiler")
+
+    monkeypatch.setattr(compiled, "_compile", broken)
+    graph = graph_of(read(DATA / "acac" / "test_MD_300K.xyz", 0), model)
+    reference = model(graph, compute_forces=True)
+    with pytest.warns(UserWarning, match="no C\\+\\+ compiler"):
+        out = compiled(graph)
+    torch.testing.assert_close(out["forces"], reference["forces"], atol=0, rtol=0)
+    assert list(compiled.calls.values()) == [None]
+    torch.testing.assert_close(compiled(graph)["forces"], reference["forces"], atol=0, rtol=0)  # no second warning
+
+
+def test_committees_are_not_compiled():
+    committee = Committee([small_model(), small_model()], std_scale=1.0)
+    with pytest.raises(ValueError, match="not a committee"):
+        GauntCalculator(committee, device="cpu", compile=True)
+
+
+def test_an_exported_file_runs_without_the_model_and_refuses_other_systems(tmp_path):
+    """gaunt-md export writes a .pt2 (AOTInductor) that GauntCalculator runs: forces as the eager
+    model's to 1e-6 eV/Å in float64, on the structure and on another frame of the same molecule."""
+    model = tiny_model()
+    model.save(tmp_path / "tiny.pt")
+    frames = read(DATA / "acac" / "test_MD_300K.xyz", ":2")
+    write(tmp_path / "acac.xyz", frames[0])
+    args = [
+        "export",
+        tmp_path / "acac.xyz",
+        "--model",
+        tmp_path / "tiny.pt",
+        "--output",
+        tmp_path / "acac",
+        "--device",
+        "cpu",
+    ]
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    assert "wrote" in result.output and (tmp_path / "acac.pt2").is_file()
+    again = CliRunner().invoke(main, [str(a) for a in args])
+    assert again.exit_code == 1 and "exists; use --force" in again.output
+    for atoms in frames:
+        eager, exported = atoms.copy(), atoms.copy()
+        eager.calc = GauntCalculator(model, device="cpu", dtype="float64")
+        exported.calc = GauntCalculator(str(tmp_path / "acac.pt2"))
+        assert np.abs(exported.get_forces() - eager.get_forces()).max() < 1e-6
+        assert exported.get_potential_energy() == pytest.approx(eager.get_potential_energy(), abs=1e-8)
+    smaller = frames[0][:10]
+    smaller.calc = GauntCalculator(str(tmp_path / "acac.pt2"))
+    with pytest.raises(ValueError, match="serves 15 atoms .* this structure has 10 atoms"):
+        smaller.get_forces()
+    (tmp_path / "junk.pt2").write_bytes(b"not a package")
+    with pytest.raises(ValueError, match="not a force call exported by gaunt-md export"):
+        GauntCalculator(str(tmp_path / "junk.pt2"))
