@@ -1,6 +1,7 @@
 """MACE side of benchmarks/speed.py; runs in MACE's own venv and answers timing requests on stdin.
 
-Protocol: one JSON line per request {"file": path, "index": i, "repeat": [nx, ny, nz], "calls": k}; the
+Arguments: model path, threads, hidden degree L (hidden irreps 128 channels of each degree up to L),
+atomic numbers (comma-separated). Protocol: one JSON line per request {"file": path, "index": i, "repeat": [nx, ny, nz], "calls": k}; the
 reply is {"seconds": t, "atoms": n, "maxrss_mb": m}, t the mean time of k energy+forces(+stress) calls,
 each recomputing everything.
 """
@@ -19,6 +20,7 @@ from mace.calculators import MACECalculator
 
 torch.set_num_threads(int(sys.argv[2]))
 torch.set_default_dtype(torch.float32)
+hidden_lmax, numbers = int(sys.argv[3]), [int(z) for z in sys.argv[4].split(",")]
 block = modules.interaction_classes["RealAgnosticResidualInteractionBlock"]
 model = modules.MACE(
     r_max=5.0,
@@ -28,12 +30,12 @@ model = modules.MACE(
     interaction_cls=block,
     interaction_cls_first=block,
     num_interactions=2,
-    num_elements=3,
-    hidden_irreps=o3.Irreps("128x0e+128x1o"),
+    num_elements=len(numbers),
+    hidden_irreps=o3.Irreps("+".join(f"128x{o3.Irrep(l, (-1) ** l)}" for l in range(hidden_lmax + 1))),
     MLP_irreps=o3.Irreps("16x0e"),
-    atomic_energies=np.zeros(3),
+    atomic_energies=np.zeros(len(numbers)),
     avg_num_neighbors=10.0,
-    atomic_numbers=[1, 6, 8],
+    atomic_numbers=numbers,
     correlation=3,
     gate=torch.nn.functional.silu,
 )

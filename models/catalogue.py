@@ -15,37 +15,48 @@ CITATION = (
     'Atom-Centered Interatomic Potentials", arXiv:2205.06643 (MIT licence)'
 )
 ONE_THREAD = "1 thread of 2 shared CPU cores (no GPU)"
+DEFAULTS = {
+    "0.2.0": "normalised initialisation, channel-wise many-body product, batch size 2, ZBL pair prior",
+    "0.3.0": "as 0.2.0, with hidden_lmax 2 and float32 training (energies summed in float64)",
+}
 PAIR_RUN = (
-    "Fitted with `--threads 1 --minutes 90` and the defaults of gaunt-md 0.2.0 (normalised initialisation, channel-wise "
-    "many-body product, batch size 2, ZBL pair prior), side by side with {other} 2.0 (one thread each on the 2 cores, "
-    "{date}); at the end `gaunt-md fit` refitted the per-atom energy shift on the training frames (below)."
+    "Fitted with `--threads 1 --minutes 90` and the defaults of gaunt-md {code} ({defaults}), side by side with {other} "
+    "{version} (one thread each on the 2 cores, {date}); at the end `gaunt-md fit` refitted the per-atom energy shift on "
+    "the training frames (below)."
 )
-SHIPPED_2_0 = dict(version="2.0", hardware=ONE_THREAD)  # the four models refitted with gaunt-md 0.2.0
+SHIPPED_2_0 = dict(version="2.0", hardware=ONE_THREAD)  # 3bpa and water, refitted with gaunt-md 0.2.0
+SHIPPED_2_1 = dict(version="2.1", hardware=ONE_THREAD)  # acac and ethanol, refitted with gaunt-md 0.3.0
+
+
+def pair_run(other: str, version: str, date: str, code: str) -> str:
+    return PAIR_RUN.format(other=other, version=version, date=date, code=code, defaults=DEFAULTS[code])
+
+
 BOTNET = dict(citation=CITATION, licence="MIT")  # the molecule datasets
 MODELS = {
     "gaunt-acac": dict(
         subject="acetylacetone",
         published=("rmse", 5.1),
-        **SHIPPED_2_0,
+        **SHIPPED_2_1,
         conditions="300 K gas-phase MD geometries",
         train="acac/train_300K.xyz",
         test="acac/test_MD_300K.xyz",
         e0s="acac/isolated_atoms.xyz",
         valid_fraction=0.1,
-        notes=PAIR_RUN.format(other="gaunt-ethanol", date="2026-12-03"),
+        notes=pair_run("gaunt-ethanol", "2.1", "2026-12-03", "0.3.0"),
         what="acetylacetone (C5H8O2) at 300 K; DFT UHF PBE+D3/def2-SVP (ORCA 5), xTB MD geometries",
         **BOTNET,
     ),
     "gaunt-ethanol": dict(
         subject="ethanol",
         published=("mae", 2.1),
-        **SHIPPED_2_0,
+        **SHIPPED_2_1,
         conditions="the rMD17 500 K gas-phase MD geometries",
         train="ethanol/train.xyz",
         test="ethanol/test_MD.xyz",
         e0s="ethanol/isolated_atoms.xyz",
         valid_fraction=0.05,
-        notes=PAIR_RUN.format(other="gaunt-acac", date="2026-12-03"),
+        notes=pair_run("gaunt-acac", "2.1", "2026-12-03", "0.3.0"),
         what="ethanol from the revised MD17 (rMD17), DFT PBE/def2-SVP",
         **BOTNET,
     ),
@@ -57,7 +68,7 @@ MODELS = {
         test=None,
         e0s="3bpa/isolated_atoms.xyz",
         valid_fraction=0.1,
-        notes=PAIR_RUN.format(other="gaunt-water", date="2026-12-03"),
+        notes=pair_run("gaunt-water", "2.0", "2026-12-03", "0.2.0"),
         what="3-(benzyloxy)pyridin-2-amine (C12H12N2O, 27 atoms) at 300 K, DFT ωB97X/6-31G(d)",
         **BOTNET,
     ),
@@ -71,7 +82,7 @@ MODELS = {
         valid_fraction=0.1,
         dtype="float32",
         batch_size=2,
-        notes=PAIR_RUN.format(other="gaunt-3bpa", date="2026-12-03"),
+        notes=pair_run("gaunt-3bpa", "2.0", "2026-12-03", "0.2.0"),
         limits="Not for NPT: every training frame has the same 12.44 Å box and there are no virial labels, so nothing in "
         "the data constrains how the energy changes with volume (the pressure). At the training density the model's "
         "pressure is positive (NVT run above), and NPT expands the liquid (density above).",

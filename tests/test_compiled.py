@@ -7,9 +7,9 @@ from ase.io import read, write
 from click.testing import CliRunner
 
 from gaunt_md import GauntCalculator
+from gaunt_md.cli import main
 from gaunt_md.committee import Committee
 from gaunt_md.compiled import CompiledForceField, bucket
-from gaunt_md.cli import main
 from gaunt_md.data import atoms_to_graph, batch_graphs
 from gaunt_md.nn.neighbours import NeighbourTable
 from helpers import DATA, periodic_box, small_model
