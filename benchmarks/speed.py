@@ -262,7 +262,6 @@ def main() -> None:
     kept = {r["system"]: r for r in before.get("results", []) if "compiled_s" in r}  # rows of this protocol
     order = [SYSTEMS[k][0] for k in SYSTEMS]
     results = sorted({**kept, **rows}.values(), key=lambda r: order.index(r["system"]))
-    growth = growth if growth is not None else before.get("per_atom_growth_ratios")
     meta = {"torch": torch.__version__}
     output.write_text(json.dumps({"meta": meta, "results": results, "per_atom_growth_ratios": growth}, indent=2))
     write_docs(results, growth, Path(args.docs))

@@ -42,7 +42,12 @@ def energy_and_derivatives(
         "...ei,...eij->...ej", vectors, strain.index_select(-3, batch.index_select(0, centers))
     )
     energies = atomic_energies(vectors)
-    energy = energies.new_zeros(*lead, num_graphs).index_add(-1, batch, energies)
+    if (
+        num_graphs == 1
+    ):  # one structure (MD): a sum, which inductor also compiles for float64 energies of a float32 model
+        energy = energies.sum(-1, keepdim=True)
+    else:
+        energy = energies.new_zeros(*lead, num_graphs).index_add(-1, batch, energies)
     out = {"energy": energy, "energies": energies}
     inputs = [t for t, want in ((positions, compute_forces), (strain, compute_stress)) if want]
     if not inputs:
