@@ -42,9 +42,8 @@ def energy_and_derivatives(
         "...ei,...eij->...ej", vectors, strain.index_select(-3, batch.index_select(0, centers))
     )
     energies = atomic_energies(vectors)
-    if (
-        num_graphs == 1
-    ):  # one structure (MD): a sum, which inductor also compiles for float64 energies of a float32 model
+    # one structure (MD): a plain sum, which inductor also compiles for a float32 model's float64 energies
+    if num_graphs == 1:
         energy = energies.sum(-1, keepdim=True)
     else:
         energy = energies.new_zeros(*lead, num_graphs).index_add(-1, batch, energies)
