@@ -27,6 +27,8 @@ import torch
 from .nn.neighbours import NeighbourTable
 
 PAD_LENGTH = 3.0  # padded edges are PAD_LENGTH · r_max long, beyond every cutoff
+HEADROOM = 1.1  # a new bucket fits 10% more edges and neighbours than the structure that opens it
+REUSE = 2.0  # a compiled bucket serves any structure it fits whose sizes are at least 1/REUSE of its own
 OUTPUTS = ("energy", "energies", "forces", "stress")
 CHECK_TOLERANCE = {torch.float32: 1e-3, torch.float64: 1e-8}  # eV/Å, compiled vs eager on a bucket's first call
 
@@ -93,18 +95,25 @@ class CompiledForceField:
         return out
 
     def _padded(self, graph, compute_stress: bool) -> tuple[tuple, tuple]:
-        """The inputs of the traced call, padded to their bucket, and the bucket's key."""
-        n_edges, width = (bucket(size) for size in graph_sizes(graph))
-        inputs = padded_inputs(graph, self.model.config, n_edges, width)
-        key = (
-            graph.positions.shape[0],
-            n_edges,
-            width,
-            compute_stress,
-            graph.positions.dtype,
-            str(graph.positions.device),
-        )
-        return inputs, key
+        """The inputs of the traced call, padded to their bucket, and the bucket's key.
+
+        Hysteresis, so that an MD run whose edge count wanders across a bucket boundary compiles
+        once: a structure goes to the smallest compiled bucket it fits (within a factor REUSE), and
+        only otherwise opens a new bucket, sized with HEADROOM above the structure."""
+        sizes = graph_sizes(graph)
+        kind = (graph.positions.shape[0], compute_stress, graph.positions.dtype, str(graph.positions.device))
+        fitting = [
+            key
+            for key in self.calls
+            if self.calls[key] is not None
+            and key[:1] + key[3:] == kind
+            and all(size <= padded <= REUSE * size for size, padded in zip(sizes, key[1:3]))
+        ]
+        if fitting:
+            key = min(fitting, key=lambda k: (k[1], k[2]))
+        else:
+            key = (kind[0], *(bucket(math.ceil(HEADROOM * size)) for size in sizes), *kind[1:])
+        return padded_inputs(graph, self.model.config, key[1], key[2]), key
 
     def _compile(self, inputs: tuple, compute_stress: bool):
         traced = trace(self.model, inputs, compute_stress)

@@ -24,8 +24,7 @@ PAIR_RUN = (
     "{version} (one thread each on the 2 cores, {date}); at the end `gaunt-md fit` refitted the per-atom energy shift on "
     "the training frames (below)."
 )
-SHIPPED_2_0 = dict(version="2.0", hardware=ONE_THREAD)  # 3bpa and water, refitted with gaunt-md 0.2.0
-SHIPPED_2_1 = dict(version="2.1", hardware=ONE_THREAD)  # acac and ethanol, refitted with gaunt-md 0.3.0
+SHIPPED_2_1 = dict(version="2.1", hardware=ONE_THREAD)  # the molecule and water models, refitted with gaunt-md 0.3.0
 
 
 def pair_run(other: str, version: str, date: str, code: str) -> str:
@@ -62,19 +61,19 @@ MODELS = {
     ),
     "gaunt-3bpa": dict(
         subject="3-(benzyloxy)pyridin-2-amine (3BPA)",
-        **SHIPPED_2_0,
+        **SHIPPED_2_1,
         conditions="300 K gas-phase MD geometries",
         train="3bpa/train_300K.xyz",
         test=None,
         e0s="3bpa/isolated_atoms.xyz",
         valid_fraction=0.1,
-        notes=pair_run("gaunt-water", "2.0", "2026-12-03", "0.2.0"),
+        notes=pair_run("gaunt-water", "2.1", "2026-12-03", "0.3.0"),
         what="3-(benzyloxy)pyridin-2-amine (C12H12N2O, 27 atoms) at 300 K, DFT ωB97X/6-31G(d)",
         **BOTNET,
     ),
     "gaunt-water": dict(
         subject="liquid water",
-        **SHIPPED_2_0,
+        **SHIPPED_2_1,
         conditions="liquid at ambient temperature and density",
         train="water/train.xyz",
         test="water/test.xyz",
@@ -82,7 +81,7 @@ MODELS = {
         valid_fraction=0.1,
         dtype="float32",
         batch_size=2,
-        notes=pair_run("gaunt-3bpa", "2.0", "2026-12-03", "0.2.0"),
+        notes=pair_run("gaunt-3bpa", "2.1", "2026-12-03", "0.3.0"),
         limits="Not for NPT: every training frame has the same 12.44 Å box and there are no virial labels, so nothing in "
         "the data constrains how the energy changes with volume (the pressure). At the training density the model's "
         "pressure is positive (NVT run above), and NPT expands the liquid (density above).",

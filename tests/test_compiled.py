@@ -1,5 +1,7 @@
 """Compiled force calls with static shapes (gaunt_md.compiled) against the eager model."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -9,7 +11,7 @@ from click.testing import CliRunner
 from gaunt_md import GauntCalculator
 from gaunt_md.cli import main
 from gaunt_md.committee import Committee
-from gaunt_md.compiled import CompiledForceField, bucket
+from gaunt_md.compiled import HEADROOM, REUSE, CompiledForceField, bucket, graph_sizes
 from gaunt_md.data import atoms_to_graph, batch_graphs
 from gaunt_md.nn.neighbours import NeighbourTable
 from helpers import DATA, periodic_box, small_model
@@ -30,11 +32,15 @@ def test_buckets_pad_by_at_most_a_quarter():
 
 def test_padded_trace_equals_the_model_on_molecules_and_periodic_cells():
     """backend="eager": the padded, traced force call without compilation; padded edges and table
-    slots add exactly nothing, and frames with other edge counts reuse a bucket's trace."""
+    slots add exactly nothing, and frames whose edge counts wander (128 and 130 edges, across the
+    bucket boundary at 128) share the bucket that the first frame opened with headroom; a structure
+    with far fewer edges (the molecule stretched 2x) opens its own."""
     model = small_model().for_inference()
     compiled = CompiledForceField(model, backend="eager")
     frames = read(DATA / "acac" / "test_MD_300K.xyz", ":4")
-    for atoms in [*frames, periodic_box(seed=1)]:
+    stretched = frames[0].copy()
+    stretched.positions *= 2.0
+    for atoms in [*frames, stretched, periodic_box(seed=1)]:
         graph = graph_of(atoms, model)
         periodic = bool(atoms.pbc.all())
         reference = model(graph, compute_forces=True, compute_stress=periodic)
@@ -43,10 +49,12 @@ def test_padded_trace_equals_the_model_on_molecules_and_periodic_cells():
             assert set(out) == set(reference)
             for k in reference:
                 torch.testing.assert_close(out[k], reference[k], atol=1e-12, rtol=0)
-    edges = [graph_of(a, model).edge_index.shape[1] for a in frames]
-    molecule_buckets = [key for key in compiled.calls if not key[3]]  # key: atoms, edges, width, stress, ...
-    assert sorted(key[1] for key in molecule_buckets) == sorted({bucket(e) for e in edges})
-    assert len(molecule_buckets) < len(frames)  # frames of the same bucket share one trace
+    sizes = [graph_sizes(graph_of(a, model)) for a in frames]
+    assert {edges for edges, _ in sizes} == {128, 130}
+    molecule_buckets = sorted(key[1:3] for key in compiled.calls if not key[3])  # key: atoms, edges, width, stress
+    first = tuple(bucket(math.ceil(HEADROOM * size)) for size in sizes[0])
+    assert first == (160, 16) and molecule_buckets[-1] == first  # one bucket for the four frames
+    assert len(molecule_buckets) == 2 and molecule_buckets[0][0] <= first[0] / REUSE  # and one for the stretched
     assert all(call is not None for call in compiled.calls.values())
 
 
