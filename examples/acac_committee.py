@@ -5,8 +5,9 @@
 
 1. ``gaunt-md fit --committee N`` on acac ``train_300K.xyz`` (one validation split; the spread is
    calibrated on it);
-2. ``gaunt-md md`` at 600 K with ``--max-force-std`` (default: twice the calibrated validation RMS
-   force error): frames above it go to ``OUT/md600_uncertain.extxyz`` for labelling;
+2. ``gaunt-md md`` at 600 K with ``--max-force-std`` (default: the committee's own threshold, the
+   largest per-frame force std among the validation frames): frames above it go to
+   ``OUT/md600_uncertain.extxyz`` for labelling;
 3. ``OUT/force_std.png``: the largest per-atom force std against time, with the threshold;
 4. the check on ``train_600K.xyz`` (DFT-labelled 600 K frames the committee never saw): does the
    largest force std of a frame rank frames as their largest true force error does, and are the
@@ -39,7 +40,7 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=4)
     parser.add_argument("--minutes", type=float, default=10.0, help="time budget of each member's fit")
     parser.add_argument("--steps", type=int, default=4000, help="MD steps of 0.5 fs at 600 K")
-    parser.add_argument("--threshold", type=float, help="eV/Å; default: 2x the validation RMS force error")
+    parser.add_argument("--threshold", type=float, help="eV/Å; default: the committee's")
     args = parser.parse_args()
     out, committee = args.out, args.out / "fit" / "committee.pt"
     if not committee.is_file():
@@ -47,7 +48,7 @@ def main() -> None:
                  "--committee", args.members, "--max-minutes", args.minutes, "--epochs", 100000,
                  "--output", out / "fit", "--force")  # fmt: skip
     metrics = json.loads((out / "fit" / "metrics.json").read_text())
-    threshold = args.threshold or 2 * metrics["valid"]["uncertainty"]["rms_error"] / 1e3
+    threshold = args.threshold or metrics["max_force_std"]
     print(f"threshold: {threshold:.3f} eV/Å")
     gaunt_md("md", DATA / "test_MD_300K.xyz", "--index", 0, "--model", committee, "--temperature", 600,
              "--steps", args.steps, "--max-force-std", threshold, "--output", out / "md600", "--force")  # fmt: skip

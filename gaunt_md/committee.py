@@ -5,6 +5,8 @@ rewritten for inference they run batched: one ``torch.vmap`` over their stacked 
 calculator reports their mean and, as ``energy_std``, ``forces_std`` and ``stress_std``, their
 spread times ``std_scale``, one factor calibrated on validation frames (``gaunt-md fit
 --committee``) so that the mean squared per-atom force error equals the mean squared ``forces_std``.
+The fit also records ``max_force_std``, the largest per-frame force std among the validation frames:
+the threshold of uncertainty-gated MD (``gaunt-md md --max-force-std auto``).
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ class Committee(torch.nn.Module):
     :meth:`GauntForceField.forward` gives them one by one.
     """
 
-    def __init__(self, members: list[GauntForceField], std_scale: float = 1.0) -> None:
+    def __init__(
+        self, members: list[GauntForceField], std_scale: float = 1.0, max_force_std: float | None = None
+    ) -> None:
         super().__init__()
         if len(members) < 2:
             raise ValueError(f"a committee needs at least 2 members, got {len(members)}")
@@ -41,8 +45,11 @@ class Committee(torch.nn.Module):
                 )
         if not std_scale > 0:
             raise ValueError(f"std_scale must be > 0, got {std_scale}")
+        if max_force_std is not None and not max_force_std > 0:
+            raise ValueError(f"max_force_std must be > 0 eV/Å, got {max_force_std}")
         self.members = torch.nn.ModuleList(members)
         self.std_scale = float(std_scale)
+        self.max_force_std = None if max_force_std is None else float(max_force_std)  # eV/Å, from validation
 
     @property
     def config(self):
@@ -98,14 +105,18 @@ class Committee(torch.nn.Module):
     def for_inference(self) -> Committee:
         """A copy whose members are rewritten by :meth:`GauntForceField.for_inference`, so that they
         differ only in tensors and run batched, under one ``torch.vmap``."""
-        return Committee([m.for_inference() for m in self.members], self.std_scale)
+        return Committee([m.for_inference() for m in self.members], self.std_scale, self.max_force_std)
 
     def save(self, path: str | Path) -> None:
-        """One file with every member's weights and hyperparameters and ``std_scale``."""
+        """One file with every member's weights and hyperparameters, ``std_scale`` and ``max_force_std``."""
         blob = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
-            "committee": {"std_scale": self.std_scale, "members": [m.record() for m in self.members]},
+            "committee": {
+                "std_scale": self.std_scale,
+                "max_force_std": self.max_force_std,
+                "members": [m.record() for m in self.members],
+            },
         }
         atomic_write(path, lambda tmp: torch.save(blob, str(tmp)))
 
@@ -121,7 +132,7 @@ class Committee(torch.nn.Module):
             GauntForceField.from_blob({**m, "format_version": version}, f"{path} (member {k})")
             for k, m in enumerate(entry["members"])
         ]
-        return cls(members, entry["std_scale"])
+        return cls(members, entry["std_scale"], entry.get("max_force_std"))  # older files have no threshold
 
 
 def _architecture(model: GauntForceField) -> dict:

@@ -21,6 +21,20 @@ def errors_and_stds(frames: list[Frame], preds: list[dict]) -> tuple[np.ndarray,
     return errors, stds
 
 
+def frame_max_stds(preds: list[dict]) -> np.ndarray:
+    """The largest per-atom ``forces_std`` (eV/Å) of each frame: what uncertainty-gated MD compares
+    with its threshold."""
+    return np.array([p["forces_std"].max() for p in preds])
+
+
+def gate_threshold(valid_frame_stds: np.ndarray) -> float:
+    """The default threshold of uncertainty-gated MD (eV/Å): the largest per-frame force std among the
+    validation frames, so that a frame is flagged when the committee is less sure of it than of any
+    frame like its training data. (Twice the RMS error flagged 446 of 500 600 K frames of a weak acac
+    committee: a per-atom error scale is too low for the largest atom of a frame.)"""
+    return float(np.max(valid_frame_stds))
+
+
 def calibration_scale(errors: np.ndarray, stds: np.ndarray) -> float:
     """The factor s with mean(e²) = mean((s σ)²), for errors e and stds σ of the same atoms."""
     return float(np.sqrt(np.mean(errors**2) / max(np.mean(stds**2), 1e-300)))
@@ -41,9 +55,6 @@ def uncertainty_metrics(errors: np.ndarray, stds: np.ndarray) -> dict[str, float
         "error_over_std": calibration_scale(errors, stds),
         "within_2_std": float(np.mean(errors <= 2 * stds)),
     }
-
-
-UNCERTAINTY_UNITS = {"rms_error": "meV/Å", "rms_std": "meV/Å"}
 
 
 def calibration_plot(errors: np.ndarray, stds: np.ndarray, png: str | Path, title: str, bins: int = 12) -> None:

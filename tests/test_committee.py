@@ -101,6 +101,10 @@ def test_fit_committee_calibrates_on_validation_and_eval_reports_it(tmp_path):
         calc.calculate(f.atoms, ["energy", "forces"])
         preds.append({"forces": calc.results["forces"], "forces_std": calc.results["forces_std"]})
     assert calibration_scale(*errors_and_stds(valid, preds)) == pytest.approx(1.0, rel=1e-6)
+    # the MD threshold: the largest per-frame force std (calibrated) among the validation frames
+    assert committee.max_force_std == pytest.approx(max(p["forces_std"].max() for p in preds), rel=1e-9)
+    assert metrics["max_force_std"] == pytest.approx(committee.max_force_std)
+    assert metrics["valid"]["frames_above_max_force_std"] == 0
     assert metrics["valid"]["uncertainty"]["error_over_std"] == pytest.approx(1.0, rel=1e-6)
     assert (out / "uncertainty_valid.png").stat().st_size > 0
     # eval on a committee: the same validation frames give the same uncertainty numbers
@@ -112,6 +116,8 @@ def test_fit_committee_calibrates_on_validation_and_eval_reports_it(tmp_path):
     u = json.loads(report.read_text())["uncertainty"][str(tmp_path / "valid.xyz")]
     assert u["error_over_std"] == pytest.approx(1.0, rel=1e-6)
     assert u["spearman"] == pytest.approx(metrics["valid"]["uncertainty"]["spearman"], rel=1e-9)
+    assert "0 of 5 frames above the committee's MD threshold" in result.output
+    assert u["frames_above_max_force_std"] == 0 and u["max_error_flagged"] is None
     assert (tmp_path / "p_uncertainty.png").stat().st_size > 0
 
 
@@ -160,6 +166,14 @@ def test_gated_md_writes_exactly_the_frames_above_the_threshold(tmp_path):
     assert f"step {first}: the largest force std" in result.output and "for labelling" in result.output
     assert [f.info["step"] for f in read(tmp_path / "stopped_uncertain.extxyz", ":")] == [first]
     assert read(tmp_path / "stopped.extxyz", -1).info["step"] == first
+    # auto: the threshold the committee file records
+    Committee(members(3), std_scale=1.0, max_force_std=threshold).save(tmp_path / "c_auto.pt")
+    result = _md(tmp_path, tmp_path / "c_auto.pt", "auto", "--max-force-std", "auto")
+    assert result.exit_code == 0, result.output
+    assert [f.info["step"] for f in read(tmp_path / "auto_uncertain.extxyz", ":")] == [f.info["step"] for f in flagged]
+    result = _md(tmp_path, tmp_path / "c.pt", "none", "--max-force-std", "auto")
+    assert result.exit_code == 1 and "records no threshold" in result.output
+    assert not (tmp_path / "none.extxyz").exists()
 
 
 def test_gating_needs_a_committee(tmp_path):
@@ -167,5 +181,9 @@ def test_gating_needs_a_committee(tmp_path):
     result = _md(tmp_path, tmp_path / "one.pt", "one", "--max-force-std", 0.1)
     assert result.exit_code == 1 and "needs a committee" in result.output
     assert not (tmp_path / "one.extxyz").exists()
+    result = _md(tmp_path, tmp_path / "one.pt", "one", "--max-force-std", "auto")
+    assert result.exit_code == 1 and "needs a committee" in result.output
+    result = _md(tmp_path, tmp_path / "one.pt", "one", "--max-force-std", "lots")
+    assert result.exit_code == 2 and "neither a number nor auto" in result.output
     result = _md(tmp_path, tmp_path / "one.pt", "one", "--stop-on-uncertain")
     assert result.exit_code == 1 and "needs --max-force-std" in result.output

@@ -158,7 +158,7 @@ def evaluate(
             png = Path(plot) if len(files) == 1 else Path(plot).with_stem(f"{Path(plot).stem}_{Path(file).stem}")
             parity_plot(frames, preds, tables[file]["all"], png, Path(file).name)
         if calc.is_committee:
-            uncertainty[file] = _uncertainty(frames, preds, png, Path(file).name)
+            uncertainty[file] = _uncertainty(frames, preds, png, Path(file).name, calc.model.max_force_std)
         for frame, pred in zip(frames, preds):
             atoms = frame.atoms.copy()
             atoms.calc = frame.atoms.calc  # the reference labels stay as they were
@@ -176,9 +176,12 @@ def evaluate(
         Path(json_file).write_text(json.dumps(result, indent=2, ensure_ascii=False))
 
 
-def _uncertainty(frames, preds, png: Path | None, title: str) -> dict:
-    """A committee's force std against its per-atom force errors: printed, plotted beside ``png``."""
-    from ..uncertainty import calibration_plot, errors_and_stds, uncertainty_metrics
+def _uncertainty(frames, preds, png: Path | None, title: str, threshold: float | None) -> dict:
+    """A committee's force std against its per-atom force errors: printed, plotted beside ``png``;
+    with the committee's MD ``threshold`` (eV/Å) also the frames it would flag and their errors."""
+    import numpy as np
+
+    from ..uncertainty import calibration_plot, errors_and_stds, frame_max_stds, uncertainty_metrics
 
     errors, stds = errors_and_stds(frames, preds)
     u = uncertainty_metrics(errors, stds)
@@ -187,6 +190,20 @@ def _uncertainty(frames, preds, png: Path | None, title: str) -> dict:
         f"{u['spearman']:.2f}; RMS error {u['rms_error']:.1f}, RMS std {u['rms_std']:.1f} meV/Å (ratio "
         f"{u['error_over_std']:.2f}); {100 * u['within_2_std']:.0f}% of errors within 2 std"
     )
+    if threshold is not None:
+        flagged = frame_max_stds(preds) > threshold
+        worst = 1e3 * np.array([np.linalg.norm(p["forces"] - f.forces, axis=1).max() for f, p in zip(frames, preds)])
+        u["frames_above_max_force_std"] = int(flagged.sum())
+        u["max_error_flagged"] = float(worst[flagged].mean()) if flagged.any() else None
+        u["max_error_others"] = float(worst[~flagged].mean()) if (~flagged).any() else None
+        click.echo(
+            f"  {flagged.sum()} of {len(frames)} frames above the committee's MD threshold ({threshold:.3f} eV/Å); "
+            "their mean largest per-atom force error "
+            + " vs the others': ".join(
+                f"{v:.0f}" if v is not None else "-" for v in (u["max_error_flagged"], u["max_error_others"])
+            )
+            + " meV/Å"
+        )
     if png is not None:
         calibration_plot(errors, stds, png.with_stem(f"{png.stem}_uncertainty"), title)
     return u

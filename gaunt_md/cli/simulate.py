@@ -13,6 +13,35 @@ def _calculator(model: str, device: str, dtype: str, threads: int | None = None,
     return GauntCalculator(model, device=device, dtype=dtype, threads=threads, compile=compile)
 
 
+class FloatOrAuto(click.ParamType):
+    """A number, or the word auto."""
+
+    name = "FLOAT|auto"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, float) or value == "auto":
+            return value
+        try:
+            return float(value)
+        except ValueError:
+            self.fail(f"{value!r} is neither a number nor auto", param, ctx)
+
+
+def _committee_threshold(calc) -> float:
+    """The MD threshold (eV/Å) that a committee fit recorded (``--max-force-std auto``)."""
+    if not calc.is_committee:
+        raise click.ClickException(
+            "--max-force-std needs a committee (gaunt-md fit --committee N): a single model has no spread"
+        )
+    if calc.model.max_force_std is None:
+        raise click.ClickException(
+            "this committee file records no threshold (it predates gaunt-md 0.3.1, or was not made by "
+            "gaunt-md fit --committee); give --max-force-std a number in eV/Å"
+        )
+    click.echo(f"force std threshold: {calc.model.max_force_std:.4f} eV/Å (the committee's largest validation frame's)")
+    return calc.model.max_force_std
+
+
 def _structure_options(fn):
     for option in reversed(
         [
@@ -147,8 +176,9 @@ def relax(
 )
 @click.option(
     "--max-force-std",
-    type=float,
-    help="committee models: write frames whose largest per-atom force std exceeds this (eV/Å) to PREFIX_uncertain.extxyz",
+    type=FloatOrAuto(),
+    help="committee models: write frames whose largest per-atom force std exceeds this (eV/Å) to "
+    "PREFIX_uncertain.extxyz; auto: the committee's own threshold (its largest validation frame's std)",
 )
 @click.option("--stop-on-uncertain", is_flag=True, help="with --max-force-std: stop at the first such frame")
 @click.option(
@@ -176,6 +206,9 @@ def md(structure, model, index, device, dtype, threads, compile_, force, output,
     outputs = Outputs(output, [".extxyz", ".csv", ".png", *gated], structure, replace=force, append=resume)
     trajectory, log, png = outputs.paths[:3]
     uncertain = outputs.paths[3] if gated else None
+    calc = _calculator(model, device, dtype, threads, compile_)
+    if options["max_force_std"] == "auto":
+        options["max_force_std"] = _committee_threshold(calc)
     settings = MDSettings(**options)
     if resume:
         atoms, start = resume_state(trajectory)
@@ -186,7 +219,7 @@ def md(structure, model, index, device, dtype, threads, compile_, force, output,
         atoms, start = read_structure(structure, index), 0
         settings.check(atoms)
         initial_velocities(atoms, settings.temperature, settings.seed)
-    atoms.calc = _calculator(model, device, dtype, threads, compile_)
+    atoms.calc = calc
     click.echo(
         f"{settings.ensemble.upper()} MD of {atoms.get_chemical_formula()} ({len(atoms)} atoms): {settings.steps - start} steps "
         f"of {settings.timestep} fs at {settings.temperature} K"

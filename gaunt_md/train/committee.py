@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from ..config import FitConfig
@@ -89,7 +90,14 @@ def calibrate_and_save(out: Path, cfg: FitConfig, data) -> dict:
     from ..committee import Committee
     from ..evaluation import error_table, predictions
     from ..model import GauntForceField
-    from ..uncertainty import calibration_plot, calibration_scale, errors_and_stds, uncertainty_metrics
+    from ..uncertainty import (
+        calibration_plot,
+        calibration_scale,
+        errors_and_stds,
+        frame_max_stds,
+        gate_threshold,
+        uncertainty_metrics,
+    )
 
     members = [GauntForceField.load(out / f"member_{k}" / "model.pt") for k in range(cfg.committee)]
     committee = Committee(members)
@@ -97,14 +105,24 @@ def calibrate_and_save(out: Path, cfg: FitConfig, data) -> dict:
     splits = {"valid": data.valid, "test": data.test}
     preds = {split: predictions(calc, frames) for split, frames in splits.items() if frames}
     committee.std_scale = calibration_scale(*errors_and_stds(data.valid, preds["valid"]))
+    committee.max_force_std = gate_threshold(committee.std_scale * frame_max_stds(preds["valid"]))
     committee.save(out / "committee.pt")
-    result: dict = {"units": UNITS, "std_scale": committee.std_scale}
+    result: dict = {
+        "units": {**UNITS, "max_force_std": "eV/Å"},
+        "std_scale": committee.std_scale,
+        "max_force_std": committee.max_force_std,
+    }
     for split, frames in splits.items():
         if not frames:
             continue
         errors, stds = errors_and_stds(frames, preds[split])
         stds = stds * committee.std_scale
-        result[split] = {**error_table(frames, preds[split])["all"], "uncertainty": uncertainty_metrics(errors, stds)}
+        above = int(np.sum(committee.std_scale * frame_max_stds(preds[split]) > committee.max_force_std))
+        result[split] = {
+            **error_table(frames, preds[split])["all"],
+            "uncertainty": uncertainty_metrics(errors, stds),
+            "frames_above_max_force_std": above,
+        }
         calibration_plot(errors, stds, out / f"uncertainty_{split}.png", f"committee of {cfg.committee}, {split}")
         u = result[split]["uncertainty"]
         print(
@@ -113,6 +131,7 @@ def calibrate_and_save(out: Path, cfg: FitConfig, data) -> dict:
         )
     (out / "metrics.json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
     print(
-        f"std scale {committee.std_scale:.3f} (calibrated on {len(data.valid)} validation frames); wrote {out / 'committee.pt'}"
+        f"std scale {committee.std_scale:.3f} (calibrated on {len(data.valid)} validation frames); MD threshold "
+        f"max_force_std {committee.max_force_std:.3f} eV/Å (the largest validation frame's); wrote {out / 'committee.pt'}"
     )
     return result
