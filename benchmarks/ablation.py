@@ -55,7 +55,7 @@ CRYSTALS = {  # mlearn elements: train, test; E0s by least squares, 10% validati
 }
 ALL_SYSTEMS = [*SYSTEMS, *CRYSTALS]
 VARIANTS: dict[str, dict] = {  # name -> gaunt-md fit settings (flags or model options) that differ from the defaults
-    "default": {},  # gaunt-md 0.2.0: normalised initialisation, channel-wise product, batch 2, ZBL prior
+    "default": {},  # gaunt-md 0.3.0: as 0.2.0 (normalised, channel-wise product, batch 2, ZBL), float32, hidden_lmax 2
     "no-prior": {"pair_repulsion": "none"},
     # optimisation
     "lr-0.005": {"lr": 0.005},
@@ -68,6 +68,8 @@ VARIANTS: dict[str, dict] = {  # name -> gaunt-md fit settings (flags or model o
     "stress-0.1": {"stress_weight": 0.1},
     "stress-10": {"stress_weight": 10.0},
     "channels-64": {"channels": 64},
+    "channels-96": {"channels": 96},
+    "batch-1": {"batch_size": 1},
     "float32": {"dtype": "float32"},
     "channels-64-float32": {"channels": 64, "dtype": "float32"},
     "energy-weight-10": {"energy_weight": 10.0},

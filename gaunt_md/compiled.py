@@ -100,19 +100,8 @@ class CompiledForceField:
         Hysteresis, so that an MD run whose edge count wanders across a bucket boundary compiles
         once: a structure goes to the smallest compiled bucket it fits (within a factor REUSE), and
         only otherwise opens a new bucket, sized with HEADROOM above the structure."""
-        sizes = graph_sizes(graph)
         kind = (graph.positions.shape[0], compute_stress, graph.positions.dtype, str(graph.positions.device))
-        fitting = [
-            key
-            for key in self.calls
-            if self.calls[key] is not None
-            and key[:1] + key[3:] == kind
-            and all(size <= padded <= REUSE * size for size, padded in zip(sizes, key[1:3]))
-        ]
-        if fitting:
-            key = min(fitting, key=lambda k: (k[1], k[2]))
-        else:
-            key = (kind[0], *(bucket(math.ceil(HEADROOM * size)) for size in sizes), *kind[1:])
+        key = shape_key([k for k, call in self.calls.items() if call is not None], graph_sizes(graph), kind)
         return padded_inputs(graph, self.model.config, key[1], key[2]), key
 
     def _compile(self, inputs: tuple, compute_stress: bool):
@@ -120,6 +109,20 @@ class CompiledForceField:
         if self.backend == "eager":
             return traced
         return torch.compile(traced, backend=self.backend, dynamic=False, fullgraph=True)
+
+
+def shape_key(compiled: list[tuple], sizes: tuple[int, int], kind: tuple) -> tuple:
+    """The key (atoms, padded edges, padded width, *rest of ``kind``) for a graph of ``sizes`` (edges,
+    width) and ``kind`` (atoms, ...): the smallest ``compiled`` key it fits within a factor REUSE, or
+    a new bucket with HEADROOM."""
+    fitting = [
+        key
+        for key in compiled
+        if key[:1] + key[3:] == kind and all(size <= padded <= REUSE * size for size, padded in zip(sizes, key[1:3]))
+    ]
+    if fitting:
+        return min(fitting, key=lambda k: (k[1], k[2]))
+    return (kind[0], *(bucket(math.ceil(HEADROOM * size)) for size in sizes), *kind[1:])
 
 
 def graph_sizes(graph) -> tuple[int, int]:

@@ -159,6 +159,11 @@ class FitConfig:
         "float32", "float32 (the default: more epochs per minute, energies still summed in float64) or float64"
     )
     device: str = option("auto", "auto, cpu or cuda")
+    compile: bool = option(
+        False,
+        "train through a traced, inductor-compiled step (loss and gradients; minutes to compile, then ~2x faster "
+        "steps on small molecules; one process)",
+    )
     threads: int | None = option(None, "CPU threads for torch; default: torch's (the number of cores)", int)
 
     def __post_init__(self) -> None:

@@ -42,7 +42,8 @@ from .data import FitData, load_data
 from .distributed import all_agree, barrier, start_processes, stop_processes, sum_over_ranks
 from .finetune import check_compatible, child_of, load_parent
 from .graphs import data_statistics, labelled_graph
-from .metrics import evaluate, loss_terms, predict, refit_energy_shift
+from .metrics import evaluate, refit_energy_shift
+from .step import CompiledStep, train_step
 
 
 @dataclass
@@ -67,6 +68,7 @@ class Run:
     best: float = float("inf")
     since_best: int = 0
     elapsed_before: float = 0.0
+    compiled_step: CompiledStep | None = None
     t_start: float = field(default_factory=time.perf_counter)
 
     @property
@@ -155,6 +157,11 @@ def setup(cfg: FitConfig, resume: bool, force: bool) -> Run:
         sampler=DistributedSampler(graphs["train"], num_replicas=world, rank=rank, shuffle=True, seed=seed),
         echo=(lambda *a: print(*a, flush=True)) if rank == 0 else (lambda *a: None),
     )
+    if cfg.compile:
+        if world > 1:
+            run.echo("compile: the compiled training step runs in one process; these processes train eagerly")
+        else:
+            run.compiled_step = CompiledStep(model, cfg.batch_size, echo=run.echo)
     run.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         run.optimizer, factor=cfg.lr_factor, patience=cfg.lr_patience
     )
@@ -213,14 +220,8 @@ def train_epoch(run: Run, epoch: int, progress: float, stage_two: bool) -> float
     loader = DataLoader(run.graphs["train"], batch_size=cfg.batch_size, sampler=run.sampler)
     for batch in tqdm(loader, desc=f"epoch {epoch + 1}", leave=False, disable=None if run.main else True):
         batch = batch.to(run.device)
-        terms = loss_terms(predict(run.trainer, batch, with_stress=bool(batch.has_stress.any())), batch)
-        loss = sum(weights[k] * v for k, v in terms.items())
-        run.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(run.model.parameters(), cfg.clip_grad)
-        run.optimizer.step()
-        run.ema.update_parameters(run.model)
-        total, count = total + loss.item() * batch.num_graphs, count + batch.num_graphs
+        loss = train_step(run, batch, weights)
+        total, count = total + loss * batch.num_graphs, count + batch.num_graphs
     total, count = sum_over_ranks([total, count], run.world)
     return total / count
 

@@ -17,17 +17,19 @@ def predict(model, batch, with_stress: bool) -> dict[str, torch.Tensor]:
 def loss_terms(out: dict, batch) -> dict[str, torch.Tensor]:
     """Mean squared errors, each structure's terms times its loss weight (``batch.weight``): energy
     per atom (eV²/atom²), force components (eV²/Å²), stress components of the structures with
-    reference stress (GPa², so that a stress weight of 1 makes 1 GPa weigh as 0.1 eV/Å at force weight 100)."""
-    n_atoms = torch.bincount(batch.batch, minlength=int(batch.num_graphs)).to(out["energy"].dtype)
-    w = batch.weight
+    reference stress (GPa², so that a stress weight of 1 makes 1 GPa weigh as 0.1 eV/Å at force weight 100).
+    Written with data-independent shapes (no boolean indexing), so that a traced training step
+    (``gaunt_md.train.step``) serves every batch of the same sizes."""
+    w, energy = batch.weight, out["energy"]
+    n_atoms = torch.zeros_like(energy).index_add(0, batch.batch, torch.ones_like(batch.batch, dtype=energy.dtype))
     terms = {
-        "energy": (w * ((out["energy"] - batch.energy) / n_atoms) ** 2).mean(),
+        "energy": (w * ((energy - batch.energy) / n_atoms) ** 2).mean(),
         "forces": (w[batch.batch, None] * (out["forces"] - batch.forces) ** 2).mean(),
     }
-    if "stress" in out and bool(batch.has_stress.any()):
-        mask = batch.has_stress
-        error = (out["stress"][mask] - batch.stress[mask]) / units.GPa
-        terms["stress"] = (w[mask, None, None] * error**2).mean()
+    if "stress" in out:
+        mask = batch.has_stress.to(w.dtype)
+        error = (out["stress"] - batch.stress) / units.GPa
+        terms["stress"] = (mask * w)[:, None, None].mul(error**2).sum() / (9 * mask.sum()).clamp(min=1)
     return terms
 
 

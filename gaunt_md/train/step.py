@@ -1,0 +1,197 @@
+"""One optimiser step of ``gaunt-md fit``, eager or through a traced and compiled training step.
+
+A training step on small molecules spends much of its time outside arithmetic (the forces are a
+first derivative and the loss gradient a second one, over thousands of small operators). With
+``compile``, the step's loss and parameter gradients, backward passes included, are traced into one
+graph of aten operators (``make_fx``, as ``gaunt_md.compiled`` does for force calls) and compiled by
+inductor, once per shape key: (atoms, structures, padded edges, padded table width, stress or not).
+Edges and table width are padded as in ``gaunt_md.compiled`` (padded edges are 3 r_max long and add
+exactly nothing); atom and structure counts are not, so a training set of one molecule (or one box
+size) meets one or two keys. Each key's first step is checked against the eager step; a key that
+fails to compile or disagrees, batches that are not full, and keys beyond ``MAX_KEYS`` run eagerly.
+The optimiser, gradient clipping and EMA stay eager.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from types import SimpleNamespace
+
+import torch
+
+from ..compiled import PAD_LENGTH, graph_sizes, shape_key
+from ..nn.neighbours import NeighbourTable
+from .metrics import loss_terms, predict
+
+MAX_KEYS = 4  # compiled shapes per fit; each costs a compilation (minutes on a CPU core)
+LABELS = ("energy", "forces", "stress", "has_stress", "weight")
+TOLERANCE = {torch.float32: 1e-3, torch.float64: 1e-8}  # largest gradient difference over the largest gradient
+
+
+def train_step(run, batch, weights: dict[str, float]) -> float:
+    """One optimiser step on ``batch`` with loss ``Σ weights[k] · term_k``; the loss value."""
+    loss = run.compiled_step(batch, weights) if run.compiled_step is not None else None
+    if loss is None:
+        loss = eager_loss_and_gradients(run.trainer, run.optimizer, batch, weights)
+    torch.nn.utils.clip_grad_norm_(run.model.parameters(), run.cfg.clip_grad)
+    run.optimizer.step()
+    run.ema.update_parameters(run.model)
+    return loss
+
+
+def eager_loss_and_gradients(trainer, optimizer, batch, weights: dict[str, float]) -> float:
+    """The loss of ``batch``, its gradients left in the parameters' ``.grad``."""
+    terms = loss_terms(predict(trainer, batch, with_stress=bool(batch.has_stress.any())), batch)
+    loss = sum(weights[k] * v for k, v in terms.items())
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    return loss.item()
+
+
+class CompiledStep:
+    """Loss and parameter gradients of a training batch through a compiled graph per shape key.
+
+    ``__call__(batch, weights)`` sets every parameter's ``.grad`` and returns the loss, or returns
+    None for a batch that should take the eager step. ``compile_seconds``: per key, the trace and
+    compilation time."""
+
+    def __init__(self, model: torch.nn.Module, batch_size: int, echo=print, backend: str = "inductor") -> None:
+        self.model, self.batch_size, self.echo, self.backend = model, batch_size, echo, backend
+        self.names = [name for name, _ in model.named_parameters()]
+        self.calls: dict[tuple, object] = {}
+        self.compile_seconds: dict[tuple, float] = {}
+
+    def __call__(self, batch, weights: dict[str, float]) -> float | None:
+        if int(batch.num_graphs) != self.batch_size:
+            return None
+        with_stress = bool(batch.has_stress.any())
+        key = self._key(batch, with_stress)
+        if key is None:
+            return None
+        inputs = self._inputs(batch, key, weights)
+        if key not in self.calls:
+            return self._first_step(key, inputs, batch, weights, with_stress)
+        if self.calls[key] is None:
+            return None
+        return self._apply(self.calls[key], inputs)
+
+    def _key(self, batch, with_stress: bool) -> tuple | None:
+        """The compiled shape for ``batch`` (``gaunt_md.compiled.shape_key``), or None past MAX_KEYS."""
+        kind = (batch.positions.shape[0], with_stress, batch.positions.dtype, str(batch.positions.device))
+        key = shape_key([k for k, call in self.calls.items() if call is not None], graph_sizes(batch), kind)
+        return key if key in self.calls or len(self.calls) < MAX_KEYS else None
+
+    def _inputs(self, batch, key: tuple, weights: dict[str, float]) -> tuple:
+        """Parameters, the padded graph, labels and loss weights: the traced step's inputs."""
+        config, (n_edges, width) = self.model.config, key[1:3]
+        centers, neighbours = batch.edge_index
+        pad = n_edges - centers.numel()
+        table = NeighbourTable.build(
+            centers, neighbours, batch.positions.shape[0], config.radial_groups, n_edges, width
+        )
+        shifts = batch.shifts.new_zeros(pad, 3)
+        shifts[:, 0] = PAD_LENGTH * config.r_max
+        graph = (
+            batch.positions,
+            torch.cat([batch.shifts, shifts]),
+            torch.cat([batch.edge_index, batch.edge_index.new_zeros(2, pad)], dim=1),
+            batch.species,
+            batch.batch,
+            batch.volume,
+            table.edge,
+            table.edge_table,
+            table.neighbour,
+        )
+        factors = torch.tensor([weights[k] for k in ("energy", "forces", "stress")], dtype=torch.float64)
+        params = [p.detach() for p in self.model.parameters()]
+        return (params, *graph, *(getattr(batch, k) for k in LABELS), factors.to(batch.positions.device))
+
+    def _first_step(self, key: tuple, inputs: tuple, batch, weights: dict[str, float], with_stress: bool):
+        """Trace and compile a key, check its gradients against the eager step's, keep or refuse it."""
+        loss = eager_loss_and_gradients(self.model, _NoOptimizer(self.model), batch, weights)
+        reference = [p.grad.clone() for p in self.model.parameters()]
+        start = time.perf_counter()
+        try:
+            call = self._compile(key, inputs, with_stress)
+            with torch.no_grad():
+                out = call(*inputs)
+        except Exception as exc:  # no C++ compiler, an unsupported operator: the eager step works
+            warnings.warn(
+                f"compiling the training step failed ({type(exc).__name__}: {exc}); training eagerly", stacklevel=3
+            )
+            self.calls[key] = None
+            return loss
+        self.compile_seconds[key] = time.perf_counter() - start
+        scale = max(g.abs().max().item() for g in reference) or 1.0
+        error = max((g - r).abs().max().item() for g, r in zip(out[1:], reference)) / scale
+        if not error <= TOLERANCE[batch.positions.dtype]:
+            warnings.warn(
+                f"the compiled training step's gradients are off by {error:.3g} (relative); training eagerly",
+                stacklevel=3,
+            )
+            self.calls[key] = None
+            return loss
+        self.calls[key] = call
+        self.echo(
+            f"compiled the training step for {key[0]} atoms, {key[1]} edges, width {key[2]} "
+            f"in {self.compile_seconds[key]:.0f} s (relative gradient difference to eager {error:.1e})"
+        )
+        return loss
+
+    def _compile(self, key: tuple, inputs: tuple, with_stress: bool):
+        traced = trace_step(self.model, self.names, inputs, key[2], self.batch_size, with_stress)
+        if self.backend == "eager":
+            return traced
+        return torch.compile(traced, backend=self.backend, dynamic=False, fullgraph=True)
+
+    def _apply(self, call, inputs: tuple) -> float:
+        with torch.no_grad():
+            loss, *grads = call(*inputs)
+        for p, g in zip(self.model.parameters(), grads):
+            p.grad = g
+        return loss.item()
+
+
+class _NoOptimizer:
+    """What :func:`eager_loss_and_gradients` needs of an optimiser: ``zero_grad``."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        self.model = model
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        self.model.zero_grad(set_to_none=set_to_none)
+
+
+def trace_step(
+    model: torch.nn.Module, names: list[str], inputs: tuple, width: int, num_graphs: int, with_stress: bool
+) -> torch.fx.GraphModule:
+    """The loss and parameter gradients of a training batch as one graph of aten operators (both
+    backward passes included), for any inputs of the shapes of ``inputs`` (see ``CompiledStep._inputs``)."""
+    from torch.func import functional_call
+    from torch.fx.experimental.proxy_tensor import make_fx
+
+    buffers = dict(model.named_buffers())
+
+    def step(params, positions, shifts, edge_index, species, batch, volume, edge, edge_table, neighbour, *rest):
+        *labels, factors = rest
+        graph = SimpleNamespace(
+            positions=positions,
+            shifts=shifts,
+            edge_index=edge_index,
+            species=species,
+            batch=batch,
+            volume=volume,
+            num_graphs=num_graphs,
+            neighbour_table=NeighbourTable(width, edge, edge_table, neighbour),
+            **dict(zip(LABELS, labels)),
+        )
+        state = {**dict(zip(names, params)), **buffers}
+        out = functional_call(model, state, (graph,), {"compute_forces": True, "compute_stress": with_stress})
+        terms = loss_terms(out, graph)
+        loss = sum(factors[i] * terms[k] for i, k in enumerate(("energy", "forces", "stress")) if k in terms)
+        return (loss, *torch.autograd.grad(loss, params))
+
+    params, *rest = inputs
+    with torch.enable_grad():
+        return make_fx(step, tracing_mode="real")([p.requires_grad_(True) for p in params], *rest)

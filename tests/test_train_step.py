@@ -1,0 +1,103 @@
+"""The traced, compiled training step (gaunt_md.train.step) against the eager one."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from ase.io import read, write
+from click.testing import CliRunner
+from torch_geometric.data import Batch
+
+from gaunt_md.cli import main
+from gaunt_md.data import Frame
+from gaunt_md.train.graphs import labelled_graph
+from gaunt_md.train.step import CompiledStep, eager_loss_and_gradients
+from helpers import DATA, periodic_box, small_model
+
+pytestmark = pytest.mark.data  # reads ../shared/data
+
+WEIGHTS = {"energy": 1000.0, "forces": 100.0, "stress": 1.0}
+
+
+def batches_of(model, frames, size=2):
+    graphs = [labelled_graph(f, model.config.r_max, model.species_of, torch.float64) for f in frames]
+    return [Batch.from_data_list(graphs[i : i + size]) for i in range(0, len(graphs), size)]
+
+
+def labelled(atoms, rng, with_stress=True):
+    """``atoms`` with random energy, forces and (for a periodic cell) stress labels."""
+    n = len(atoms)
+    stress = 0.01 * rng.normal(size=(3, 3)) if with_stress else None
+    return Frame(atoms, -100.0 * n + rng.normal(), rng.normal(size=(n, 3)), stress, "default")
+
+
+def eager_gradients(model, batch):
+    loss = eager_loss_and_gradients(model, _Zero(model), batch, WEIGHTS)
+    return loss, [p.grad.clone() for p in model.parameters()]
+
+
+class _Zero:
+    def __init__(self, model):
+        self.model = model
+
+    def zero_grad(self, set_to_none=True):
+        self.model.zero_grad(set_to_none=set_to_none)
+
+
+def test_traced_step_gives_the_eager_loss_and_gradients_for_every_batch_of_its_shape():
+    """backend="eager": the padded, traced step without compilation. acac batches with other edge
+    counts reuse the first batch's trace; periodic cells with stress labels get their own key."""
+    rng = np.random.default_rng(0)
+    model = small_model(scale=0.7, shift=0.1).train()
+    molecules = [labelled(a, rng, with_stress=False) for a in read(DATA / "acac" / "train_300K.xyz", ":6")]
+    cells = [labelled(periodic_box(seed=s), rng) for s in range(4)]
+    step = CompiledStep(model, batch_size=2, echo=lambda *a: None, backend="eager")
+    for batch in batches_of(model, molecules) + batches_of(model, cells):
+        expected_loss, expected = eager_gradients(model, batch)
+        for _ in range(2):  # the first call traces (and returns the eager result), later ones replay
+            model.zero_grad(set_to_none=True)
+            loss = step(batch, WEIGHTS)
+            assert loss == pytest.approx(expected_loss, rel=1e-12)
+            for p, g in zip(model.parameters(), expected):
+                torch.testing.assert_close(p.grad, g, rtol=1e-9, atol=1e-12)
+    keys = sorted(step.calls, key=lambda k: k[3])  # key: atoms, edges, width, stress, dtype, device
+    assert len(keys) == 2 and [k[3] for k in keys] == [False, True]  # one molecule key, one with stress
+    edges = [b.edge_index.shape[1] for b in batches_of(model, molecules)]
+    assert len(set(edges)) > 1 and all(e <= keys[0][1] for e in edges)
+    assert step(batches_of(model, molecules[:3])[1], WEIGHTS) is None  # a batch that is not full: eager
+
+
+def test_fit_with_compile_trains_as_the_eager_fit(tmp_path):
+    """gaunt-md fit --compile (inductor, float64) follows the eager fit: the same validation errors
+    after 2 epochs, and the log says it compiled."""
+    write(tmp_path / "train.xyz", read(DATA / "acac" / "train_300K.xyz", ":12"))
+    tiny = ["--channels", 4, "--radial-groups", 2, "--lmax", 1, "--hidden-lmax", 1, "--correlation", 2]
+    args = ["fit", "--train", tmp_path / "train.xyz", "--valid-fraction", 0.25, "--epochs", 2, "--dtype", "float64"]
+    args += ["--e0s", DATA / "acac" / "isolated_atoms.xyz", "--radial-hidden", 4, *tiny]
+    metrics = {}
+    for name, extra in (("eager", []), ("compiled", ["--compile"])):
+        result = CliRunner().invoke(main, [str(a) for a in [*args, "--output", tmp_path / name, *extra]])
+        assert result.exit_code == 0, result.output
+        metrics[name] = json.loads((tmp_path / name / "metrics.json").read_text())["valid"]
+    assert "compiled the training step for 30 atoms" in result.output
+    for k in ("energy_rmse", "forces_rmse"):
+        assert metrics["compiled"][k] == pytest.approx(metrics["eager"][k], rel=1e-6)
+
+
+def test_a_failed_compilation_trains_eagerly(monkeypatch):
+    rng = np.random.default_rng(1)
+    model = small_model().train()
+    batch = batches_of(model, [labelled(a, rng, False) for a in read(DATA / "acac" / "train_300K.xyz", ":2")])[0]
+    expected_loss, expected = eager_gradients(model, batch)
+
+    def broken(*args):
+        raise RuntimeError("no C++ compiler")
+
+    step = CompiledStep(model, batch_size=2, echo=lambda *a: None)
+    monkeypatch.setattr(step, "_compile", broken)
+    with pytest.warns(UserWarning, match="compiling the training step failed .*no C\\+\\+ compiler"):
+        assert step(batch, WEIGHTS) == pytest.approx(expected_loss, rel=1e-12)
+    for p, g in zip(model.parameters(), expected):  # the eager step's gradients
+        torch.testing.assert_close(p.grad, g, rtol=1e-12, atol=0)
+    assert list(step.calls.values()) == [None] and step(batch, WEIGHTS) is None  # later batches: eager
