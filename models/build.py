@@ -33,7 +33,7 @@ def fit(name: str, minutes: float, threads: int | None) -> None:
     settings = ("dtype", "batch_size", "channels", "stress_key", "stress_weight", "config_type_weights")  # non-defaults
     extra = [
         f"--{k.replace('_', '-')}={json.dumps(m[k]) if isinstance(m[k], dict) else m[k]}" for k in settings if k in m
-    ]
+    ] + ["--compile"] * m.get("compile", False)
     gaunt_md(
         "fit",
         "--train",

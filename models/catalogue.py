@@ -25,6 +25,10 @@ PAIR_RUN = (
     "the training frames (below)."
 )
 SHIPPED_2_1 = dict(version="2.1", hardware=ONE_THREAD)  # the molecule and water models, refitted with gaunt-md 0.3.0
+COMPILED = (
+    " The training step was compiled (`--compile`, gaunt-md 0.3.1: loss and gradients traced into one graph and "
+    "compiled by inductor), which runs about twice the epochs of the eager step in the same time."
+)
 
 
 def pair_run(other: str, version: str, date: str, code: str) -> str:
@@ -36,13 +40,15 @@ MODELS = {
     "gaunt-acac": dict(
         subject="acetylacetone",
         published=("rmse", 5.1),
-        **SHIPPED_2_1,
+        version="2.2",
+        hardware=ONE_THREAD,
+        compile=True,
         conditions="300 K gas-phase MD geometries",
         train="acac/train_300K.xyz",
         test="acac/test_MD_300K.xyz",
         e0s="acac/isolated_atoms.xyz",
         valid_fraction=0.1,
-        notes=pair_run("gaunt-ethanol", "2.1", "2026-12-03", "0.3.0"),
+        notes=pair_run("gaunt-3bpa", "2.1", "2026-12-03", "0.3.0") + COMPILED,
         what="acetylacetone (C5H8O2) at 300 K; DFT UHF PBE+D3/def2-SVP (ORCA 5), xTB MD geometries",
         **BOTNET,
     ),
