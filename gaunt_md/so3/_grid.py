@@ -105,8 +105,8 @@ class _RingMatmul(torch.autograd.Function):
     def forward(ring: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         n = x.shape[1]
         out = x.new_empty(ring.shape[0], n)
-        for i in range(0, n, RING_BLOCK_COLUMNS):
-            torch.mm(ring, x[:, i : i + RING_BLOCK_COLUMNS], out=out[:, i : i + RING_BLOCK_COLUMNS])
+        for i in range(0, n, RING_BLOCK_COLUMNS):  # a copy into the block, not mm(out=): traced graphs compile it
+            out[:, i : i + RING_BLOCK_COLUMNS] = torch.mm(ring, x[:, i : i + RING_BLOCK_COLUMNS])
         return out
 
     @staticmethod
