@@ -94,7 +94,9 @@ def main() -> None:
     lines = [
         f"Loss and gradients of one batch of {BATCH} structures (the default model, float32, {args.threads} thread(s), "
         f"{meta['time']}), eager against `gaunt-md fit --compile`: medians over {ROUNDS} interleaved rounds of "
-        f"{BATCHES} batches. Rerun: `python benchmarks/train_step.py`.",
+        f"{BATCHES} batches. Rerun: `python benchmarks/train_step.py`. Compile s: the first step's trace and "
+        "compilation, shorter where inductor's on-disk cache already held the graph from an earlier run of the same "
+        "shapes (the acac fit compiled its shape from scratch in 75 s beside another fit).",
         "",
         "| system | eager ms/batch | compiled ms/batch | speed-up | compile s |",
         "|---|---|---|---|---|",
