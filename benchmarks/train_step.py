@@ -38,14 +38,6 @@ WEIGHTS = {"energy": 1.0, "forces": 100.0, "stress": 1.0}
 BATCH, BATCHES, ROUNDS = 2, 10, 7
 
 
-class _Zero:
-    def __init__(self, model):
-        self.model = model
-
-    def zero_grad(self, set_to_none=True):
-        self.model.zero_grad(set_to_none=set_to_none)
-
-
 def measure(file: Path, elements: list[str]) -> dict:
     torch.manual_seed(0)
     model = GauntForceField(elements).float().train()
@@ -59,7 +51,7 @@ def measure(file: Path, elements: list[str]) -> dict:
     if None in step.calls.values():
         raise RuntimeError("the training step did not compile")
     contenders = {
-        "eager": lambda b: eager_loss_and_gradients(model, _Zero(model), b, WEIGHTS),
+        "eager": lambda b: eager_loss_and_gradients(model, b, WEIGHTS),
         "compiled": lambda b: step(b, WEIGHTS),
     }
     times: dict[str, list[float]] = {k: [] for k in contenders}

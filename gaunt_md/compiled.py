@@ -134,7 +134,7 @@ def graph_sizes(graph) -> tuple[int, int]:
 
 
 def padded_inputs(graph, config, n_edges: int, width: int) -> tuple[torch.Tensor, ...]:
-    """The tensors a traced force call takes, for a graph of one structure padded to ``n_edges``
+    """The tensors a traced force call (or training step) takes, for a graph padded to ``n_edges``
     edges and a neighbour table ``width`` slots wide (``config``: the model's, for r_max and the
     radial groups): positions, shifts, edge_index, species, volume and the table's three indices."""
     centers, neighbours = graph.edge_index

@@ -33,16 +33,8 @@ def labelled(atoms, rng, with_stress=True):
 
 
 def eager_gradients(model, batch):
-    loss = eager_loss_and_gradients(model, _Zero(model), batch, WEIGHTS)
+    loss = eager_loss_and_gradients(model, batch, WEIGHTS)
     return loss, [p.grad.clone() for p in model.parameters()]
-
-
-class _Zero:
-    def __init__(self, model):
-        self.model = model
-
-    def zero_grad(self, set_to_none=True):
-        self.model.zero_grad(set_to_none=set_to_none)
 
 
 def test_traced_step_gives_the_eager_loss_and_gradients_for_every_batch_of_its_shape():

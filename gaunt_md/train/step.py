@@ -20,7 +20,7 @@ from types import SimpleNamespace
 
 import torch
 
-from ..compiled import PAD_LENGTH, graph_sizes, shape_key
+from ..compiled import graph_sizes, padded_inputs, shape_key
 from ..nn.neighbours import NeighbourTable
 from .metrics import loss_terms, predict
 
@@ -33,18 +33,18 @@ def train_step(run, batch, weights: dict[str, float]) -> float:
     """One optimiser step on ``batch`` with loss ``Σ weights[k] · term_k``; the loss value."""
     loss = run.compiled_step(batch, weights) if run.compiled_step is not None else None
     if loss is None:
-        loss = eager_loss_and_gradients(run.trainer, run.optimizer, batch, weights)
+        loss = eager_loss_and_gradients(run.trainer, batch, weights)
     torch.nn.utils.clip_grad_norm_(run.model.parameters(), run.cfg.clip_grad)
     run.optimizer.step()
     run.ema.update_parameters(run.model)
     return loss
 
 
-def eager_loss_and_gradients(trainer, optimizer, batch, weights: dict[str, float]) -> float:
+def eager_loss_and_gradients(trainer: torch.nn.Module, batch, weights: dict[str, float]) -> float:
     """The loss of ``batch``, its gradients left in the parameters' ``.grad``."""
     terms = loss_terms(predict(trainer, batch, with_stress=bool(batch.has_stress.any())), batch)
     loss = sum(weights[k] * v for k, v in terms.items())
-    optimizer.zero_grad(set_to_none=True)
+    trainer.zero_grad(set_to_none=True)
     loss.backward()
     return loss.item()
 
@@ -84,32 +84,14 @@ class CompiledStep:
 
     def _inputs(self, batch, key: tuple, weights: dict[str, float]) -> tuple:
         """Parameters, the padded graph, labels and loss weights: the traced step's inputs."""
-        config, (n_edges, width) = self.model.config, key[1:3]
-        centers, neighbours = batch.edge_index
-        pad = n_edges - centers.numel()
-        table = NeighbourTable.build(
-            centers, neighbours, batch.positions.shape[0], config.radial_groups, n_edges, width
-        )
-        shifts = batch.shifts.new_zeros(pad, 3)
-        shifts[:, 0] = PAD_LENGTH * config.r_max
-        graph = (
-            batch.positions,
-            torch.cat([batch.shifts, shifts]),
-            torch.cat([batch.edge_index, batch.edge_index.new_zeros(2, pad)], dim=1),
-            batch.species,
-            batch.batch,
-            batch.volume,
-            table.edge,
-            table.edge_table,
-            table.neighbour,
-        )
+        graph = (*padded_inputs(batch, self.model.config, *key[1:3]), batch.batch)
         factors = torch.tensor([weights[k] for k in ("energy", "forces", "stress")], dtype=torch.float64)
         params = [p.detach() for p in self.model.parameters()]
         return (params, *graph, *(getattr(batch, k) for k in LABELS), factors.to(batch.positions.device))
 
     def _first_step(self, key: tuple, inputs: tuple, batch, weights: dict[str, float], with_stress: bool):
         """Trace and compile a key, check its gradients against the eager step's, keep or refuse it."""
-        loss = eager_loss_and_gradients(self.model, _NoOptimizer(self.model), batch, weights)
+        loss = eager_loss_and_gradients(self.model, batch, weights)
         reference = [p.grad.clone() for p in self.model.parameters()]
         start = time.perf_counter()
         try:
@@ -153,16 +135,6 @@ class CompiledStep:
         return loss.item()
 
 
-class _NoOptimizer:
-    """What :func:`eager_loss_and_gradients` needs of an optimiser: ``zero_grad``."""
-
-    def __init__(self, model: torch.nn.Module) -> None:
-        self.model = model
-
-    def zero_grad(self, set_to_none: bool = True) -> None:
-        self.model.zero_grad(set_to_none=set_to_none)
-
-
 def trace_step(
     model: torch.nn.Module, names: list[str], inputs: tuple, width: int, num_graphs: int, with_stress: bool
 ) -> torch.fx.GraphModule:
@@ -173,7 +145,7 @@ def trace_step(
 
     buffers = dict(model.named_buffers())
 
-    def step(params, positions, shifts, edge_index, species, batch, volume, edge, edge_table, neighbour, *rest):
+    def step(params, positions, shifts, edge_index, species, volume, edge, edge_table, neighbour, batch, *rest):
         *labels, factors = rest
         graph = SimpleNamespace(
             positions=positions,
