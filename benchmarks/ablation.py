@@ -74,6 +74,11 @@ VARIANTS: dict[str, dict] = {  # name -> gaunt-md fit settings (flags or model o
     "channels-64-float32": {"channels": 64, "dtype": "float32"},
     "energy-weight-10": {"energy_weight": 10.0},
     "energy-weight-100": {"energy_weight": 100.0},
+    # crystals: the shipped mlearn settings (64 channels, hidden_lmax 1), and with more weight on energies
+    "crystal": {"channels": 64, "hidden_lmax": 1},
+    "crystal-energy-100": {"channels": 64, "hidden_lmax": 1, "energy_weight": 100.0},
+    "crystal-energy-1000": {"channels": 64, "hidden_lmax": 1, "energy_weight": 1000.0},
+    "compile": {"compile": True},
     # capacity where it is cheap
     "hidden-lmax-2": {"hidden_lmax": 2},
     "float32-hidden-lmax-2": {"dtype": "float32", "hidden_lmax": 2},
