@@ -30,7 +30,16 @@ from catalogue import DATA, HERE, MODELS, WORK, gaunt_md, version_of, weights_of
 def fit(name: str, minutes: float, threads: int | None) -> None:
     m = MODELS[name]
     e0s = m["e0s"] if m["e0s"] == "average" else DATA / m["e0s"]
-    settings = ("dtype", "batch_size", "channels", "stress_key", "stress_weight", "config_type_weights")  # non-defaults
+    settings = (  # non-defaults
+        "dtype",
+        "batch_size",
+        "channels",
+        "hidden_lmax",
+        "energy_weight",
+        "stress_key",
+        "stress_weight",
+        "config_type_weights",
+    )
     extra = [
         f"--{k.replace('_', '-')}={json.dumps(m[k]) if isinstance(m[k], dict) else m[k]}" for k in settings if k in m
     ] + ["--compile"] * m.get("compile", False)

@@ -104,7 +104,7 @@ def card(name: str) -> None:
         "",
         f"- Data: `../shared/data/{m['train']}` ({m['what']}); {t['config']['valid_fraction']:.0%} held out for validation "
         f"(seed {t['config']['seed']}). Cite: {m['citation']}. Data licence: {m['licence']}.",
-        f"- `gaunt-md fit` defaults (batch {t['config']['batch_size']}, lr {t['config']['lr']}, AMSGrad, EMA {t['config']['ema_decay']}, "
+        f"- `gaunt-md fit` settings (batch {t['config']['batch_size']}, lr {t['config']['lr']}, AMSGrad, EMA {t['config']['ema_decay']}, "
         f"energy/force weights {t['config']['energy_weight']}/{t['config']['forces_weight']}"
         + (f", stress weight {t['config']['stress_weight']} GPa^-2" if t["config"].get("stress_key") else "")
         + ", stage two energy weight "
