@@ -78,7 +78,6 @@ VARIANTS: dict[str, dict] = {  # name -> gaunt-md fit settings (flags or model o
     "crystal": {"channels": 64, "hidden_lmax": 1},
     "crystal-energy-100": {"channels": 64, "hidden_lmax": 1, "energy_weight": 100.0},
     "crystal-energy-1000": {"channels": 64, "hidden_lmax": 1, "energy_weight": 1000.0},
-    "compile": {"compile": True},
     "crystal-energy-100-compile": {"channels": 64, "hidden_lmax": 1, "energy_weight": 100.0, "compile": True},
     # capacity where it is cheap
     "hidden-lmax-2": {"hidden_lmax": 2},

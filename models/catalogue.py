@@ -24,7 +24,8 @@ PAIR_RUN = (
     "{version} (one thread each on the 2 cores, {date}); at the end `gaunt-md fit` refitted the per-atom energy shift on "
     "the training frames (below)."
 )
-SHIPPED_2_1 = dict(version="2.1", hardware=ONE_THREAD)  # the molecule and water models, refitted with gaunt-md 0.3.0
+SHIPPED_2_1 = dict(version="2.1", hardware=ONE_THREAD)  # gaunt-3bpa, refitted with gaunt-md 0.3.0
+SHIPPED_2_2 = dict(version="2.2", hardware=ONE_THREAD, compile=True)  # refitted with `--compile` (gaunt-md 0.3.1)
 COMPILED = (
     " The training step was compiled (`--compile`, gaunt-md 0.3.1: loss and gradients traced into one graph and "
     "compiled by inductor), which runs about twice the epochs of the eager step in the same time."
@@ -40,9 +41,7 @@ MODELS = {
     "gaunt-acac": dict(
         subject="acetylacetone",
         published=("rmse", 5.1),
-        version="2.2",
-        hardware=ONE_THREAD,
-        compile=True,
+        **SHIPPED_2_2,
         conditions="300 K gas-phase MD geometries",
         train="acac/train_300K.xyz",
         test="acac/test_MD_300K.xyz",
@@ -55,9 +54,7 @@ MODELS = {
     "gaunt-ethanol": dict(
         subject="ethanol",
         published=("mae", 2.1),
-        version="2.2",
-        hardware=ONE_THREAD,
-        compile=True,
+        **SHIPPED_2_2,
         conditions="the rMD17 500 K gas-phase MD geometries",
         train="ethanol/train.xyz",
         test="ethanol/test_MD.xyz",

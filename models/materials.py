@@ -198,7 +198,8 @@ energy weight 100. The weight-1 run there, which repeats Mo 1.0's settings with 
 meV/atom on the test file against 1.0's 17.37 (not isolated: gaunt-md changed between the two, and one seed each).
 Validation E / F MAE (meV/atom, meV/Å) of 1.0 and of the 1.1 refit, each on its element's validation split: Si 2.32 /
 52.0 and 3.85 / 51.4 (1.0 kept), Ge 2.11 / 42.6 and 1.98 / 42.2, Mo 3.92 / 137.5 and 3.13 / 134.8, Ni 4.12 / 25.0
-and 2.43 / 23.5, Li 0.40 / 8.1 and 0.41 / 8.0 (1.0 kept), Cu 4.32 / 13.0 and 3.02 / 11.8 (1.0 kept: the refit's weights were overwritten before packaging).
+and 2.43 / 23.5, Li 0.40 / 8.1 and 0.41 / 8.0 (1.0 kept), Cu 4.32 / 13.0 and 3.02 / 11.8 (1.0 kept: the refit's
+weights were overwritten before packaging). The refits' logs: `benchmarks/results/fit_logs/gaunt-mlearn-EL-1.1_log.csv`.
 Refits without stress (weight 0, the offset stresses left out) fit energies better: Cu validation 1.28 / 9.9 (test
 3.33 / 11.8, lattice constant +0.21% from DFT), Ni 1.59 / 23.6. But they soften the crystal: Cu's C11 and C12 on the
 DFT frames came to 143 and 82 GPa against DFT's 189 and 131 (Ni's not measured), so neither ships; removing the
