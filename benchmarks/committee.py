@@ -5,8 +5,8 @@ weights perturbed by 1e-3 relative noise, seed k, so the spread is not zero), th
 ``GauntCalculator`` (float32, 2 threads): the acac test frame 0 (15 atoms, gaunt-acac) and the water
 test frame 0 (64 H2O, 192 atoms, periodic, gaunt-water). Committee sizes interleaved in rounds after
 warm-up rounds; recorded: the median call (ms) and the median over rounds of the ratio to one model
-in the same round. Members share the neighbour graph and run one after another. Run it on a quiet
-machine:
+in the same round. Members share the neighbour graph and edge features and run batched, under one
+``torch.vmap`` over their stacked weights (``gaunt_md.committee``). Run it on a quiet machine:
 
     python benchmarks/committee.py            # ~2 min; results/committee.json and docs/performance.md
 """
@@ -84,7 +84,7 @@ def main() -> None:
         f"`{result['command']}` ({result['date']}, torch {result['torch']}, float32, 2 threads, quiet machine): a "
         "force call of a committee of N members through `GauntCalculator`, median of "
         f"{ROUNDS} interleaved rounds, and its ratio to one model in the same round. The members share the "
-        "neighbour graph and run one after another.",
+        "neighbour graph and edge features and run batched, under one `torch.vmap` over their stacked weights.",
         "",
         "| system | " + " | ".join(f"N = {n}" for n in SIZES) + " |",
         "|---|" + "---|" * len(SIZES),

@@ -109,6 +109,11 @@ class FitConfig:
     energy_key: str = option("energy", "energy label (eV): a calculator result or an info key such as REF_energy")
     forces_key: str = option("forces", "forces label (eV/Å): a calculator result or an array such as REF_forces")
     stress_key: str | None = option(None, "stress label (eV/Å^3, ASE sign)", str)
+    stress_offset: float = option(
+        0.0,
+        "constant isotropic stress (GPa, ASE sign) subtracted from every stress label, e.g. a Pulay stress that "
+        "makes stresses and energies disagree on the equilibrium volume",
+    )
     e0s: str | None = option(
         None,
         "isolated-atom energies: average (least squares) or a file of isolated atoms; default average, or with "

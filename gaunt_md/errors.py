@@ -18,6 +18,7 @@ UNITS = {
     "forces_mae": "meV/Å",
     "stress_rmse": "GPa",
     "stress_mae": "GPa",
+    "stress_bias": "GPa",  # mean isotropic stress error, prediction - label: a constant offset of the labels shows here
 }
 
 
@@ -27,8 +28,10 @@ def error_metrics(
     """RMSE and MAE in :data:`UNITS` from prediction-minus-reference errors.
 
     energy: [B] per-structure energy errors (eV); n_atoms: [B] atoms per structure; forces: force
-    component errors (eV/Å), any shape; stress: stress component errors (eV/Å^3) of the structures
-    that have reference stress, any shape (None or empty: no stress entries).
+    component errors (eV/Å), any shape; stress: stress errors (eV/Å^3) of the structures that have
+    reference stress, [S, 3, 3] or flattened (None or empty: no stress entries). ``stress_bias`` is the
+    mean of their isotropic parts (trace / 3): a model trained without stress shows a constant offset
+    of the labels (such as a Pulay stress) there, as minus the fit's ``--stress-offset``.
     """
     energy, forces = np.asarray(energy, dtype=float), np.asarray(forces, dtype=float).ravel()
     per_atom = energy / np.asarray(n_atoms, dtype=float)
@@ -43,4 +46,6 @@ def error_metrics(
             continue
         out[f"{name}_rmse"] = factor * float(np.sqrt(np.mean(values**2)))
         out[f"{name}_mae"] = factor * float(np.mean(np.abs(values)))
+    if "stress_rmse" in out:
+        out["stress_bias"] = float(np.mean(np.asarray(stress, dtype=float).reshape(-1, 9)[:, ::4]) / units.GPa)
     return out

@@ -176,3 +176,36 @@ def test_the_selection_loss_weighs_energies_as_stage_two_does():
     assert selection_loss(cfg, stage_two) < selection_loss(cfg, stage_one)
     expected = 1000 * 0.03023**2 + 100 * 0.1009**2 + 1.0 * 0.236**2
     assert selection_loss(cfg, stage_one) == pytest.approx(expected, rel=1e-12)
+
+
+def test_the_stress_offset_is_removed_from_every_stress_label(si_files, tmp_path):
+    from gaunt_md.config import FitConfig
+    from gaunt_md.train.data import load_data
+
+    keys = dict(energy_key="REF_energy", forces_key="REF_forces", stress_key="REF_stress")
+    files = dict(train=str(si_files / "train.xyz"), valid=str(si_files / "valid.xyz"))
+    plain, shifted = (load_data(FitConfig(**files, **keys, stress_offset=o)) for o in (0.0, 2.5))
+    for a, b in zip(plain.train + plain.valid, shifted.train + shifted.valid):
+        assert (a.stress is None) == (b.stress is None)
+        if a.stress is not None:  # 2.5 GPa (ASE sign) off the diagonal, nothing else
+            np.testing.assert_allclose((a.stress - b.stress) / units.GPa, 2.5 * np.eye(3), rtol=0, atol=1e-12)
+    assert sum(f.stress is not None for f in shifted.train + shifted.valid) == 5
+    # eval takes the same offset: a model's stress errors against the shifted labels
+    out = tmp_path / "run"
+    assert run(*fit_args(si_files, out, "--epochs", 1)).exit_code == 0
+    maes, biases = [], []
+    for offset in (0.0, 2.5):
+        args = ["eval", out / "model.pt", si_files / "valid.xyz", "--json", tmp_path / f"{offset}.json"]
+        args += [f"--{k.replace('_', '-')}={v}" for k, v in keys.items()] + ["--stress-offset", offset]
+        assert run(*args).exit_code == 0
+        table = json.loads((tmp_path / f"{offset}.json").read_text())["files"][str(si_files / "valid.xyz")]["all"]
+        maes.append(table["stress_mae"])
+        biases.append(table["stress_bias"])  # GPa, prediction - label, isotropic part
+    calc = GauntCalculator(str(out / "model.pt"), device="cpu", dtype="float64")
+    frame = read_frames(si_files / "valid.xyz", **keys, stress_offset=2.5)[1]
+    atoms = frame.atoms.copy()
+    atoms.calc = calc
+    assert maes[1] == pytest.approx(np.abs(atoms.get_stress(voigt=False) - frame.stress).mean() / units.GPa, rel=1e-9)
+    assert maes[0] != pytest.approx(maes[1], rel=1e-3)
+    assert biases[1] - biases[0] == pytest.approx(2.5, abs=1e-9)
+    assert biases[0] == pytest.approx(np.trace(atoms.get_stress(voigt=False) - frame.stress) / 3 / units.GPa - 2.5)

@@ -104,6 +104,12 @@ def fit(config_file, resume, force, **flags) -> None:
 @click.option("--forces-key", default="forces", show_default=True, help="forces label (eV/Å)")
 @click.option("--stress-key", default=None, help="stress label (eV/Å^3, ASE sign)  [default: none]")
 @click.option(
+    "--stress-offset",
+    default=0.0,
+    show_default=True,
+    help="isotropic stress (GPa, ASE sign) subtracted from the stress labels, as the fit's --stress-offset",
+)
+@click.option(
     "--output",
     type=click.Path(dir_okay=False),
     help="write predictions (gaunt_energy in eV, gaunt_forces in eV/Å, gaunt_stress in eV/Å^3 Voigt) as extxyz",
@@ -125,7 +131,19 @@ def fit(config_file, resume, force, **flags) -> None:
 @click.option("--force", is_flag=True, help="overwrite --output, --plot and --json files")
 @fail_cleanly
 def evaluate(
-    model, files, energy_key, forces_key, stress_key, output, plot, json_file, dtype, device, threads, force
+    model,
+    files,
+    energy_key,
+    forces_key,
+    stress_key,
+    stress_offset,
+    output,
+    plot,
+    json_file,
+    dtype,
+    device,
+    threads,
+    force,
 ) -> None:
     """Errors of MODEL on labelled FILES, per file and per config_type.
 
@@ -147,7 +165,7 @@ def evaluate(
     calc = GauntCalculator(model, device=device, dtype=dtype, threads=threads)
     written, tables, uncertainty = [], {}, {}
     for file in files:
-        frames = read_frames(file, energy_key, forces_key, stress_key)
+        frames = read_frames(file, energy_key, forces_key, stress_key, stress_offset=stress_offset)
         preds = predictions(calc, frames, desc=Path(file).name)
         tables[file] = error_table(frames, preds)
         click.echo(f"{file}: {len(frames)} frames")

@@ -14,6 +14,7 @@ import numpy as np
 from ase import Atoms
 from ase.io import read
 from ase.stress import voigt_6_to_full_3x3_stress
+from ase.units import GPa
 
 
 @dataclass
@@ -49,12 +50,14 @@ def read_frames(
     forces_key: str = "forces",
     stress_key: str | None = None,
     index: str = ":",
+    stress_offset: float = 0.0,
 ) -> list[Frame]:
     """All frames of ``path`` with their labels; a clear ValueError naming the frame otherwise.
 
     Energy and forces are required. With ``stress_key``, stress (a 6-vector in Voigt order or a 3x3
     matrix) is read where a frame has it; frames without it get ``stress=None`` (trained on energy
-    and forces only), and a key that no frame has is an error.
+    and forces only), and a key that no frame has is an error. ``stress_offset`` (GPa, ASE sign) is
+    subtracted from the diagonal of every stress label (a constant such as VASP's Pulay stress).
     """
     path = Path(path)
     if not path.is_file():
@@ -89,6 +92,7 @@ def read_frames(
             if stress.size not in (6, 9):
                 raise ValueError(f"frame {i} of {path}: stress has shape {stress.shape}, expected (6,) or (3, 3)")
             stress = voigt_6_to_full_3x3_stress(stress) if stress.size == 6 else stress.reshape(3, 3)
+            stress = stress - stress_offset * GPa * np.eye(3)
         frames.append(
             Frame(atoms, float(labels["energy"]), forces, stress, str(atoms.info.get("config_type", "default")))
         )

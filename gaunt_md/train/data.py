@@ -25,7 +25,9 @@ class FitData:
 
 def load_data(cfg: FitConfig) -> FitData:
     """Read, split and check the frames; ValueError (naming the file and frame) for bad input."""
-    keys = dict(energy_key=cfg.energy_key, forces_key=cfg.forces_key, stress_key=cfg.stress_key)
+    keys = dict(
+        energy_key=cfg.energy_key, forces_key=cfg.forces_key, stress_key=cfg.stress_key, stress_offset=cfg.stress_offset
+    )
     train = read_frames(cfg.train, **keys)
     if cfg.valid:
         valid = read_frames(cfg.valid, **keys)
