@@ -38,6 +38,7 @@ def fit(name: str, minutes: float, threads: int | None) -> None:
         "energy_weight",
         "stress_key",
         "stress_weight",
+        "stress_offset",
         "config_type_weights",
     )
     extra = [
@@ -123,6 +124,7 @@ def _score(name: str, training: dict) -> None:
         write(test_file, [frames[i] for i in valid])
         test_label = f"{m['train']} (validation split: {n_valid} frames held out of training)"
     stress = ["--stress-key", m["stress_key"]] if "stress_key" in m else []
+    stress += ["--stress-offset", m["stress_offset"]] if "stress_offset" in m else []  # as the fit saw the labels
     gaunt_md("eval", weights, test_file, *stress, "--json", WORK / f"{name}_test.json", "--plot",
              HERE / f"{name}_parity.png", "--force")  # fmt: skip
     groups = next(iter(json.loads((WORK / f"{name}_test.json").read_text())["files"].values()))

@@ -107,6 +107,7 @@ def card(name: str) -> None:
         f"- `gaunt-md fit` settings (batch {t['config']['batch_size']}, lr {t['config']['lr']}, AMSGrad, EMA {t['config']['ema_decay']}, "
         f"energy/force weights {t['config']['energy_weight']}/{t['config']['forces_weight']}"
         + (f", stress weight {t['config']['stress_weight']} GPa^-2" if t["config"].get("stress_key") else "")
+        + (f", stress offset {t['config']['stress_offset']} GPa" if t["config"].get("stress_offset") else "")
         + ", stage two energy weight "
         f"{t['config']['stage_two_energy_weight']}), {t['config']['dtype']}, time budget {t['config']['max_minutes']} min: "
         f"{t['epochs']} epochs in {t['minutes']:.0f} min on {t['hardware']}, shared with other training runs.",
