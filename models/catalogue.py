@@ -138,7 +138,7 @@ KEPT = {  # why a 1.1 refit (energy weight 100) was not shipped; validation E MA
     "Li": "A refit with energy weight 100 (version 1.1 settings) was not shipped: on this model's validation split it "
     "was no better (E MAE 0.41 meV/atom against 0.40, F MAE 8.0 meV/Å against 8.1; docs/accuracy.md, materials).",
 }
-BESIDE = {"Cu": "the gaunt-water 2.1 fit"}  # what shared the cores with a refit, where not another mlearn fit
+BESIDE = {"Cu": "a gaunt-water refit (not shipped)"}  # what shared the cores with a refit, where not another mlearn fit
 OTHER_FITS = {  # refits of the same element that were not shipped; validation E MAE meV/atom, F MAE meV/Å
     "Cu": "Not shipped (docs/accuracy.md, materials): a refit with stress weight 0 (the offset stresses left out): "
     "validation E MAE 1.28, F MAE 9.9 (test 3.33 and 11.8), lattice constant +0.21% from DFT, but C11, C12 143 and "
