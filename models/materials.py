@@ -211,7 +211,7 @@ instead (`gaunt-md fit --stress-offset`, gaunt-md 0.3.2): the weight-0 models' s
 F MAE 14.6 meV/Å and stress MAE 0.060 GPa against the shifted labels (the weight-0.1 refit: 2.57 / 11.7 / 0.142
 against the raw labels): better energies and stresses, worse forces, so it did not ship. Ni the same way
 (`--stress-offset 2.8`, 14 min, 18 epochs): E MAE 1.76, F MAE 27.1, stress MAE 0.099 GPa against Ni 1.1's 2.43 /
-23.5: the same trade, not shipped.
+23.5: the same trade, not shipped (logs: `benchmarks/results/fit_logs/mlearn-*-stress-*_log.csv`).
 
 The DFT lattice constant is the ground-state cell of the training data corrected by the isotropic strain that removes
 its residual stress, that stress taken from the energies of the strained Elastic frames (not from the stress labels,
