@@ -79,6 +79,15 @@ VARIANTS: dict[str, dict] = {  # name -> gaunt-md fit settings (flags or model o
     "crystal-energy-100": {"channels": 64, "hidden_lmax": 1, "energy_weight": 100.0},
     "crystal-energy-1000": {"channels": 64, "hidden_lmax": 1, "energy_weight": 1000.0},
     "crystal-energy-100-compile": {"channels": 64, "hidden_lmax": 1, "energy_weight": 100.0, "compile": True},
+    # mlearn Cu/Ni as shipped (1.1: energy weight 100, stress weight 0.1), and with a shorter cutoff (fewer edges)
+    "mlearn-low-stress": {"channels": 64, "hidden_lmax": 1, "energy_weight": 100.0, "stress_weight": 0.1},
+    "mlearn-low-stress-rmax-4": {
+        "channels": 64,
+        "hidden_lmax": 1,
+        "energy_weight": 100.0,
+        "stress_weight": 0.1,
+        "r_max": 4.0,
+    },
     # capacity where it is cheap
     "hidden-lmax-2": {"hidden_lmax": 2},
     "float32-hidden-lmax-2": {"dtype": "float32", "hidden_lmax": 2},
