@@ -35,6 +35,8 @@ def fit(name: str, minutes: float, threads: int | None) -> None:
         "batch_size",
         "channels",
         "hidden_lmax",
+        "r_max",
+        "lr_schedule",
         "energy_weight",
         "stress_key",
         "stress_weight",

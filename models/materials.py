@@ -213,6 +213,15 @@ against the raw labels): better energies and stresses, worse forces, so it did n
 (`--stress-offset 2.8`, 14 min, 18 epochs): E MAE 1.76, F MAE 27.1, stress MAE 0.099 GPa against Ni 1.1's 2.43 /
 23.5: the same trade, not shipped (logs: `benchmarks/results/fit_logs/mlearn-*-stress-*_log.csv`).
 
+Cutoff (version 1.2, Cu and Ni, 2026-12-04): an fcc crystal's second neighbour shell lies at a (3.6 Å for Cu), so
+r_max 4.0 Å keeps two shells and cuts the average neighbour count from 44 to 18. On the validation split of mlearn Cu
+(`benchmarks/ablation.py --systems mlearn-Cu --variants mlearn-low-stress mlearn-low-stress-rmax-4 --minutes 15`,
+table in the ablation section above) the 15-minute fit at 4.0 ran 37 epochs against 24 at 5.0 and ended lower (E RMSE
+3.52 against 4.14 meV/atom, F RMSE 19.8 against 20.0 meV/Å). The Cu and Ni refits at r_max 4.0 (otherwise the 1.1
+settings, side by side, 35 and 34 epochs against 1.1's 23 and 19) reached validation E / F MAE Cu 2.58 / 10.8 (F RMSE
+20.2 against 21.0) and Ni 2.07 / 20.2 (F RMSE 36.0 against 40.5), so both ship as 1.2 (logs:
+`benchmarks/results/fit_logs/gaunt-mlearn-EL-1.2_log.csv`). Si, Ge, Li and Mo were not refitted at a shorter cutoff.
+
 The DFT lattice constant is the ground-state cell of the training data corrected by the isotropic strain that removes
 its residual stress, that stress taken from the energies of the strained Elastic frames (not from the stress labels,
 so the Cu/Ni offset stays out); C11, C12, C44 are stress-strain slopes over the clamped-ion Elastic frames (strains
