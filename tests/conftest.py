@@ -1,5 +1,6 @@
 import pytest
 import torch
+from ase.io import read, write
 
 from helpers import DATA
 
@@ -19,3 +20,13 @@ def pytest_runtest_setup(item):
 def _seed():
     torch.manual_seed(0)
     yield
+
+
+@pytest.fixture(scope="module")
+def acac_files(tmp_path_factory):
+    """A folder with train.xyz (20 acac frames) and valid.xyz (4), once per test module."""
+    folder = tmp_path_factory.mktemp("acac")
+    frames = read(DATA / "acac" / "train_300K.xyz", ":24")
+    write(folder / "train.xyz", frames[:20])
+    write(folder / "valid.xyz", frames[20:])
+    return folder

@@ -1,5 +1,6 @@
 """Helpers the tests import: where the datasets are, small random models, a periodic box, energies and forces."""
 
+import csv
 from pathlib import Path
 
 import numpy as np
@@ -59,3 +60,59 @@ def format_1_copy(path, prior=True):
         path,
     )
     return path
+
+
+TINY = [  # gaunt-md fit flags of a model small enough for a test fit in seconds
+    "--channels",
+    "8",
+    "--radial-groups",
+    "2",
+    "--lmax",
+    "2",
+    "--hidden-lmax",
+    "1",
+    "--correlation",
+    "2",
+    "--num-layers",
+    "2",
+    "--r-max",
+    "4.0",
+    "--batch-size",
+    "4",
+    "--lr",
+    "0.05",
+    "--dtype",
+    "float64",
+]
+
+
+def run(*args):
+    """``gaunt-md ARGS`` in-process (click's runner); its result has exit_code and output."""
+    from click.testing import CliRunner
+
+    from gaunt_md.cli import main
+
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def fit_args(files, out, epochs):
+    """``gaunt-md fit`` arguments of a TINY model on the acac frames in ``files`` (train.xyz, valid.xyz)."""
+    return [
+        "fit",
+        "--train",
+        files / "train.xyz",
+        "--valid",
+        files / "valid.xyz",
+        "--output",
+        out,
+        "--e0s",
+        DATA / "acac" / "isolated_atoms.xyz",
+        "--epochs",
+        epochs,
+        *TINY,
+    ]
+
+
+def log(out):
+    """The rows of a fit's log.csv."""
+    return list(csv.DictReader((out / "log.csv").open()))

@@ -165,6 +165,19 @@ def test_batch_equals_one_at_a_time(acac):
         start += g.num_nodes
 
 
+def test_a_batch_of_one_is_torch_geometrics_batch(acac):
+    from torch_geometric.data import Batch
+
+    for atoms in (acac, periodic_box()):
+        graph = atoms_to_graph(atoms, 3.5, {1: 0, 6: 1, 8: 2})
+        ours, theirs = batch_graphs([graph]), Batch.from_data_list([graph])
+        assert sorted(ours.keys()) == sorted(theirs.keys()) and ours.num_graphs == theirs.num_graphs == 1
+        for key in theirs.keys():
+            value = theirs[key]
+            assert torch.equal(ours[key], value) if torch.is_tensor(value) else ours[key] == value, key
+        assert ours.to("cpu").num_nodes == len(atoms)
+
+
 def test_float32_agrees_with_float64(acac):
     model = small_model()
     e64, f64 = energy_forces(model, acac, "float64")
