@@ -18,8 +18,8 @@ ONE_THREAD = "1 thread of 2 shared CPU cores (no GPU)"
 DEFAULTS = {
     "0.2.0": "normalised initialisation, channel-wise many-body product, batch size 2, ZBL pair prior",
     "0.3.0": "as 0.2.0, with hidden_lmax 2 and float32 training (energies summed in float64)",
-    "0.3.2": "as 0.2.0, with hidden_lmax 2 and float32 training (energies summed in float64)",
 }
+DEFAULTS["0.3.2"] = DEFAULTS["0.3.0"]  # no default changed in 0.3.1 and 0.3.2
 PAIR_RUN = (
     "Fitted with `--threads 1 --minutes 90` and the defaults of gaunt-md {code} ({defaults}), side by side with {other} "
     "{version} (one thread each on the 2 cores, {date}); at the end `gaunt-md fit` refitted the per-atom energy shift on "
@@ -28,10 +28,11 @@ PAIR_RUN = (
 SHIPPED_2_1 = dict(version="2.1", hardware=ONE_THREAD)  # gaunt-3bpa, refitted with gaunt-md 0.3.0
 SHIPPED_2_2 = dict(version="2.2", hardware=ONE_THREAD, compile=True)  # refitted with `--compile` (gaunt-md 0.3.1)
 SHIPPED_2_3 = dict(SHIPPED_2_2, version="2.3", lr_schedule="cosine")  # gaunt-md 0.3.2, `--lr-schedule cosine`
-COSINE = (
+COSINE = (  # gaunt-acac 2.3
     " The learning rate followed `--lr-schedule cosine` (from lr to lr/100 over the 90 minutes, capped at stage two's "
-    "rate from 80%) instead of the plateau default: on this model's validation split it ended at {new} against "
-    "version 2.2's {old}; the ethanol refit beside it was not better than ethanol 2.2 (docs/accuracy.md)."
+    "rate from 80%) instead of the plateau default: on this model's validation split it ended at F RMSE 9.37 meV/Å "
+    "and E RMSE 0.088 meV/atom against version 2.2's 9.73 and 0.098; the ethanol refit beside it was not better than "
+    "ethanol 2.2 (docs/accuracy.md)."
 )
 COMPILED = (
     " The training step was compiled (`--compile`, gaunt-md 0.3.1: loss and gradients traced into one graph and "
@@ -54,9 +55,7 @@ MODELS = {
         test="acac/test_MD_300K.xyz",
         e0s="acac/isolated_atoms.xyz",
         valid_fraction=0.1,
-        notes=pair_run("an unshipped gaunt-ethanol", "2.3 refit", "2026-12-04", "0.3.2")
-        + COMPILED
-        + COSINE.format(new="F RMSE 9.37 meV/Å and E RMSE 0.088 meV/atom", old="9.73 and 0.098"),
+        notes=pair_run("an unshipped gaunt-ethanol", "2.3 refit", "2026-12-04", "0.3.2") + COMPILED + COSINE,
         what="acetylacetone (C5H8O2) at 300 K; DFT UHF PBE+D3/def2-SVP (ORCA 5), xTB MD geometries",
         **BOTNET,
     ),
@@ -148,14 +147,15 @@ KEPT = {  # why a 1.1 refit (energy weight 100) was not shipped; validation E MA
     "Li": "A refit with energy weight 100 (version 1.1 settings) was not shipped: on this model's validation split it "
     "was no better (E MAE 0.41 meV/atom against 0.40, F MAE 8.0 meV/Å against 8.1; docs/accuracy.md, materials).",
 }
-RMAX_NOTE = {
-    "Cu": "Cutoff r_max 4.0 Å (default 5.0), two fcc neighbour shells: on this model's validation split the 15-minute "
-    "fit ran 1.55x the epochs of version 1.1 (35 against 23) and ended at E MAE 2.58 meV/atom, F RMSE 20.2, F MAE "
-    "10.8 meV/Å against 1.1's 2.57, 21.0 and 11.7 (docs/accuracy.md, materials).",
-    "Ni": "Cutoff r_max 4.0 Å (default 5.0), two fcc neighbour shells (chosen on mlearn Cu validation): on this "
-    "model's validation split the 15-minute fit ran 34 epochs against version 1.1's 19 and ended at E MAE 2.07 "
-    "meV/atom, F RMSE 36.0, F MAE 20.2 meV/Å against 1.1's 2.43, 40.5 and 23.5.",
+RMAX_FITS = {  # the r_max 4.0 refit and 1.1: epochs, validation E MAE meV/atom, F RMSE and F MAE meV/Å
+    "Cu": ((35, 2.58, 20.2, 10.8), (23, 2.57, 21.0, 11.7)),
+    "Ni": ((34, 2.07, 36.0, 20.2), (19, 2.43, 40.5, 23.5)),
 }
+RMAX_NOTE = (
+    "Cutoff r_max 4.0 Å (default 5.0), two fcc neighbour shells (chosen on mlearn Cu validation): on this model's "
+    "validation split the 15-minute fit ran {0[0]} epochs against version 1.1's {1[0]} and ended at E MAE {0[1]} "
+    "meV/atom, F RMSE {0[2]}, F MAE {0[3]} meV/Å against 1.1's {1[1]}, {1[2]} and {1[3]} (docs/accuracy.md, materials)."
+)
 OTHER_FITS = {  # refits of the same element that were not shipped; validation E MAE meV/atom, F MAE meV/Å
     "Cu": "Not shipped (docs/accuracy.md, materials): a refit with stress weight 0 (the offset stresses left out): "
     "validation E MAE 1.28, F MAE 9.9 (test 3.33 and 11.8), lattice constant +0.21% from DFT, but C11, C12 143 and "
@@ -169,7 +169,7 @@ for element, (what, published, settings) in MLEARN.items():
     run = CRYSTAL_RUN.format(
         minutes=15,
         other="another gaunt-mlearn fit" if refitted else "gaunt-nbmotaw",
-        date="2026-12-04" if element in RMAX_NOTE else "2026-12-03",
+        date="2026-12-04" if element in RMAX_FITS else "2026-12-03",
     )
     MODELS[f"gaunt-mlearn-{element}"] = dict(
         subject=what,
@@ -190,7 +190,7 @@ for element, (what, published, settings) in MLEARN.items():
                     run,
                     ENERGY_NOTE if refitted else KEPT.get(element),
                     STRESS_NOTE.get(element),
-                    RMAX_NOTE.get(element),
+                    RMAX_NOTE.format(*RMAX_FITS[element]) if element in RMAX_FITS else None,
                     OTHER_FITS.get(element),
                 ],
             )
@@ -198,7 +198,7 @@ for element, (what, published, settings) in MLEARN.items():
         what=f"{what} (mlearn benchmark, DFT PBE, VASP PAW 520 eV), trained on energies, forces and stresses",
         citation=ZUO,
         licence="BSD-3-Clause (mlearn)",
-        version="1.2" if "r_max" in settings else "1.1" if refitted else VERSION,
+        version="1.2" if element in RMAX_FITS else "1.1" if refitted else VERSION,
         **(MLEARN_FIT if refitted else CRYSTAL_FIT),
         **settings,
     )

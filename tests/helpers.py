@@ -95,22 +95,14 @@ def run(*args):
     return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
 
+def fit_files(files, out):
+    """``gaunt-md fit`` on ``files``/train.xyz, validated on ``files``/valid.xyz, into ``out``."""
+    return ["fit", "--train", files / "train.xyz", "--valid", files / "valid.xyz", "--output", out]
+
+
 def fit_args(files, out, epochs):
     """``gaunt-md fit`` arguments of a TINY model on the acac frames in ``files`` (train.xyz, valid.xyz)."""
-    return [
-        "fit",
-        "--train",
-        files / "train.xyz",
-        "--valid",
-        files / "valid.xyz",
-        "--output",
-        out,
-        "--e0s",
-        DATA / "acac" / "isolated_atoms.xyz",
-        "--epochs",
-        epochs,
-        *TINY,
-    ]
+    return [*fit_files(files, out), "--e0s", DATA / "acac" / "isolated_atoms.xyz", "--epochs", epochs, *TINY]
 
 
 def log(out):

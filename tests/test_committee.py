@@ -8,15 +8,13 @@ import pytest
 import torch
 from ase.build import molecule
 from ase.io import read, write
-from click.testing import CliRunner
 
 from gaunt_md import GauntCalculator, GauntForceField
-from gaunt_md.cli import main
 from gaunt_md.committee import Committee
 from gaunt_md.config import FitConfig
 from gaunt_md.train.data import load_data
 from gaunt_md.uncertainty import calibration_scale, errors_and_stds
-from helpers import DATA, periodic_box, small_model
+from helpers import DATA, periodic_box, run, small_model
 
 
 def members(n=3, **kwargs):
@@ -28,10 +26,6 @@ def members(n=3, **kwargs):
         e0s = {"H": -13.6 + 0.1 * k, "C": -1029.0 - 0.2 * k, "O": -2041.0 + 0.3 * k}
         out.append(small_model(e0s=e0s, scale=1.0 + 0.3 * k, shift=0.05 * k, avg_num_neighbors=8.0 + k, **kwargs))
     return out
-
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
 
 def results(model, atoms):

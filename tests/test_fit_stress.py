@@ -8,15 +8,13 @@ import pytest
 import torch
 from ase import units
 from ase.io import read, write
-from click.testing import CliRunner
 from torch_geometric.data import Batch
 
 from gaunt_md import GauntCalculator
-from gaunt_md.cli import main
 from gaunt_md.data import read_frames
 from gaunt_md.train.graphs import labelled_graph
 from gaunt_md.train.metrics import loss_terms
-from helpers import DATA
+from helpers import DATA, fit_files, run
 
 pytestmark = pytest.mark.data  # reads ../shared/data
 
@@ -43,24 +41,9 @@ def si_files(tmp_path_factory):
     return folder
 
 
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
-
-
 def fit_args(files, out, *extra):
     keys = ["--energy-key", "REF_energy", "--forces-key", "REF_forces", "--stress-key", "REF_stress"]
-    return [
-        "fit",
-        "--train",
-        files / "train.xyz",
-        "--valid",
-        files / "valid.xyz",
-        "--output",
-        out,
-        *keys,
-        *TINY,
-        *extra,
-    ]
+    return [*fit_files(files, out), *keys, *TINY, *extra]
 
 
 def test_voigt_and_full_stress_read_and_weigh_the_same(tmp_path):

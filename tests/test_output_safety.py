@@ -5,10 +5,8 @@ import numpy as np
 import pytest
 from ase import Atoms
 from ase.io import read, write
-from click.testing import CliRunner
 
-from gaunt_md.cli import main
-from helpers import DATA, small_model
+from helpers import DATA, run, small_model
 
 pytestmark = pytest.mark.data  # reads ../shared/data
 
@@ -26,10 +24,6 @@ def files(tmp_path_factory):
     write(folder / "nan.extxyz", nan)
     write(folder / "zero_cell.extxyz", Atoms("H2O", positions=[[0, 0, 0], [0.96, 0, 0], [0, 0.96, 0]], pbc=True))
     return folder
-
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
 
 def _earlier_outputs(prefix, suffixes):

@@ -11,7 +11,7 @@ from ase.neighborlist import neighbor_list
 
 from gaunt_md import GauntCalculator, GauntForceField
 from gaunt_md.nn import ZBLRepulsion
-from helpers import DATA, energy_forces, format_1_copy, periodic_box, small_model
+from helpers import DATA, energy_forces, format_1_copy, periodic_box, run, small_model
 
 pytestmark = pytest.mark.data  # reads ../shared/data
 
@@ -203,9 +203,6 @@ def test_save_and_load_keep_the_prior_and_old_files_load_without_it(tmp_path):
 def trained_with_prior(tmp_path_factory):
     """A small model fitted with ``gaunt-md fit --pair-repulsion zbl``: 6 epochs on 32 ethanol frames."""
     from ase.io import write
-    from click.testing import CliRunner
-
-    from gaunt_md.cli import main
 
     folder = tmp_path_factory.mktemp("zbl")
     write(folder / "train.xyz", read(DATA / "ethanol" / "train.xyz", ":32"))
@@ -242,7 +239,7 @@ def trained_with_prior(tmp_path_factory):
         "--ema-decay",
         0.5,
     ]
-    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+    result = run(*args)
     assert result.exit_code == 0, result.output
     rows = (folder / "run" / "log.csv").read_text().splitlines()[1:]
     losses = [float(row.split(",")[1]) for row in rows]
@@ -278,9 +275,6 @@ def test_the_prior_is_the_default_and_changes_no_fit_on_molecular_data(tmp_path)
     molecular data sets are at 0.80 b (acac at 600 K) or more, so a fit with it is the fit without it,
     number for number, and the model only gains the wall."""
     from ase.io import write
-    from click.testing import CliRunner
-
-    from gaunt_md.cli import main
 
     write(tmp_path / "train.xyz", read(DATA / "acac" / "train_600K.xyz", ":16"))
     logs = {}
@@ -307,7 +301,7 @@ def test_the_prior_is_the_default_and_changes_no_fit_on_molecular_data(tmp_path)
             4.0,
             *extra,
         ]
-        result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+        result = run(*args)
         assert result.exit_code == 0, result.output
         logs[name] = [row.split(",")[:7] for row in (tmp_path / name / "log.csv").read_text().splitlines()]
     assert GauntForceField.load(tmp_path / "default" / "model.pt").config.pair_repulsion == "zbl"

@@ -8,13 +8,11 @@ import pytest
 from ase.build import bulk
 from ase.calculators.emt import EMT
 from ase.io import read, write
-from click.testing import CliRunner
 
 from gaunt_md import GauntCalculator
-from gaunt_md.cli import main
 from gaunt_md.md import BlowUp, MDSettings, initial_velocities, run_md
 from gaunt_md.relax import relax
-from helpers import DATA, small_model
+from helpers import DATA, run, small_model
 
 pytestmark = pytest.mark.data  # reads ../shared/data
 
@@ -33,10 +31,6 @@ def files(tmp_path_factory):
     atoms.rattle(0.05, seed=1)
     write(folder / "acac.xyz", atoms)
     return folder
-
-
-def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
 
 
 def rows(path):
