@@ -31,10 +31,10 @@ def test_the_registry_lists_every_shipped_model_and_their_files_match():
 def test_eval_reproduces_the_card(name):
     card = json.loads((MODELS / f"{name}.json").read_text())
     label = card["test_file"].split(" ")[0]
-    stress_key = card["training"]["config"].get("stress_key")  # the crystal models' test errors include stress
-    frames = read_frames(DATA / label, stress_key=stress_key)
+    config = card["training"]["config"]
+    stress_key = config.get("stress_key")  # the crystal models' test errors include stress
+    frames = read_frames(DATA / label, stress_key=stress_key, stress_offset=config.get("stress_offset", 0.0))
     if " (validation split" in card["test_file"]:  # rebuilt exactly as gaunt-md fit split the training file
-        config = card["training"]["config"]
         valid, _ = validation_split(len(frames), config["valid_fraction"], config["seed"])
         frames = [frames[i] for i in valid]
     calc = GauntCalculator(name, device="cpu", dtype="float64")
