@@ -79,6 +79,13 @@ VARIANTS: dict[str, dict] = {  # name -> gaunt-md fit settings (flags or model o
     "crystal-energy-100": {"channels": 64, "hidden_lmax": 1, "energy_weight": 100.0},
     "crystal-energy-1000": {"channels": 64, "hidden_lmax": 1, "energy_weight": 1000.0},
     "crystal-energy-100-compile": {"channels": 64, "hidden_lmax": 1, "energy_weight": 100.0, "compile": True},
+    "crystal-energy-100-rmax-4": {"channels": 64, "hidden_lmax": 1, "energy_weight": 100.0, "r_max": 4.0},
+    "crystal-energy-100-batch-1": {"channels": 64, "hidden_lmax": 1, "energy_weight": 100.0, "batch_size": 1},
+    "crystal-energy-100-cosine": {"channels": 64, "hidden_lmax": 1, "energy_weight": 100.0, "lr_schedule": "cosine"},
+    "crystal-cosine": {"channels": 64, "hidden_lmax": 1, "lr_schedule": "cosine"},
+    "crystal-low-stress-cosine": {"channels": 64, "hidden_lmax": 1, "stress_weight": 0.1, "lr_schedule": "cosine"},
+    "crystal-rmax-4": {"channels": 64, "hidden_lmax": 1, "r_max": 4.0},
+    "crystal-low-stress-rmax-4": {"channels": 64, "hidden_lmax": 1, "stress_weight": 0.1, "r_max": 4.0},
     # mlearn Cu/Ni as shipped (1.1: energy weight 100, stress weight 0.1), and with a shorter cutoff (fewer edges)
     "mlearn-low-stress": {"channels": 64, "hidden_lmax": 1, "energy_weight": 100.0, "stress_weight": 0.1},
     "mlearn-low-stress-rmax-4": {
