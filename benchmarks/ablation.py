@@ -55,7 +55,7 @@ CRYSTALS = {  # mlearn elements: train, test; E0s by least squares, 10% validati
 }
 ALL_SYSTEMS = [*SYSTEMS, *CRYSTALS]
 VARIANTS: dict[str, dict] = {  # name -> gaunt-md fit settings (flags or model options) that differ from the defaults
-    "default": {},  # gaunt-md 0.3.0: as 0.2.0 (normalised, channel-wise product, batch 2, ZBL), float32, hidden_lmax 2
+    "default": {},  # gaunt-md 0.3.3: as 0.2.0 (normalised, channel-wise product, batch 2, ZBL), float32, hidden_lmax 2, cosine
     "no-prior": {"pair_repulsion": "none"},
     # optimisation
     "lr-0.005": {"lr": 0.005},

@@ -144,8 +144,8 @@ class FitConfig:
     stage_two_lr: float = option(0.001, "stage two lowers the learning rate to at most this")
     patience: int = option(50, "stop after this many epochs without a better validation loss")
     lr_schedule: str = option(
-        "plateau",
-        "plateau (cut by lr_factor when validation stalls) or cosine (to lr/100 over the epochs or max_minutes)",
+        "cosine",
+        "cosine (to lr/100 over the epochs or max_minutes) or plateau (cut by lr_factor when validation stalls)",
     )
     lr_factor: float = option(0.8, "factor of the plateau learning-rate schedule")
     lr_patience: int = option(5, "epochs without improvement before the learning rate drops")

@@ -20,13 +20,17 @@ DEFAULTS = {
     "0.3.0": "as 0.2.0, with hidden_lmax 2 and float32 training (energies summed in float64)",
 }
 DEFAULTS["0.3.2"] = DEFAULTS["0.3.0"]  # no default changed in 0.3.1 and 0.3.2
+DEFAULTS["0.3.3"] = "as 0.3.0, with the cosine learning-rate schedule"
+PLATEAU = dict(lr_schedule="plateau")  # the default schedule before gaunt-md 0.3.3, for the models fitted with it
 PAIR_RUN = (
     "Fitted with `--threads 1 --minutes 90` and the defaults of gaunt-md {code} ({defaults}), side by side with {other} "
     "{version} (one thread each on the 2 cores, {date}); at the end `gaunt-md fit` refitted the per-atom energy shift on "
     "the training frames (below)."
 )
-SHIPPED_2_1 = dict(version="2.1", hardware=ONE_THREAD)  # gaunt-3bpa, refitted with gaunt-md 0.3.0
-SHIPPED_2_2 = dict(version="2.2", hardware=ONE_THREAD, compile=True)  # refitted with `--compile` (gaunt-md 0.3.1)
+SHIPPED_2_1 = dict(version="2.1", hardware=ONE_THREAD, **PLATEAU)  # gaunt-3bpa, refitted with gaunt-md 0.3.0
+SHIPPED_2_2 = dict(
+    version="2.2", hardware=ONE_THREAD, compile=True, **PLATEAU
+)  # refitted with `--compile` (gaunt-md 0.3.1)
 SHIPPED_2_3 = dict(SHIPPED_2_2, version="2.3", lr_schedule="cosine")  # gaunt-md 0.3.2, `--lr-schedule cosine`
 COSINE = (  # gaunt-acac 2.3
     " The learning rate followed `--lr-schedule cosine` (from lr to lr/100 over the 90 minutes, capped at stage two's "
@@ -96,6 +100,7 @@ MODELS = {
         valid_fraction=0.1,
         dtype="float32",
         batch_size=2,
+        **PLATEAU,
         notes=pair_run("gaunt-3bpa", "2.0", "2026-12-03", "0.2.0"),
         limits="Not for NPT: every training frame has the same 12.44 Å box and there are no virial labels, so nothing in "
         "the data constrains how the energy changes with volume (the pressure). At the training density the model's "
@@ -110,7 +115,9 @@ ZUO = (
     'Y. Zuo et al., "Performance and Cost Assessment of Machine Learning Interatomic Potentials", J. Phys. Chem. A '
     "124, 731 (2020); data: github.com/materialsvirtuallab/mlearn"
 )
-CRYSTAL_FIT = dict(channels=64, hidden_lmax=1, dtype="float32")  # chosen on mlearn Si validation (docs/accuracy.md)
+CRYSTAL_FIT = dict(
+    channels=64, hidden_lmax=1, dtype="float32", **PLATEAU
+)  # chosen on mlearn Si validation (docs/accuracy.md)
 MLEARN_FIT = dict(CRYSTAL_FIT, energy_weight=100.0)  # chosen on mlearn Mo validation (docs/accuracy.md, materials)
 LOW_STRESS = dict(stress_weight=0.1)  # the stress labels that the data README flags (Cu/Ni offset, Li shears)
 FCC = dict(LOW_STRESS, r_max=4.0)  # two neighbour shells; chosen on mlearn Cu validation (docs/accuracy.md, materials)
@@ -229,8 +236,7 @@ for element, (what, published, settings) in MLEARN.items():
         citation=ZUO,
         licence="BSD-3-Clause (mlearn)",
         version=COSINE_FITS[element][0] if element in COSINE_FITS else VERSION,
-        **(MLEARN_FIT if refitted else CRYSTAL_FIT),
-        **settings,
+        **{**(MLEARN_FIT if refitted else CRYSTAL_FIT), **settings},
     )
 MODELS["gaunt-nbmotaw"] = dict(
     subject="the Nb-Mo-Ta-W alloy system",
