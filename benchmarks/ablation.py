@@ -54,6 +54,7 @@ CRYSTALS = {  # mlearn elements: train, test; E0s by least squares, 10% validati
     for el in ("Si", "Ge", "Li", "Mo", "Cu", "Ni")
 }
 ALL_SYSTEMS = [*SYSTEMS, *CRYSTALS]
+CRYSTAL = {"channels": 64, "hidden_lmax": 1}  # the mlearn models' width and angular order (docs/accuracy.md)
 VARIANTS: dict[str, dict] = {  # name -> gaunt-md fit settings (flags or model options) that differ from the defaults
     "default": {},  # gaunt-md 0.3.3: as 0.2.0 (normalised, channel-wise product, batch 2, ZBL), float32, hidden_lmax 2, cosine
     "no-prior": {"pair_repulsion": "none"},
@@ -75,26 +76,20 @@ VARIANTS: dict[str, dict] = {  # name -> gaunt-md fit settings (flags or model o
     "energy-weight-10": {"energy_weight": 10.0},
     "energy-weight-100": {"energy_weight": 100.0},
     # crystals: the shipped mlearn settings (64 channels, hidden_lmax 1), and with more weight on energies
-    "crystal": {"channels": 64, "hidden_lmax": 1},
-    "crystal-energy-100": {"channels": 64, "hidden_lmax": 1, "energy_weight": 100.0},
-    "crystal-energy-1000": {"channels": 64, "hidden_lmax": 1, "energy_weight": 1000.0},
-    "crystal-energy-100-compile": {"channels": 64, "hidden_lmax": 1, "energy_weight": 100.0, "compile": True},
-    "crystal-energy-100-rmax-4": {"channels": 64, "hidden_lmax": 1, "energy_weight": 100.0, "r_max": 4.0},
-    "crystal-energy-100-batch-1": {"channels": 64, "hidden_lmax": 1, "energy_weight": 100.0, "batch_size": 1},
-    "crystal-energy-100-cosine": {"channels": 64, "hidden_lmax": 1, "energy_weight": 100.0, "lr_schedule": "cosine"},
-    "crystal-cosine": {"channels": 64, "hidden_lmax": 1, "lr_schedule": "cosine"},
-    "crystal-low-stress-cosine": {"channels": 64, "hidden_lmax": 1, "stress_weight": 0.1, "lr_schedule": "cosine"},
-    "crystal-rmax-4": {"channels": 64, "hidden_lmax": 1, "r_max": 4.0},
-    "crystal-low-stress-rmax-4": {"channels": 64, "hidden_lmax": 1, "stress_weight": 0.1, "r_max": 4.0},
+    "crystal": CRYSTAL,
+    "crystal-energy-100": {**CRYSTAL, "energy_weight": 100.0},
+    "crystal-energy-1000": {**CRYSTAL, "energy_weight": 1000.0},
+    "crystal-energy-100-compile": {**CRYSTAL, "energy_weight": 100.0, "compile": True},
+    "crystal-energy-100-rmax-4": {**CRYSTAL, "energy_weight": 100.0, "r_max": 4.0},
+    "crystal-energy-100-batch-1": {**CRYSTAL, "energy_weight": 100.0, "batch_size": 1},
+    "crystal-energy-100-cosine": {**CRYSTAL, "energy_weight": 100.0, "lr_schedule": "cosine"},
+    "crystal-cosine": {**CRYSTAL, "lr_schedule": "cosine"},
+    "crystal-low-stress-cosine": {**CRYSTAL, "stress_weight": 0.1, "lr_schedule": "cosine"},
+    "crystal-rmax-4": {**CRYSTAL, "r_max": 4.0},
+    "crystal-low-stress-rmax-4": {**CRYSTAL, "stress_weight": 0.1, "r_max": 4.0},
     # mlearn Cu/Ni as shipped (1.1: energy weight 100, stress weight 0.1), and with a shorter cutoff (fewer edges)
-    "mlearn-low-stress": {"channels": 64, "hidden_lmax": 1, "energy_weight": 100.0, "stress_weight": 0.1},
-    "mlearn-low-stress-rmax-4": {
-        "channels": 64,
-        "hidden_lmax": 1,
-        "energy_weight": 100.0,
-        "stress_weight": 0.1,
-        "r_max": 4.0,
-    },
+    "mlearn-low-stress": {**CRYSTAL, "energy_weight": 100.0, "stress_weight": 0.1},
+    "mlearn-low-stress-rmax-4": {**CRYSTAL, "energy_weight": 100.0, "stress_weight": 0.1, "r_max": 4.0},
     # capacity where it is cheap
     "hidden-lmax-2": {"hidden_lmax": 2},
     "float32-hidden-lmax-2": {"dtype": "float32", "hidden_lmax": 2},

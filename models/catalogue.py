@@ -161,36 +161,40 @@ KEPT = {  # why a 1.1 refit (energy weight 100) was not shipped; validation E MA
     "Li": "A refit with energy weight 100 (version 1.1 settings) was not shipped: on this model's validation split it "
     "was no better (E MAE 0.41 meV/atom against 0.40, F MAE 8.0 meV/Å against 8.1; docs/accuracy.md, materials).",
 }
-RMAX_FITS = {  # the r_max 4.0 refit and 1.1: epochs, validation E MAE meV/atom, F RMSE and F MAE meV/Å
-    "Cu": ((35, 2.58, 20.2, 10.8), (23, 2.57, 21.0, 11.7)),
-    "Ni": ((34, 2.07, 36.0, 20.2), (19, 2.43, 40.5, 23.5)),
-}
-RMAX_NOTE = (
-    "Cutoff r_max 4.0 Å (default 5.0), two fcc neighbour shells (chosen on mlearn Cu validation): on this model's "
-    "validation split version 1.2's 15-minute fit ran {0[0]} epochs against 1.1's {1[0]} and ended at E MAE {0[1]} "
-    "meV/atom, F RMSE {0[2]}, F MAE {0[3]} meV/Å against 1.1's {1[1]}, {1[2]} and {1[3]} (docs/accuracy.md, materials)."
+RMAX_CHANGE = (
+    "cutoff r_max 4.0 Å (default 5.0), two fcc neighbour shells (chosen on mlearn Cu validation), in the 1.1 settings"
 )
-OFFSET_FITS = {  # version 1.3 (offset stress labels) and 1.2: epochs, validation E MAE meV/atom, F RMSE and MAE meV/Å
-    "Cu": ((33, 1.28, 20.2, 10.9), (35, 2.58, 20.2, 10.8)),
-    "Ni": ((33, 0.87, 36.8, 20.7), (34, 2.07, 36.0, 20.2)),
-}
-OFFSET_NOTE = (
-    "Version 1.3 is version 1.2's fit on the offset-corrected stress labels: on this model's validation split "
-    "({0[0]} epochs against {1[0]}) E MAE {0[1]} meV/atom, F RMSE {0[2]}, F MAE {0[3]} meV/Å against 1.2's {1[1]}, "
-    "{1[2]} and {1[3]} (docs/accuracy.md, materials)."
+OFFSET_CHANGE = "the 1.2 settings on the offset-corrected stress labels (above)"
+COSINE_CHANGE = (
+    "`--lr-schedule cosine` (the learning rate falls from 0.01 to 0.0001 along a cosine over the 15 minutes, capped "
+    "at stage two's 0.001 from 80%) instead of the plateau schedule, which had not lowered it before stage two"
 )
-COSINE_FITS = {  # version, the version before; epochs, validation E MAE meV/atom and F MAE meV/Å of each
-    "Mo": ("1.2", "1.1", (83, 2.74, 133.2), (64, 3.13, 134.8)),
-    "Ge": ("1.2", "1.1", (68, 1.83, 41.1), (53, 1.98, 42.2)),
-    "Cu": ("1.4", "1.3", (37, 0.82, 9.1), (33, 1.28, 10.9)),
-    "Ni": ("1.4", "1.3", (37, 0.79, 18.9), (33, 0.87, 20.7)),
+REFITS = {  # the refits that shipped, oldest first: version, the one before, what changed, and of the new and the
+    # previous model on validation: epochs, E MAE meV/atom, F MAE meV/Å, F RMSE meV/Å (None: not recorded)
+    "Mo": [("1.2", "1.1", COSINE_CHANGE, (83, 2.74, 133.2, 224.0), (64, 3.13, 134.8, None))],
+    "Ge": [("1.2", "1.1", COSINE_CHANGE, (68, 1.83, 41.1, 64.0), (53, 1.98, 42.2, None))],
+    "Cu": [
+        ("1.2", "1.1", RMAX_CHANGE, (35, 2.58, 10.8, 20.2), (23, 2.57, 11.7, 21.0)),
+        ("1.3", "1.2", OFFSET_CHANGE, (33, 1.28, 10.9, 20.2), (35, 2.58, 10.8, 20.2)),
+        ("1.4", "1.3", COSINE_CHANGE, (37, 0.82, 9.1, 17.6), (33, 1.28, 10.9, 20.2)),
+    ],
+    "Ni": [
+        ("1.2", "1.1", RMAX_CHANGE, (34, 2.07, 20.2, 36.0), (19, 2.43, 23.5, 40.5)),
+        ("1.3", "1.2", OFFSET_CHANGE, (33, 0.87, 20.7, 36.8), (34, 2.07, 20.2, 36.0)),
+        ("1.4", "1.3", COSINE_CHANGE, (37, 0.79, 18.9, 33.7), (33, 0.87, 20.7, 36.8)),
+    ],
 }
-COSINE_NOTE = (
-    "Version {0} trains with `--lr-schedule cosine` (the learning rate falls from 0.01 to 0.0001 along a cosine over "
-    "the 15 minutes, capped at stage two's 0.001 from 80%) instead of the plateau default, which had not lowered it "
-    "before stage two: on this model's validation split ({2[0]} epochs against {3[0]}) E MAE {2[1]} meV/atom and F MAE "
-    "{2[2]} meV/Å against {1}'s {3[1]} and {3[2]} (docs/accuracy.md, materials)."
-)
+
+
+def refit_note(version: str, previous: str, change: str, new: tuple, old: tuple) -> str:
+    rmse = f", F RMSE {new[3]} against {old[3]}" if old[3] is not None else ""
+    return (
+        f"Version {version}: {change}. On this model's validation split ({new[0]} epochs against {old[0]}) E MAE "
+        f"{new[1]} meV/atom and F MAE {new[2]} meV/Å against {previous}'s {old[1]} and {old[2]}{rmse} "
+        "(docs/accuracy.md, materials)."
+    )
+
+
 OTHER_FITS = {  # refits of the same element that were not shipped; validation E MAE meV/atom, F MAE meV/Å
     "Cu": "Not shipped (docs/accuracy.md, materials): a refit with stress weight 0 (the offset stresses left out): "
     "validation E MAE 1.28, F MAE 9.9 (test 3.33 and 11.8), lattice constant +0.21% from DFT, but C11, C12 143 and "
@@ -204,7 +208,7 @@ for element, (what, published, settings) in MLEARN.items():
     run = CRYSTAL_RUN.format(
         minutes=15,
         other="another gaunt-mlearn fit" if refitted else "gaunt-nbmotaw",
-        date="2026-12-04" if element in COSINE_FITS else "2026-12-03",
+        date="2026-12-04" if element in REFITS else "2026-12-03",
     )
     MODELS[f"gaunt-mlearn-{element}"] = dict(
         subject=what,
@@ -225,9 +229,7 @@ for element, (what, published, settings) in MLEARN.items():
                     run,
                     ENERGY_NOTE if refitted else KEPT.get(element),
                     STRESS_NOTE.get(element),
-                    RMAX_NOTE.format(*RMAX_FITS[element]) if element in RMAX_FITS else None,
-                    OFFSET_NOTE.format(*OFFSET_FITS[element]) if element in OFFSET_FITS else None,
-                    COSINE_NOTE.format(*COSINE_FITS[element]) if element in COSINE_FITS else None,
+                    *(refit_note(*refit) for refit in REFITS.get(element, [])),
                     OTHER_FITS.get(element),
                 ],
             )
@@ -235,7 +237,7 @@ for element, (what, published, settings) in MLEARN.items():
         what=f"{what} (mlearn benchmark, DFT PBE, VASP PAW 520 eV), trained on energies, forces and stresses",
         citation=ZUO,
         licence="BSD-3-Clause (mlearn)",
-        version=COSINE_FITS[element][0] if element in COSINE_FITS else VERSION,
+        version=REFITS[element][-1][0] if element in REFITS else "1.1" if refitted else VERSION,
         **{**(MLEARN_FIT if refitted else CRYSTAL_FIT), **settings},
     )
 MODELS["gaunt-nbmotaw"] = dict(
