@@ -256,7 +256,10 @@ the models are chosen on validation, and the 23 validation frames of Ge do not s
 variants `crystal-cosine`, `crystal-low-stress-cosine`), so they stay 1.0. The 1.4 settings with hidden_lmax 2 (the
 molecule default; `python models/build.py fit gaunt-mlearn-EL --minutes 15 --threads 1`, catalogue `hidden_lmax=2`,
 side by side): Cu 1.03 / 9.8 against 0.82 / 9.1, Ni 0.80 / 18.3 against 0.79 / 18.9, 30 epochs against 37: not
-shipped (logs `benchmarks/results/fit_logs/mlearn-EL-hidden-lmax-2_log.csv`).
+shipped (logs `benchmarks/results/fit_logs/mlearn-EL-hidden-lmax-2_log.csv`). Cu's 1.4 settings with energy weight
+1000 in stage one too (`gaunt-md fit --config models/_work/gaunt-mlearn-Cu/config.yaml --hidden-lmax 1
+--energy-weight 1000`, 2026-12-04, beside the gaunt-water acceptance MD): validation 1.06 / 9.6 (F RMSE 18.1)
+against 0.82 / 9.1, 40 epochs: worse on both, not shipped (log `mlearn-Cu-energy-weight-1000_log.csv`).
 
 The DFT lattice constant is the ground-state cell of the training data corrected by the isotropic strain that removes
 its residual stress, that stress taken from the energies of the strained Elastic frames (not from the stress labels,
