@@ -259,7 +259,10 @@ side by side): Cu 1.03 / 9.8 against 0.82 / 9.1, Ni 0.80 / 18.3 against 0.79 / 1
 shipped (logs `benchmarks/results/fit_logs/mlearn-EL-hidden-lmax-2_log.csv`). Cu's 1.4 settings with energy weight
 1000 in stage one too (`gaunt-md fit --config models/_work/gaunt-mlearn-Cu/config.yaml --hidden-lmax 1
 --energy-weight 1000`, 2026-12-04, beside the gaunt-water acceptance MD): validation 1.06 / 9.6 (F RMSE 18.1)
-against 0.82 / 9.1, 40 epochs: worse on both, not shipped (log `mlearn-Cu-energy-weight-1000_log.csv`).
+against 0.82 / 9.1, 40 epochs: worse on both, not shipped (log `mlearn-Cu-energy-weight-1000_log.csv`). Then two
+more of the same kind side by side (flags `--channels 32` and `--lr 0.02` in place of the energy weight): 32
+channels ran 57 epochs against 37 and ended at 0.98 / 9.2 (F RMSE 17.5 against 17.6), lr 0.02 (42 epochs) at 1.07 / 10.0: neither
+beats 1.4's energies, not shipped (logs `mlearn-Cu-channels-32_log.csv`, `mlearn-Cu-lr-0.02_log.csv`).
 
 The DFT lattice constant is the ground-state cell of the training data corrected by the isotropic strain that removes
 its residual stress, that stress taken from the energies of the strained Elastic frames (not from the stress labels,
