@@ -95,6 +95,7 @@ VARIANTS: dict[str, dict] = {  # name -> gaunt-md fit settings (flags or model o
     "float32-hidden-lmax-2": {"dtype": "float32", "hidden_lmax": 2},
     "basis-16": {"num_basis": 16},
     "correlation-2": {"correlation": 2},
+    "radial-by-input": {"radial_by_input": True},
 }
 SMOKE_MODEL = {"channels": 8, "radial_hidden": 8}
 TIMED_FRAMES = {

@@ -53,6 +53,10 @@ class ModelConfig:
     num_basis: int = option(8, "Bessel radial basis functions")
     radial_hidden: int = option(64, "width of the radial MLP")
     radial_groups: int = option(8, "distinct radial filters per degree; channels share them in equal groups")
+    radial_by_input: bool = option(
+        False,
+        "radial filters per pair of degrees (input feature, filter) instead of per filter degree, as MACE's paths",
+    )
     pair_repulsion: str | None = option(
         "zbl",
         "pair prior added to the energy: zbl (screened nuclear repulsion below "

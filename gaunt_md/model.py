@@ -37,7 +37,7 @@ class InteractionLayer(torch.nn.Module):
         self.lmax_out = lmax_out
         self.linear_in = DegreeLinear(c, c, lmax_in)
         self.conv = GauntConvolution(
-            c, lmax_in, cfg.lmax, cfg.r_max, cfg.num_basis, cfg.radial_hidden, cfg.radial_groups
+            c, lmax_in, cfg.lmax, cfg.r_max, cfg.num_basis, cfg.radial_hidden, cfg.radial_groups, cfg.radial_by_input
         )
         self.linear_a = DegreeLinear(c, c, cfg.lmax)
         product = ManyBodyProduct if cfg.many_body == "channel" else MixedManyBodyProduct

@@ -19,7 +19,9 @@ class GauntConvolution(torch.nn.Module):
     The filter F_ij,c = Σ_l R_g(c),l(r_ij) Y_l(r̂_ij) has radial functions ``self.radial`` of the
     edge length, one per degree and per radial group g (``radial_groups`` groups of channels): an
     MLP of a Bessel basis (:class:`RadialMLP`), or its table (:class:`RadialTable`, see
-    :meth:`GauntForceField.for_inference`).
+    :meth:`GauntForceField.for_inference`). With ``radial_by_input`` the radial functions also
+    depend on the degree k of the input feature they multiply, R_g,k,l (one per pair of degrees, as
+    MACE weighs each path of its tensor product): the neighbour sum then runs once per input degree.
     The product is bilinear, so the neighbour sum is taken first, per atom and on channel-free
     edge data, and the Gaunt coefficients are applied once per atom:
 
@@ -41,10 +43,14 @@ class GauntConvolution(torch.nn.Module):
         num_basis: int,
         radial_hidden: int,
         radial_groups: int,
+        radial_by_input: bool = False,
     ) -> None:
         super().__init__()
         self.channels, self.lmax_in, self.lmax, self.groups = channels, lmax_in, lmax, radial_groups
-        self.radial: RadialMLP | RadialTable = RadialMLP(r_max, num_basis, radial_hidden, radial_groups * (lmax + 1))
+        self.inputs = lmax_in + 1 if radial_by_input else 1  # sets of radial functions, one per input degree
+        self.radial: RadialMLP | RadialTable = RadialMLP(
+            r_max, num_basis, radial_hidden, radial_groups * self.inputs * (lmax + 1)
+        )
         g = gaunt_tensor(lmax_in, lmax, lmax)  # [K, lm, o]
         g = g.reshape(-1, g.shape[2]).t() * self.output_norm(lmax_in, lmax)[:, None]
         self.register_buffer("gaunt", g.contiguous(), persistent=False)
@@ -63,13 +69,17 @@ class GauntConvolution(torch.nn.Module):
     def forward(
         self, h: torch.Tensor, lengths: torch.Tensor, y: torch.Tensor, table: NeighbourTable, avg_num_neighbors: float
     ) -> torch.Tensor:
-        radial = self.radial(lengths)  # [E, G (lmax+1)]
+        radial = self.radial(lengths)  # [E, G (inputs) (lmax+1)]
         n, k, c = h.shape
-        g, w = self.groups, table.width
-        f = self.repeat.shape[1]
-        phi = (radial.view(-1, self.lmax + 1) @ self.repeat).view(-1, g, f) * y[:, None, :]  # [E, G, f]: R_g,l(r) Y_lm
-        phi = gather_rows(phi.view(-1, f), table.edge, table.edge_table)  # [N G w, f]
-        hg = h.view(n, k, g, c // g).transpose(1, 2).reshape(n * g, k * (c // g))  # rows (atom, group)
-        d = neighbour_sum(phi, hg, table.neighbour, w)  # [N G, f, K C/G]
-        d = d.view(n, g, f, k, c // g).permute(0, 3, 2, 1, 4).reshape(n, k * f, c)  # [N, (k lm), C]
+        g, w, f = self.groups, table.width, self.repeat.shape[1]
+        phi = (radial.view(-1, self.lmax + 1) @ self.repeat).view(-1, g, self.inputs, f) * y[:, None, None, :]
+        # the input coefficients each set of radial functions multiplies: all, or those of one degree
+        blocks = [(0, k)] if self.inputs == 1 else [(l * l, (l + 1) ** 2) for l in range(self.inputs)]
+        parts = []
+        for b, (k0, k1) in enumerate(blocks):
+            phi_b = gather_rows(phi[:, :, b].reshape(-1, f), table.edge, table.edge_table)  # [N G w, f]
+            hb = h[:, k0:k1].reshape(n, k1 - k0, g, c // g).transpose(1, 2).reshape(n * g, -1)  # rows (atom, group)
+            d = neighbour_sum(phi_b, hb, table.neighbour, w)  # [N G, f, Kb C/G]
+            parts.append(d.view(n, g, f, k1 - k0, c // g).permute(0, 3, 2, 1, 4).reshape(n, (k1 - k0) * f, c))
+        d = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)  # [N, (k lm), C]
         return torch.matmul(self.gaunt, d) / avg_num_neighbors

@@ -20,7 +20,7 @@ from types import SimpleNamespace
 
 import torch
 
-from ..compiled import graph_sizes, padded_inputs, shape_key
+from ..compiled import compile_graph, graph_sizes, padded_inputs, shape_key
 from ..nn.neighbours import NeighbourTable
 from .metrics import loss_terms, predict
 
@@ -123,9 +123,7 @@ class CompiledStep:
 
     def _compile(self, key: tuple, inputs: tuple, with_stress: bool):
         traced = trace_step(self.model, self.names, inputs, key[2], self.batch_size, with_stress)
-        if self.backend == "eager":
-            return traced
-        return torch.compile(traced, backend=self.backend, dynamic=False, fullgraph=True)
+        return compile_graph(traced, inputs, self.backend)
 
     def _apply(self, call, inputs: tuple) -> float:
         with torch.no_grad():
