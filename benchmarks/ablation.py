@@ -96,6 +96,8 @@ VARIANTS: dict[str, dict] = {  # name -> gaunt-md fit settings (flags or model o
     "basis-16": {"num_basis": 16},
     "correlation-2": {"correlation": 2},
     "radial-by-input": {"radial_by_input": True},
+    "compiled": {"compile": True},  # as the shipped molecule models are fitted
+    "radial-by-input-compiled": {"radial_by_input": True, "compile": True},
 }
 SMOKE_MODEL = {"channels": 8, "radial_hidden": 8}
 TIMED_FRAMES = {

@@ -17,6 +17,7 @@ against it, and a bucket that fails to compile or disagrees runs the eager model
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 import warnings
@@ -31,6 +32,9 @@ HEADROOM = 1.1  # a new bucket fits 10% more edges and neighbours than the struc
 REUSE = 2.0  # a compiled bucket serves any structure it fits whose sizes are at least 1/REUSE of its own
 OUTPUTS = ("energy", "energies", "forces", "stress")
 CHECK_TOLERANCE = {torch.float32: 1e-3, torch.float64: 1e-8}  # eV/Å, compiled vs eager on a bucket's first call
+# up to this many atoms a compiled force call runs on one CPU thread: on 2 cores its kernels are too small to share,
+# and one thread was 1.4-2.2x faster than two for ethanol, acac and 3bpa (9-27 atoms, docs/performance.md)
+ONE_THREAD_ATOMS = 32
 
 
 def bucket(n: int) -> int:
@@ -66,11 +70,12 @@ class CompiledForceField:
             raise ValueError("a compiled force call takes one structure at a time")
         compute_stress = bool(compute_stress)
         inputs, key = self._padded(graph, compute_stress)
-        if key not in self.calls:
-            return self._first_call(key, inputs, graph, compute_stress)
-        if self.calls[key] is None:
-            return self.model(graph, compute_forces=True, compute_stress=compute_stress)
-        return dict(zip(OUTPUTS, self.calls[key](*inputs)))
+        with _threads_for(key[0], inputs[0].device):  # inductor fixes a kernel's threads when it compiles it
+            if key not in self.calls:
+                return self._first_call(key, inputs, graph, compute_stress)
+            if self.calls[key] is None:
+                return self.model(graph, compute_forces=True, compute_stress=compute_stress)
+            return dict(zip(OUTPUTS, self.calls[key](*inputs)))
 
     def _first_call(self, key: tuple, inputs: tuple, graph, compute_stress: bool) -> dict[str, torch.Tensor]:
         """Trace and compile a bucket, time it, and check its first result against the eager model."""
@@ -106,6 +111,20 @@ class CompiledForceField:
 
     def _compile(self, inputs: tuple, compute_stress: bool):
         return compile_graph(trace(self.model, inputs, compute_stress), inputs, self.backend)
+
+
+@contextlib.contextmanager
+def _threads_for(atoms: int, device: torch.device):
+    """One CPU thread for a structure of at most ONE_THREAD_ATOMS atoms (restored afterwards)."""
+    before = torch.get_num_threads()
+    if device.type != "cpu" or atoms > ONE_THREAD_ATOMS or before == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def compile_graph(traced: torch.fx.GraphModule, inputs: tuple, backend: str):
