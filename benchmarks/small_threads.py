@@ -11,17 +11,16 @@ alone on the machine: ``python benchmarks/small_threads.py``; writes ``benchmark
 from __future__ import annotations
 
 import json
-import os
 import statistics
-import subprocess
 import time
 
 import torch
 from ase.io import read
-from speed import DATA, MACE_KINDS, ROOT, read_reply
+from speed import DATA, ROOT, read_reply, start_mace
 
 import gaunt_md.compiled as compiled
 from gaunt_md import GauntCalculator
+from gaunt_md.config import ModelConfig
 
 SYSTEMS = {
     "ethanol": ("gaunt-ethanol", DATA / "ethanol" / "test_MD.xyz"),
@@ -53,15 +52,11 @@ def gaunt_ms(model: str, atoms) -> dict[int, float]:
 
 
 def mace_ms(files: dict[str, str]) -> dict[str, dict[int, float]]:
-    """Median ms per MACE+malloc call on 1 and 2 threads, one worker per thread count."""
-    env = dict(os.environ, TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD="1", **MACE_KINDS["mace_malloc"])
+    """Median ms per MACE+malloc call on 1 and 2 threads, one worker per thread count (as speed.py starts them)."""
     python = str(ROOT / "benchmarks" / "_work" / "mace-venv" / "bin" / "python")
-    model = str(ROOT / "benchmarks" / "_work" / "mace_malloc.model")  # written by benchmarks/speed.py
-    workers = {}
-    for t in (1, 2):
-        command = [python, str(ROOT / "benchmarks" / "_mace_worker.py"), model, str(t), "2", "1,6,7,8"]
-        workers[t] = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
-        assert read_reply(workers[t].stdout)["ready"]
+    work = ROOT / "benchmarks" / "_work"  # mace_malloc.model, written by benchmarks/speed.py
+    hidden_lmax = ModelConfig().hidden_lmax  # speed.py's MACE matches the default gaunt-md model
+    workers = {t: start_mace(python, work, t, hidden_lmax, ["mace_malloc"])["mace_malloc"] for t in (1, 2)}
     out = {}
     try:
         for name, file in files.items():

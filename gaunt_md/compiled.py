@@ -32,8 +32,8 @@ HEADROOM = 1.1  # a new bucket fits 10% more edges and neighbours than the struc
 REUSE = 2.0  # a compiled bucket serves any structure it fits whose sizes are at least 1/REUSE of its own
 OUTPUTS = ("energy", "energies", "forces", "stress")
 CHECK_TOLERANCE = {torch.float32: 1e-3, torch.float64: 1e-8}  # eV/Å, compiled vs eager on a bucket's first call
-# up to this many atoms a compiled force call runs on one CPU thread: on 2 cores its kernels are too small to share,
-# and one thread was 1.4-2.2x faster than two for ethanol, acac and 3bpa (9-27 atoms, docs/performance.md)
+# up to this many atoms a compiled force call runs on one CPU thread: on 2 cores its kernels are too small to share;
+# for ethanol, acac and 3bpa (9-27 atoms) two threads were never faster and up to 2.2x slower (docs/performance.md)
 ONE_THREAD_ATOMS = 32
 
 
@@ -131,8 +131,7 @@ def compile_graph(traced: torch.fx.GraphModule, inputs: tuple, backend: str):
     """``traced`` (a graph of aten operators from ``make_fx``) compiled by inductor for the shapes of
     ``inputs``, or itself with ``backend="eager"``. Inductor takes the graph directly
     (``torch._inductor.compile``): ``torch.compile`` would trace it again through TorchDynamo and check
-    Dynamo's guards on every call (an acac force call took 7.8 instead of 5.8 ms, an ethanol one 4.4
-    instead of 2.9, one thread, interleaved, 2026-12-04)."""
+    Dynamo's guards on every call (1.06-1.30x slower on ethanol, acac and 3bpa, docs/performance.md)."""
     if backend == "eager":
         return traced
     if backend != "inductor":

@@ -48,6 +48,10 @@ class GauntConvolution(torch.nn.Module):
         super().__init__()
         self.channels, self.lmax_in, self.lmax, self.groups = channels, lmax_in, lmax, radial_groups
         self.inputs = lmax_in + 1 if radial_by_input else 1  # sets of radial functions, one per input degree
+        # the input coefficients each set multiplies: all of them, or those of one degree
+        self.blocks = (
+            [(l * l, (l + 1) ** 2) for l in range(lmax_in + 1)] if radial_by_input else [(0, (lmax_in + 1) ** 2)]
+        )
         self.radial: RadialMLP | RadialTable = RadialMLP(
             r_max, num_basis, radial_hidden, radial_groups * self.inputs * (lmax + 1)
         )
@@ -73,10 +77,8 @@ class GauntConvolution(torch.nn.Module):
         n, k, c = h.shape
         g, w, f = self.groups, table.width, self.repeat.shape[1]
         phi = (radial.view(-1, self.lmax + 1) @ self.repeat).view(-1, g, self.inputs, f) * y[:, None, None, :]
-        # the input coefficients each set of radial functions multiplies: all, or those of one degree
-        blocks = [(0, k)] if self.inputs == 1 else [(l * l, (l + 1) ** 2) for l in range(self.inputs)]
         parts = []
-        for b, (k0, k1) in enumerate(blocks):
+        for b, (k0, k1) in enumerate(self.blocks):
             phi_b = gather_rows(phi[:, :, b].reshape(-1, f), table.edge, table.edge_table)  # [N G w, f]
             hb = h[:, k0:k1].reshape(n, k1 - k0, g, c // g).transpose(1, 2).reshape(n * g, -1)  # rows (atom, group)
             d = neighbour_sum(phi_b, hb, table.neighbour, w)  # [N G, f, Kb C/G]
