@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 
@@ -19,13 +18,3 @@ def write_section(path: Path, name: str, heading: str, lines: list[str]) -> None
         text = text.rstrip("\n") + f"\n\n## {heading}\n\n" + block + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
-
-
-def sections(path: Path) -> str:
-    """The sections of ``path`` with their headings, as :func:`write_section` appended them ("" if none):
-    what a script that rewrites the whole file keeps."""
-    text = path.read_text() if path.exists() else ""
-    return "".join(
-        f"\n\n{m.group(0)}"
-        for m in re.finditer(r"## [^\n]*\n\n<!-- (\S+):start -->.*?<!-- \1:end -->", text, re.DOTALL)
-    )

@@ -57,6 +57,11 @@ class ModelConfig:
         False,
         "radial filters per pair of degrees (input feature, filter) instead of per filter degree, as MACE's paths",
     )
+    many_body_rank: int = option(
+        1,
+        "independent many-body products per channel, mixed per output degree after it (the rank of the product's "
+        "path weights; MACE weighs every path independently); each costs one product's time",
+    )
     pair_repulsion: str | None = option(
         "zbl",
         "pair prior added to the energy: zbl (screened nuclear repulsion below "
@@ -75,12 +80,18 @@ class ModelConfig:
             setattr(self, name, float(getattr(self, name)))
         if (
             min(
-                self.channels, self.num_layers, self.correlation, self.num_basis, self.radial_hidden, self.radial_groups
+                self.channels,
+                self.num_layers,
+                self.correlation,
+                self.num_basis,
+                self.radial_hidden,
+                self.radial_groups,
+                self.many_body_rank,
             )
             < 1
         ):
             raise ValueError(
-                "channels, num_layers, correlation, num_basis, radial_hidden and radial_groups must be ≥ 1"
+                "channels, num_layers, correlation, num_basis, radial_hidden, radial_groups and many_body_rank must be ≥ 1"
             )
         if min(self.lmax, self.hidden_lmax) < 0 or self.r_max <= 0:
             raise ValueError("lmax and hidden_lmax must be ≥ 0 and r_max > 0 (Å)")
@@ -90,6 +101,8 @@ class ModelConfig:
             raise ValueError(f"pair_repulsion must be none or zbl, got {self.pair_repulsion!r}")
         if self.many_body not in ("channel", "mixed"):
             raise ValueError(f"many_body must be channel or mixed, got {self.many_body!r}")
+        if self.many_body == "mixed" and self.many_body_rank != 1:
+            raise ValueError("many_body_rank applies to the channel-wise product only (many_body: channel)")
         if self.channels % self.radial_groups:
             raise ValueError(f"channels ({self.channels}) must be a multiple of radial_groups ({self.radial_groups})")
 

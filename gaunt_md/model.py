@@ -40,9 +40,13 @@ class InteractionLayer(torch.nn.Module):
             c, lmax_in, cfg.lmax, cfg.r_max, cfg.num_basis, cfg.radial_hidden, cfg.radial_groups, cfg.radial_by_input
         )
         self.linear_a = DegreeLinear(c, c, cfg.lmax)
-        product = ManyBodyProduct if cfg.many_body == "channel" else MixedManyBodyProduct
-        self.product = product(c, cfg.lmax, lmax_out, cfg.correlation, len(cfg.elements))
-        self.linear_out = DegreeLinear(c, c, lmax_out)
+        if cfg.many_body == "channel":
+            self.product = ManyBodyProduct(
+                c, cfg.lmax, lmax_out, cfg.correlation, len(cfg.elements), cfg.many_body_rank
+            )
+        else:
+            self.product = MixedManyBodyProduct(c, cfg.lmax, lmax_out, cfg.correlation, len(cfg.elements))
+        self.linear_out = DegreeLinear(c * cfg.many_body_rank, c, lmax_out)
         self.skip = DegreeLinear(c, c, min(lmax_in, lmax_out))
 
     def forward(self, h, species, lengths, y, table, avg_num_neighbors):

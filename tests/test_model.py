@@ -38,13 +38,19 @@ def test_forces_are_nonzero_and_equal_finite_differences(acac):
 # tolerance: relative to the largest force. The radial_by_input model's random forces are ~10x smaller
 # (largest ~11 against ~100 eV/Å on the periodic box) while the table's absolute error is alike (~1e-6 eV/Å).
 @pytest.mark.parametrize(
-    "many_body, radial_by_input, tolerance", [("channel", False, 1e-7), ("mixed", False, 1e-7), ("channel", True, 1e-6)]
+    "many_body, options, tolerance",
+    [
+        ("channel", {}, 1e-7),
+        ("mixed", {}, 1e-7),
+        ("channel", {"radial_by_input": True}, 1e-6),
+        ("channel", {"many_body_rank": 2}, 1e-7),
+    ],
 )
-def test_inference_rewrite_keeps_the_function(acac, tmp_path, many_body, radial_by_input, tolerance):
+def test_inference_rewrite_keeps_the_function(acac, tmp_path, many_body, options, tolerance):
     """for_inference (radial tables; for the mixing product of formats 1-2 folded channel mixing)
     reproduces the model it rewrites, a coarse table visibly does not (so the comparison sees the
     tables), and a rewritten model refuses to be saved."""
-    model = small_model(many_body=many_body, radial_by_input=radial_by_input)
+    model = small_model(many_body=many_body, **options)
     for atoms in (acac, periodic_box()):
         graph = batch_graphs([atoms_to_graph(atoms, model.config.r_max, model.species_of, dtype=torch.float64)])
         ref = model(graph, compute_forces=True, compute_stress=True)
@@ -108,9 +114,9 @@ def test_calculator_leaves_the_callers_model_alone():
     assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())
 
 
-@pytest.mark.parametrize("radial_by_input", [False, True])
-def test_invariance_and_equivariance(acac, radial_by_input):
-    model = small_model(radial_by_input=radial_by_input)
+@pytest.mark.parametrize("options", [{}, {"radial_by_input": True}, {"many_body_rank": 2}])
+def test_invariance_and_equivariance(acac, options):
+    model = small_model(**options)
     e, f = energy_forces(model, acac)
     for r in [o3.rand_matrix(dtype=torch.float64).numpy(), -o3.rand_matrix(dtype=torch.float64).numpy()]:
         moved = acac.copy()
@@ -145,6 +151,29 @@ def test_radial_functions_by_input_degree_generalise_the_shared_ones(acac):
         weight = by_input.layers[1].conv.radial.mlp[-1].weight
         weight.view(weight.shape[0], shared.config.radial_groups, 2, -1)[:, :, 0].mul_(1.5)  # input degree 0's set
     e3, f3 = energy_forces(by_input, acac)
+    assert abs(e3 - e) > 1e-4 and np.abs(f3 - f).max() > 1e-3
+
+
+def test_many_body_products_of_higher_rank_generalise_rank_one(acac):
+    """many_body_rank R: R products per channel side by side, mixed per output degree by linear_out.
+    With the extra products' mixing weights zero (all other weights equal), the model is the rank-1
+    model; with them non-zero, it is not."""
+    one, two = small_model(), small_model(many_body_rank=2)
+    state = one.state_dict()
+    for t in range(len(two.layers)):
+        w = state[f"layers.{t}.product.weights"]
+        state[f"layers.{t}.product.weights"] = torch.cat([w, 2 * w + 0.3], dim=-1)  # [E, ν, l, 2 C]
+        mix = state[f"layers.{t}.linear_out.weight"]  # [l, C, C] → [l, 2 C, C]
+        state[f"layers.{t}.linear_out.weight"] = torch.cat([mix, torch.zeros_like(mix)], dim=1)
+    two.load_state_dict(state)
+    for layer in two.layers:  # the normalisation 1/sqrt(fan_in) sees 2 C inputs: give rank 1's back
+        layer.linear_out.norm = one.layers[0].linear_out.norm
+    e, f = energy_forces(one, acac)
+    e2, f2 = energy_forces(two, acac)
+    assert e2 == pytest.approx(e, abs=1e-10) and np.allclose(f2, f, atol=1e-10)
+    with torch.no_grad():
+        two.layers[0].linear_out.weight[:, one.config.channels :].normal_()
+    e3, f3 = energy_forces(two, acac)
     assert abs(e3 - e) > 1e-4 and np.abs(f3 - f).max() > 1e-3
 
 

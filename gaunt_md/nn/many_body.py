@@ -18,19 +18,29 @@ class ManyBodyProduct(torch.nn.Module):
     correlation order up to ν, at ν - 1 pointwise multiplications; the grid integrates the degree
     ν·lmax + lmax_out projection exactly, so B is the exact Gaunt product expansion.
 
-    A: [N, (lmax+1)**2, C], species: [N] (element index) → [N, (lmax_out+1)**2, C].
+    Within a channel, the weight of a path (l_1, ..., l_ν) is the product w_1,l_1 ··· w_ν,l_ν: one
+    product has rank-1 path weights. With ``rank`` R > 1 each channel gets R products with their own
+    weights, returned side by side (R blocks of C channels) for the next linear map to mix per output
+    degree, so the path weights are a rank-R sum that also depends on the output degree.
+
+    A: [N, (lmax+1)**2, C], species: [N] (element index) → [N, (lmax_out+1)**2, R C].
     """
 
-    def __init__(self, channels: int, lmax: int, lmax_out: int, correlation: int, num_elements: int) -> None:
+    def __init__(
+        self, channels: int, lmax: int, lmax_out: int, correlation: int, num_elements: int, rank: int = 1
+    ) -> None:
         super().__init__()
         self.correlation = correlation
-        self.weights = torch.nn.Parameter(torch.randn(num_elements, correlation, lmax + 1, channels))
+        self.rank = rank
+        self.weights = torch.nn.Parameter(torch.randn(num_elements, correlation, lmax + 1, rank * channels))
         degree = torch.tensor([l for l in range(lmax + 1) for _ in range(2 * l + 1)])
         self.register_buffer("degree", degree, persistent=False)  # degree of each coefficient lm
         self.grid = _GridProduct(lmax, lmax_out, correlation)
 
     def forward(self, a: torch.Tensor, species: torch.Tensor) -> torch.Tensor:
-        w = self.weights.index_select(0, species).index_select(2, self.degree)  # [N, ν, f, C]
+        w = self.weights.index_select(0, species).index_select(2, self.degree)  # [N, ν, f, R C]
+        if self.rank > 1:
+            a = a.repeat(1, 1, self.rank)
         return self.grid([a * w[:, k] for k in range(self.correlation)])
 
 
