@@ -38,6 +38,7 @@ def fit(name: str, minutes: float, threads: int | None) -> None:
         "r_max",
         "lr_schedule",
         "energy_weight",
+        "stage_two_energy_weight",
         "stress_key",
         "stress_weight",
         "stress_offset",

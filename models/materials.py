@@ -264,6 +264,27 @@ more of the same kind side by side (flags `--channels 32` and `--lr 0.02` in pla
 channels ran 57 epochs against 37 and ended at 0.98 / 9.2 (F RMSE 17.5 against 17.6), lr 0.02 (42 epochs) at 1.07 / 10.0: neither
 beats 1.4's energies, not shipped (logs `mlearn-Cu-channels-32_log.csv`, `mlearn-Cu-lr-0.02_log.csv`).
 
+Energy weight 1000 (version 1.3 of Mo and Ge, 2026-12-05). The shipped models are biased on their own training frames
+by config type (one-off evaluation of each model in float64 on its `train.xyz`, prediction minus label, meV/atom): Ni
+1.4 Vacancy +1.02 +- 0.31 (36 frames, about 110 meV per 107-atom frame), Elastic -0.90 +- 1.43; Mo 1.2 Vacancy +1.67,
+Elastic -1.15; Cu 1.4 within 0.5 everywhere. At energy weight 100 an energy error of 1 meV/atom weighs about 1e-4 in
+the loss against about 0.1 for the forces, so whole config types keep an offset. Refits with both energy weights 10x
+(`--energy-weight 1000 --stage-two-energy-weight 10000`, otherwise each shipped model's `training.config`, 15 minutes,
+one thread, gaunt-md 0.3.4 with fused Adam; Mo beside Ge, Ni beside an energy weight 10000 / 100000 refit of Ni).
+Validation E MAE / F MAE / F RMSE (meV/atom, meV/Å), against the shipped model's:
+
+| element | shipped | energy weight 1000 | energy weight 10000 |
+|---|---|---|---|
+| Mo | 2.74 / 133.2 / 224.0 | 2.59 / 131.6 / 222.3 | |
+| Ge | 1.83 / 41.1 / 64.0 | 1.33 / 44.0 / 68.2 | |
+| Ni | 0.79 / 18.9 / 33.7 | 0.53 / 20.5 / 36.9 | 0.50 / 36.1 / 65.6 |
+
+Mo's refit is better on all three and ships as 1.3. Ge's trades 7% on forces for 27% on energies; it ships as 1.3
+because on validation it is the one at the published levels on both (E MAE 1.33 against MTP's 1.79 meV/atom, F MAE
+44.0 meV/Å against 50), where 1.2 missed the energy (1.83). Ni's refits trade forces for energies with its force error
+already twice the published 0.01 eV/Å, so Ni stays 1.4 (logs: `benchmarks/results/fit_logs/gaunt-mlearn-EL-1.3_log.csv`,
+`mlearn-Ni-energy-weight-1e3_log.csv`, `mlearn-Ni-energy-weight-1e4_log.csv`).
+
 The DFT lattice constant is the ground-state cell of the training data corrected by the isotropic strain that removes
 its residual stress, that stress taken from the energies of the strained Elastic frames (not from the stress labels,
 so the Cu/Ni offset stays out); C11, C12, C44 are stress-strain slopes over the clamped-ion Elastic frames (strains
