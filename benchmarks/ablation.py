@@ -98,8 +98,6 @@ VARIANTS: dict[str, dict] = {  # name -> gaunt-md fit settings (flags or model o
     "radial-by-input": {"radial_by_input": True},
     "compiled": {"compile": True},  # as the shipped molecule models are fitted
     "radial-by-input-compiled": {"radial_by_input": True, "compile": True},
-    "rank-2-compiled": {"many_body_rank": 2, "compile": True},
-    "rank-4-compiled": {"many_body_rank": 4, "compile": True},
 }
 SMOKE_MODEL = {"channels": 8, "radial_hidden": 8}
 TIMED_FRAMES = {

@@ -182,7 +182,7 @@ default model (128 channels, float64) runs 15 epochs, 64 channels 25 and 64 chan
 (float64) the validation errors were E MAE 3.7 meV/atom and F MAE 56.8 meV/Å against the default's 7.2 and 67.6;
 in float32 the log shows E MAE 2.4 and F MAE 50.9 at its last epoch (its final model in that table was picked by the
 old validation criterion, which weighed energies by 1 and so took a stage-one epoch with 28 meV/atom energies; the
-criterion now weighs energies as stage two does, `gaunt_md.train.fit.selection_loss`). The crystal models therefore
+criterion now weighs energies as stage two does, `gaunt_md.train.metrics.selection_loss`). The crystal models therefore
 train with 64 channels in float32. Stress weight: 1 GPa^-2 kept energies and forces better than 10 (valid E MAE 7.2
 vs 10.6 meV/atom, F MAE 67.6 vs 96.0 meV/Å) for a slightly larger stress error (0.213 vs 0.186 GPa); Li, Cu and Ni
 train with 0.1, as the data README advises for their unreliable stress labels (Li shear stresses; the Cu/Ni Pulay

@@ -150,7 +150,7 @@ def test_bad_stress_settings_are_refused_by_name(si_files, tmp_path, extra, mess
 
 def test_the_selection_loss_weighs_energies_as_stage_two_does():
     from gaunt_md.config import FitConfig
-    from gaunt_md.train.fit import selection_loss
+    from gaunt_md.train.metrics import selection_loss
 
     cfg = FitConfig(train="x.xyz")
     # mlearn Si, two epochs of one fit (meV/atom, meV/Å, GPa): good forces and poor energies, and the reverse

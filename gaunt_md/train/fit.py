@@ -42,7 +42,7 @@ from .data import FitData, load_data
 from .distributed import all_agree, barrier, start_processes, stop_processes, sum_over_ranks
 from .finetune import check_compatible, child_of, load_parent
 from .graphs import data_statistics, labelled_graph
-from .metrics import evaluate, refit_energy_shift
+from .metrics import evaluate, refit_energy_shift, selection_loss
 from .step import CompiledStep, train_step
 
 
@@ -260,18 +260,6 @@ def validate_and_checkpoint(run: Run, epoch: int, train_loss: float, t0: float, 
         f"epoch {epoch + 1}/{cfg.epochs} loss {train_loss:.4g} | valid E {metrics['energy_rmse']:.2f}/{metrics['energy_mae']:.2f} "
         f"meV/atom F {metrics['forces_rmse']:.1f}/{metrics['forces_mae']:.1f} meV/Å{_stress_text(metrics, '/')} (RMSE/MAE) | "
         f"{seconds:.1f} s, ETA {eta / 60:.1f} min" + (" *" if improved else "")
-    )
-
-
-def selection_loss(cfg: FitConfig, metrics: dict) -> float:
-    """The validation loss that picks the best model and drives the plateau schedule: one fixed
-    criterion for the whole run, so models from both loss stages compare fairly. Energies weigh as in
-    stage two; with the stage-one weight forces alone decide, and a model with good forces and poor
-    energies wins (mlearn Si: 28 meV/atom energy error against 2.4 at the end of stage two)."""
-    return (
-        cfg.stage_two_energy_weight * (metrics["energy_rmse"] / 1e3) ** 2
-        + cfg.forces_weight * (metrics["forces_rmse"] / 1e3) ** 2
-        + cfg.stress_weight * metrics.get("stress_rmse", 0.0) ** 2
     )
 
 
