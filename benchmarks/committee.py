@@ -7,7 +7,10 @@ test frame 0 (64 H2O, 192 atoms, periodic, gaunt-water). Committee sizes interle
 warm-up rounds; recorded: the median call (ms) and the median over rounds of the ratio to one model
 in the same round. Members share the neighbour graph and edge features and run batched, under one
 ``torch.vmap`` over their stacked weights (``gaunt_md.committee``); "4 in turn" is the reference without
-either: the four members as four single models, called one after another. Run it on a quiet machine:
+either: the four members as four single models, called one after another. "Products" replays only the
+matrix products (mm, bmm) of one committee call of N members, back to back with no other operator
+(``speed.matrix_products_of``): the committee's arithmetic floor on this CPU, as a ratio to one
+model's products in the same round. Run it on a quiet machine:
 
     python benchmarks/committee.py            # ~2 min; results/committee.json and docs/performance.md
 """
@@ -24,6 +27,7 @@ import torch
 from _docs import write_section
 from _runs import ROOT, provenance
 from ase.io import read
+from speed import matrix_products_of
 
 from gaunt_md import GauntCalculator
 from gaunt_md.committee import Committee
@@ -36,6 +40,7 @@ SYSTEMS = {  # name: (model, file, calls per block)
 }
 SIZES = (1, 2, 4)
 IN_TURN = "4 in turn"  # the four members as single models, one after another
+PRODUCTS = "products"  # the matrix products of one call of N members, replayed alone: "products N"
 WARMUP_ROUNDS, ROUNDS = 2, 9
 
 
@@ -76,6 +81,9 @@ def main() -> None:
         singles = [calcs[1]] + [GauntCalculator(m, dtype="float32", threads=2) for m in ms[1:]]
         contenders = {str(n): partial(block, calc) for n, calc in calcs.items()}
         contenders[IN_TURN] = partial(in_turn, singles)
+        for n, calc in calcs.items():
+            replay = matrix_products_of(calc, atoms)
+            contenders[f"{PRODUCTS} {n}"] = lambda _atoms, calls, replay=replay: replay(calls)
         times: dict[str, list[float]] = {k: [] for k in contenders}
         for r in range(WARMUP_ROUNDS + ROUNDS):
             for k, timed in contenders.items():
@@ -85,7 +93,9 @@ def main() -> None:
         result["systems"][system] = {
             k: {
                 "median_ms": 1e3 * statistics.median(times[k]),
-                "ratio_to_one_model": statistics.median(a / b for a, b in zip(times[k], times["1"])),
+                "ratio_to_one_model": statistics.median(
+                    a / b for a, b in zip(times[k], times[f"{PRODUCTS} 1" if k.startswith(PRODUCTS) else "1"])
+                ),
             }
             for k in contenders
         }
@@ -96,14 +106,21 @@ def main() -> None:
         "force call of a committee of N members through `GauntCalculator`, median of "
         f"{ROUNDS} interleaved rounds, and its ratio to one model in the same round. The members share the "
         "neighbour graph and edge features and run batched, under one `torch.vmap` over their stacked weights; "
-        f"{IN_TURN}: the four members as single models called one after another (no sharing, no batching).",
+        f"{IN_TURN}: the four members as single models called one after another (no sharing, no batching). "
+        f"Matrix products: the mm/bmm operators of one call of N members replayed alone, back to back (the "
+        "arithmetic floor), and their ratio to one model's in the same round.",
         "",
-        "| system | " + " | ".join(f"N = {n}" for n in SIZES) + f" | {IN_TURN} |",
-        "|---|" + "---|" * (len(SIZES) + 1),
+        "| system | "
+        + " | ".join(f"N = {n}" for n in SIZES)
+        + f" | {IN_TURN} | "
+        + " | ".join(f"matrix products, N = {n}" for n in SIZES)
+        + " |",
+        "|---|" + "---|" * (2 * len(SIZES) + 1),
     ]
     for system, row in result["systems"].items():
         cells = [
-            f"{row[k]['median_ms']:.1f} ms ({row[k]['ratio_to_one_model']:.2f}x)" for k in [*map(str, SIZES), IN_TURN]
+            f"{row[k]['median_ms']:.1f} ms ({row[k]['ratio_to_one_model']:.2f}x)"
+            for k in [*map(str, SIZES), IN_TURN, *(f"{PRODUCTS} {n}" for n in SIZES)]
         ]
         lines.append(f"| {system} | " + " | ".join(cells) + " |")
     write_section(ROOT / "docs" / "performance.md", "committee", "Committees", lines)

@@ -293,6 +293,21 @@ stress term pulled the strained cells' energies) its forces and stresses got wor
 models within the published levels on validation, so both stay 1.0 (logs: `benchmarks/results/fit_logs/gaunt-mlearn-EL-1.3_log.csv`,
 `mlearn-EL-energy-weight-1e3_log.csv`, `mlearn-Ni-energy-weight-1e4_log.csv`).
 
+Longer fits (version 1.5 of Cu and Ni, 2026-12-05). The fcc cells hold about 100 atoms, so the 15-minute fits ran only
+37 epochs, and their validation curves were still falling when the cosine schedule ended them. Cu and Ni refitted with the
+energy weights above for 45 minutes of one thread each, side by side (`gaunt-md fit --config CONFIG --output DIR
+--threads 1`, CONFIG = each 1.4 model's `training.config` with `energy_weight: 1000`, `stage_two_energy_weight: 10000`
+and `max_minutes: 45`; on this session's machine two side-by-side crystal fits took 30-45 s per epoch, against about 25 s
+for one alone). Validation E MAE / F MAE / F RMSE (meV/atom, meV/Å): Cu 0.39 / 8.8 / 16.8 in 69 epochs against 1.4's
+0.82 / 9.1 / 17.6 (better on all three, and against the 15-minute fit with the same weights, 0.55 / 10.8 / 19.9); Ni 0.57
+/ 19.3 / 34.4 in 74 epochs against 0.79 / 18.9 / 33.7 (28% better energies, 2% worse forces; the 15-minute fit with the
+same weights: 0.53 / 20.5 / 36.9). Both ship as 1.5. On the test files the energy MAE fell from 0.90 to 0.60 (Cu) and
+from 1.34 to 0.60 meV/atom (Ni; the surface slabs from 5.9 to 1.8, the vacancies from 1.05 to 0.34), the force MAE moved
+from 10.5 to 10.8 (Cu) and 17.9 to 18.2 meV/Å (Ni), and C11 / C12 / C44 on the DFT frames from 193 / 130 / 85 to 197 /
+135 / 87 GPa (Cu, DFT 189 / 131 / 85) and 287 / 170 / 138 to 296 / 173 / 138 (Ni, DFT 291 / 169 / 139). Both energies
+are still above the published 0.41 (Cu, MTP) and 0.42 meV/atom (Ni, GAP), and both fits exceed the issue's ~15-minute
+budget; more epochs closed about half of the energy gap, and whether the rest needs more time or another model is open (logs `benchmarks/results/fit_logs/gaunt-mlearn-EL-1.5_log.csv`).
+
 The DFT lattice constant is the ground-state cell of the training data corrected by the isotropic strain that removes
 its residual stress, that stress taken from the energies of the strained Elastic frames (not from the stress labels,
 so the Cu/Ni offset stays out); C11, C12, C44 are stress-strain slopes over the clamped-ion Elastic frames (strains
