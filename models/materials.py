@@ -308,6 +308,15 @@ from 10.5 to 10.8 (Cu) and 17.9 to 18.2 meV/Å (Ni), and C11 / C12 / C44 on the 
 are still above the published 0.41 (Cu, MTP) and 0.42 meV/atom (Ni, GAP), and both fits exceed the issue's ~15-minute
 budget; more epochs closed about half of the energy gap, and whether the rest needs more time or another model is open (logs `benchmarks/results/fit_logs/gaunt-mlearn-EL-1.5_log.csv`).
 
+Mo 1.4 and Li 1.1 (2026-12-05) are 45-minute fits of the same kind, side by side: Mo in the 1.3 settings, Li in 1.0's
+with the cosine schedule and energy weights 1000 / 10000 (run folders, config and log included, in
+`benchmarks/results/candidates/gaunt-mlearn-EL-45min/`). Validation E MAE / F MAE / F RMSE: Mo 2.24 / 133.3 / 224.8 in
+130 epochs against 1.3's 2.59 / 131.6 / 222.3 (14% better energies, 1% worse forces); Li 0.28 / 7.9 / 11.1 in 157
+epochs against 1.0's 0.40 / 8.1. Both ship. On the test files Li's energy MAE fell from 0.58 to 0.34 meV/atom (the
+surface slabs from 3.5 to 1.3) and its force MAE from 0.009 to 0.008 eV/Å: below GAP's and MTP's 0.49 and 0.01, the
+first element at the published errors on both. Mo's test energy MAE stayed at 3.67 meV/atom (force MAE 0.098 against
+0.098 eV/Å): its two surface slabs (22 meV/atom) hold most of it, and it stays above GAP's 2.24 and 0.09.
+
 The DFT lattice constant is the ground-state cell of the training data corrected by the isotropic strain that removes
 its residual stress, that stress taken from the energies of the strained Elastic frames (not from the stress labels,
 so the Cu/Ni offset stays out); C11, C12, C44 are stress-strain slopes over the clamped-ion Elastic frames (strains
