@@ -159,7 +159,7 @@ class FitConfig:
     stage_two_fraction: float = option(0.8, "fraction of the epochs (or of max_minutes) after which stage two starts")
     stage_two_energy_weight: float = option(1000.0, "energy loss weight in stage two ((eV/atom)^-2)")
     stage_two_lr: float = option(0.001, "stage two lowers the learning rate to at most this")
-    patience: int = option(50, "stop after this many epochs without a better validation loss")
+    patience: int = option(50, "stop after this many stage-two epochs without a better validation loss")
     lr_schedule: str = option(
         "cosine",
         "cosine (to lr/100 over the epochs or max_minutes) or plateau (cut by lr_factor when validation stalls)",

@@ -202,8 +202,10 @@ LONGER_CHANGE = (
     "10x the 1.4 settings'); fitted side by side with the other fcc model, 2026-12-05"
 )
 MO_LONGER = (
-    "45 minutes of one thread instead of 15 in the 1.3 settings (the validation errors were still falling when the "
-    "15-minute cosine schedule ended); fitted side by side with the Li refit, 2026-12-05"
+    "up to 45 minutes of one thread instead of 15 in the 1.3 settings (the validation errors were still falling when "
+    "the 15-minute cosine schedule ended); fitted side by side with the Li refit, 2026-12-05. The patience rule of "
+    "gaunt-md before 0.3.5 stopped it after 35 minutes, in stage one, at a learning rate of 0.0013 (the cosine "
+    "schedule's end is 0.0001)"
 )
 LI_LONGER = (
     "45 minutes of one thread instead of 15, with `--lr-schedule cosine` and energy weights 1000 and 10000 in the two "

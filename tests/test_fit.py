@@ -77,6 +77,26 @@ def test_cosine_schedule_follows_the_epochs(acac_files, tmp_path):
     assert expected[3] > 0.004  # the cap matters only in stage two
 
 
+def test_patience_counts_only_stage_two_epochs(acac_files, tmp_path):
+    """With patience 1 a run stops at its first stage-two epoch without a better validation loss, but
+    not in stage one, whose learning rate is still to fall."""
+    out = tmp_path / "stage-one"  # a learning rate far too high: validation gets worse, but stage two never starts
+    result = run(*fit_args(acac_files, out, 5), "--lr", "5", "--patience", "1", "--stage-two-fraction", "0.99")
+    assert result.exit_code == 0, result.output
+    losses = [float(r["valid_loss"]) for r in log(out)]
+    assert len(losses) == 5 and "stopping early" not in result.output
+    assert any(loss >= min(losses[:i]) for i, loss in enumerate(losses) if i)  # epochs without improvement
+    out = tmp_path / "stage-two"  # from epoch 3 (progress 0.4) a learning rate too small to move a weight
+    result = run(
+        *fit_args(acac_files, out, 5),
+        *("--patience", "1", "--stage-two-fraction", "0.4", "--stage-two-lr", "1e-30", "--ema-decay", "0"),
+    )
+    assert result.exit_code == 0, result.output
+    losses = [float(r["valid_loss"]) for r in log(out)]
+    assert len(losses) == 3 and losses[2] == losses[1]
+    assert "stopping early: no improvement for 1 epochs of stage two" in result.output
+
+
 def test_resume_continues_exactly(acac_files, tmp_path):
     # plateau: the cosine schedule follows the number of epochs, which this resume changes (2 -> 3)
     straight, split = tmp_path / "straight", tmp_path / "split"

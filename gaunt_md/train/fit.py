@@ -93,9 +93,9 @@ def fit(cfg: FitConfig, resume: bool = False, force: bool = False) -> dict:
         progress = max(epoch / cfg.epochs, sum_over_ranks([run.elapsed() / budget], run.world)[0] / run.world)
         stage_two = progress >= cfg.stage_two_fraction
         loss = train_epoch(run, epoch, progress, stage_two)
-        validate_and_checkpoint(run, epoch, loss, t0, budget)
+        validate_and_checkpoint(run, epoch, loss, t0, budget, stage_two)
         if run.since_best >= cfg.patience:
-            run.echo(f"stopping early: no improvement for {cfg.patience} epochs")
+            run.echo(f"stopping early: no improvement for {cfg.patience} epochs of stage two")
             break
         if all_agree(run.elapsed() >= budget, run.world):
             run.echo(f"stopping: the time budget of {cfg.max_minutes:g} min is spent")
@@ -229,15 +229,17 @@ def train_epoch(run: Run, epoch: int, progress: float, stage_two: bool) -> float
     return total / count
 
 
-def validate_and_checkpoint(run: Run, epoch: int, train_loss: float, t0: float, budget: float) -> None:
-    """Validate the EMA model, step the schedule, keep the best model, log and checkpoint the epoch."""
+def validate_and_checkpoint(run: Run, epoch: int, train_loss: float, t0: float, budget: float, stage_two: bool) -> None:
+    """Validate the EMA model, step the schedule, keep the best model, log and checkpoint the epoch.
+    Only stage-two epochs count towards the patience: before it the learning rate is still high (under
+    the cosine schedule, most of its fall is still to come), and stopping there wastes the budget."""
     cfg = run.cfg
     metrics = evaluate(run.ema.module, run.loader("valid"))
     valid_loss = selection_loss(cfg, metrics)
     if cfg.lr_schedule == "plateau":
         run.scheduler.step(valid_loss)
     improved = valid_loss < run.best
-    run.best, run.since_best = (valid_loss, 0) if improved else (run.best, run.since_best + 1)
+    run.best, run.since_best = (valid_loss, 0) if improved else (run.best, run.since_best + stage_two)
     seconds = time.perf_counter() - t0
     if run.main:
         if improved:
