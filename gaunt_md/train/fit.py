@@ -239,7 +239,7 @@ def validate_and_checkpoint(run: Run, epoch: int, train_loss: float, t0: float, 
     if cfg.lr_schedule == "plateau":
         run.scheduler.step(valid_loss)
     improved = valid_loss < run.best
-    run.best, run.since_best = (valid_loss, 0) if improved else (run.best, run.since_best + stage_two)
+    run.best, run.since_best = (valid_loss, 0) if improved else (run.best, run.since_best + int(stage_two))
     seconds = time.perf_counter() - t0
     if run.main:
         if improved:
