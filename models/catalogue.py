@@ -38,9 +38,8 @@ COSINE = (  # gaunt-acac since 2.3
 )
 SHIPPED_2_4 = dict(SHIPPED_2_3, version="2.4")  # the 2.3 settings, refitted with gaunt-md 0.3.5
 FASTER = (  # gaunt-acac 2.4 and gaunt-ethanol 2.3
-    " Its epochs took a median {now} s against {then} s for version {previous}'s fit ({epochs} epochs against "
-    "{old_epochs}): about 1.2x of that is gaunt-md 0.3.4's training step (inductor called directly, Adam's fused kernel; "
-    "docs/accuracy.md), the rest a quieter machine."
+    " Its epochs took a median {now} s against {then} s for version {previous}'s fit: about 1.2x of that is gaunt-md "
+    "0.3.4's training step (inductor called directly, Adam's fused kernel; docs/accuracy.md), the rest a quieter machine."
 )
 COMPILED = (
     " The training step was compiled (`--compile`, gaunt-md 0.3.1: loss and gradients traced into one graph and "
@@ -76,7 +75,7 @@ MODELS = {
         notes=pair_run("gaunt-ethanol", "2.3", "2026-12-05", "0.3.5")
         + COMPILED
         + COSINE
-        + FASTER.format(now=4.2, then=10.3, previous="2.3", epochs=1282, old_epochs=513)
+        + FASTER.format(now=4.2, then=10.3, previous="2.3")
         + validation_gain("2.3", 50, (1282, 8.06, 5.23, 0.074), (513, 9.37, 6.20, 0.088)),
         what="acetylacetone (C5H8O2) at 300 K; DFT UHF PBE+D3/def2-SVP (ORCA 5), xTB MD geometries",
         **BOTNET,
@@ -94,7 +93,7 @@ MODELS = {
         + COMPILED
         + " The learning rate followed the cosine schedule (the default since gaunt-md 0.3.3; version 2.2 had the plateau "
         "schedule)."
-        + FASTER.format(now=5.5, then=15.6, previous="2.2", epochs=974, old_epochs=341)
+        + FASTER.format(now=5.5, then=15.6, previous="2.2")
         + validation_gain("2.2", 50, (974, 5.29, 3.50, 0.089), (341, 6.64, 4.43, 0.129)),
         what="ethanol from the revised MD17 (rMD17), DFT PBE/def2-SVP",
         **BOTNET,
