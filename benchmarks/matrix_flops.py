@@ -20,7 +20,7 @@ def flops_of(name: str, args: list) -> tuple[int, tuple]:
     return 2 * batch * a.shape[-2] * a.shape[-1] * b.shape[-1], (name, tuple(a.shape), tuple(b.shape))
 
 
-def main(model: str = "models/gaunt-3bpa-2.2.pt", xyz: str = "../shared/data/3bpa/train_300K.xyz") -> None:
+def main(model: str = "gaunt-3bpa", xyz: str = "../shared/data/3bpa/train_300K.xyz") -> None:
     torch.set_num_threads(1)
     atoms = read(xyz, 0)
     calc = GauntCalculator(model)
