@@ -98,6 +98,7 @@ VARIANTS: dict[str, dict] = {  # name -> gaunt-md fit settings (flags or model o
     "radial-by-input": {"radial_by_input": True},
     "compiled": {"compile": True},  # as the shipped molecule models are fitted
     "radial-by-input-compiled": {"radial_by_input": True, "compile": True},
+    "lr-0.02-compiled": {"lr": 0.02, "compile": True},  # lr 0.02 won water's 90-minute pair (gaunt-water 2.3)
 }
 SMOKE_MODEL = {"channels": 8, "radial_hidden": 8}
 TIMED_FRAMES = {

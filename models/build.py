@@ -37,6 +37,7 @@ def fit(name: str, minutes: float, threads: int | None) -> None:
         "hidden_lmax",
         "r_max",
         "lr_schedule",
+        "lr",
         "energy_weight",
         "stage_two_energy_weight",
         "stress_key",
