@@ -102,6 +102,8 @@ VARIANTS: dict[str, dict] = {  # name -> gaunt-md fit settings (flags or model o
     # acac is step-limited at 90 minutes (360 training frames track 450 at equal time): cheaper or larger steps
     "channels-64-compiled": {"channels": 64, "compile": True},
     "batch-4-lr-0.02-compiled": {"batch_size": 4, "lr": 0.02, "compile": True},
+    "batch-4-compiled": {"batch_size": 4, "compile": True},
+    "batch-8-lr-0.02-compiled": {"batch_size": 8, "lr": 0.02, "compile": True},
 }
 SMOKE_MODEL = {"channels": 8, "radial_hidden": 8}
 TIMED_FRAMES = {
