@@ -99,7 +99,7 @@ VARIANTS: dict[str, dict] = {  # name -> gaunt-md fit settings (flags or model o
     "compiled": {"compile": True},  # as the shipped molecule models are fitted
     "radial-by-input-compiled": {"radial_by_input": True, "compile": True},
     "lr-0.02-compiled": {"lr": 0.02, "compile": True},  # lr 0.02 won water's 90-minute pair (gaunt-water 2.3)
-    # acac is step-limited at 90 minutes (360 training frames track 450 at equal time): cheaper or larger steps
+    # acac at 90 minutes: cheaper steps (fewer channels) or larger ones (bigger batches), 30-minute pairs
     "channels-64-compiled": {"channels": 64, "compile": True},
     "batch-4-lr-0.02-compiled": {"batch_size": 4, "lr": 0.02, "compile": True},
     "batch-4-compiled": {"batch_size": 4, "compile": True},

@@ -128,7 +128,7 @@ MODELS = {
         hidden_lmax=1,
         lr_schedule="cosine",
         lr=0.02,
-        notes=pair_run("a hidden_lmax 2 refit of", "this model", "2026-12-05", "0.2.0")
+        notes=pair_run("a hidden_lmax 2 refit of version", "2.2", "2026-12-05", "0.2.0")
         + " Float32 and hidden_lmax 1 as in version 2.0, `--lr-schedule cosine`, and a learning rate of 0.02 instead "
         "of 0.01 (the cosine then falls from 0.02); eager (compiling water's one 384-atom training shape took 335 s and "
         "gained little). Its epochs took a median 82.3 s (version 2.2: 83.1 s)."
