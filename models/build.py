@@ -48,12 +48,16 @@ def fit(name: str, minutes: float, threads: int | None) -> None:
     extra = [
         f"--{k.replace('_', '-')}={json.dumps(m[k]) if isinstance(m[k], dict) else m[k]}" for k in settings if k in m
     ] + ["--compile"] * m.get("compile", False)
+    # valid_in_training: the settings were chosen on the validation split; this fit trains on every frame,
+    # and the split's frames (now training frames too) only pick the checkpoint
+    split = ["--valid", _validation_file(name, m["valid_fraction"], 0)[0]] if m.get("valid_in_training") else []
     gaunt_md(
         "fit",
         "--train",
         DATA / m["train"],
         "--valid-fraction",
         m["valid_fraction"],
+        *split,
         "--e0s",
         e0s,
         "--output",
@@ -117,15 +121,7 @@ def _score(name: str, training: dict) -> None:
     if m["test"]:
         test_file, test_label = DATA / m["test"], m["test"]
     else:  # the held-out validation frames, rebuilt exactly as gaunt-md fit split them
-        from ase.io import read, write
-
-        from gaunt_md.data import validation_split
-
-        frames = read(DATA / m["train"], ":")
-        valid, _ = validation_split(len(frames), config["valid_fraction"], config["seed"])
-        n_valid = len(valid)
-        test_file = WORK / f"{name}_validation.xyz"
-        write(test_file, [frames[i] for i in valid])
+        test_file, n_valid = _validation_file(name, config["valid_fraction"], config["seed"])
         test_label = f"{m['train']} (validation split: {n_valid} frames held out of training)"
     stress = ["--stress-key", m["stress_key"]] if "stress_key" in m else []
     stress += ["--stress-offset", m["stress_offset"]] if "stress_offset" in m else []  # as the fit saw the labels
@@ -150,6 +146,21 @@ def _score(name: str, training: dict) -> None:
     old = json.loads(path.read_text()) if path.is_file() else {}
     path.write_text(json.dumps({**old, **info}, indent=2))
     _register(name, weights, config, metrics, test_label, m)
+
+
+def _validation_file(name: str, fraction: float, seed: int) -> tuple[Path, int]:
+    """The frames of NAME's training file that ``gaunt-md fit --valid-fraction FRACTION --seed SEED`` holds out,
+    written to models/_work/NAME_validation.xyz; returns the file and the number of frames."""
+    from ase.io import read, write
+
+    from gaunt_md.data import validation_split
+
+    frames = read(DATA / MODELS[name]["train"], ":")
+    valid, _ = validation_split(len(frames), fraction, seed)
+    path = WORK / f"{name}_validation.xyz"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write(path, [frames[i] for i in valid])
+    return path, len(valid)
 
 
 def _group_metrics(name: str, test_file: Path, test_groups: dict[str, tuple], flags: list) -> dict:

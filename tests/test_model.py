@@ -44,6 +44,7 @@ def test_forces_are_nonzero_and_equal_finite_differences(acac):
         ("mixed", {}, 1e-7),
         ("channel", {"radial_by_input": True}, 1e-6),
         ("channel", {"many_body_rank": 2}, 1e-7),
+        ("channel", {"lmax": 3, "hidden_lmax": 3}, 1e-7),
     ],
 )
 def test_inference_rewrite_keeps_the_function(acac, tmp_path, many_body, options, tolerance):
@@ -114,7 +115,9 @@ def test_calculator_leaves_the_callers_model_alone():
     assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())
 
 
-@pytest.mark.parametrize("options", [{}, {"radial_by_input": True}, {"many_body_rank": 2}])
+@pytest.mark.parametrize(
+    "options", [{}, {"radial_by_input": True}, {"many_body_rank": 2}, {"lmax": 3, "hidden_lmax": 3}]
+)
 def test_invariance_and_equivariance(acac, options):
     model = small_model(**options)
     e, f = energy_forces(model, acac)
