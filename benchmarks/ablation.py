@@ -104,6 +104,7 @@ VARIANTS: dict[str, dict] = {  # name -> gaunt-md fit settings (flags or model o
     "batch-4-lr-0.02-compiled": {"batch_size": 4, "lr": 0.02, "compile": True},
     "batch-4-compiled": {"batch_size": 4, "compile": True},
     "batch-8-lr-0.02-compiled": {"batch_size": 8, "lr": 0.02, "compile": True},
+    "hidden-lmax-3-compiled": {"hidden_lmax": 3, "compile": True},  # gaunt-acac 2.5's setting
 }
 SMOKE_MODEL = {"channels": 8, "radial_hidden": 8}
 TIMED_FRAMES = {
