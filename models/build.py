@@ -50,7 +50,15 @@ def fit(name: str, minutes: float, threads: int | None) -> None:
     ] + ["--compile"] * m.get("compile", False)
     # valid_in_training: the settings were chosen on the validation split; this fit trains on every frame,
     # and the split's frames (now training frames too) only pick the checkpoint
-    split = ["--valid", _validation_file(name, m["valid_fraction"], 0)[0]] if m.get("valid_in_training") else []
+    if m.get("valid_in_training"):
+        from dataclasses import fields
+
+        from gaunt_md.config import FitConfig
+
+        seed = next(f.default for f in fields(FitConfig) if f.name == "seed")  # the fit below runs with it
+        split = ["--valid", _validation_file(name, m["valid_fraction"], seed)[0]]
+    else:
+        split = []
     gaunt_md(
         "fit",
         "--train",

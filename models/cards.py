@@ -104,7 +104,7 @@ def card(name: str) -> None:
         "",
         f"- Data: `../shared/data/{m['train']}` ({m['what']}); "
         + (
-            f"every frame trained on; its {t['config']['valid_fraction']:.0%} validation split (seed 0) only picked the "
+            f"every frame trained on; its {t['config']['valid_fraction']:.0%} validation split (seed {t['config']['seed']}) only picked the "
             "checkpoint, the settings having been chosen on that split with it held out (docs/accuracy.md)"
             if m.get("valid_in_training")
             else f"{t['config']['valid_fraction']:.0%} held out for validation (seed {t['config']['seed']})"
