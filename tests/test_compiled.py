@@ -68,8 +68,12 @@ def tiny_model():
     return small_model(channels=4, radial_groups=2, lmax=1, correlation=2, radial_hidden=4)
 
 
-def test_inductor_compiled_forces_agree_with_eager_in_float64():
-    """Compiled and eager forces agree to 1e-6 eV/Å in float64."""
+def test_inductor_compiled_forces_agree_with_eager_in_float64(monkeypatch):
+    """Compiled and eager forces agree to 1e-6 eV/Å in float64; on CPU inductor writes the C++ wrapper."""
+    wrappers, compile_ = [], torch._inductor.compile
+    monkeypatch.setattr(
+        torch._inductor, "compile", lambda *a: wrappers.append(torch._inductor.config.cpp_wrapper) or compile_(*a)
+    )
     model = tiny_model()
     atoms = read(DATA / "acac" / "test_MD_300K.xyz", 0)
     eager, fast = atoms.copy(), atoms.copy()
@@ -79,6 +83,7 @@ def test_inductor_compiled_forces_agree_with_eager_in_float64():
     assert fast.get_potential_energy() == pytest.approx(eager.get_potential_energy(), abs=1e-8)
     ((key, call),) = fast.calc.compiled.calls.items()
     assert call is not None and fast.calc.compiled.compile_seconds[key] > 0
+    assert wrappers == [True]
 
 
 def test_small_molecules_run_on_one_thread_and_the_callers_threads_are_restored(monkeypatch):

@@ -32,6 +32,7 @@ from torch.utils.data import DistributedSampler
 from torch_geometric.loader import DataLoader
 from tqdm import tqdm
 
+from ..allocator import tune_cpu_allocator
 from ..config import FitConfig
 from ..errors import UNITS
 from ..model import GauntForceField
@@ -109,6 +110,7 @@ def setup(cfg: FitConfig, resume: bool, force: bool) -> Run:
     raise before any file is touched; only then does ``force`` delete an earlier results folder."""
     cfg.check()
     set_threads(cfg.threads)
+    tune_cpu_allocator()  # a training step frees and reallocates its temporaries: keep them in the heap
     out = Path(cfg.output)
     if resume and not (out / "checkpoints" / "latest.pt").is_file():
         raise FileNotFoundError(f"nothing to resume: {out / 'checkpoints' / 'latest.pt'} does not exist")
