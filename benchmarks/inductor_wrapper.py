@@ -26,7 +26,7 @@ from torch_geometric.data import Batch
 
 import gaunt_md.train.step as train_step
 from gaunt_md import GauntForceField
-from gaunt_md.compiled import bucket, graph_sizes, padded_inputs, trace
+from gaunt_md.compiled import bucket, compile_graph, graph_sizes, padded_inputs, trace
 from gaunt_md.data import atoms_to_graph, batch_graphs, read_frames
 from gaunt_md.train.graphs import labelled_graph
 
@@ -70,9 +70,9 @@ def force_call(name: str) -> dict:
     edges, width = graph_sizes(graph)
     inputs = padded_inputs(graph, model.config, bucket(edges), bucket(width))
     calls, compile_s = {}, {}
-    for kind, compile_graph in (("python", python_wrapper), ("cpp", train_step.compile_graph)):
+    for kind, compile_ in (("python", python_wrapper), ("cpp", compile_graph)):
         t0 = time.perf_counter()
-        calls[kind] = compile_graph(trace(model, inputs, False), inputs, "inductor")
+        calls[kind] = compile_(trace(model, inputs, False), inputs, "inductor")
         calls[kind](*inputs)
         compile_s[kind] = time.perf_counter() - t0
     difference = (calls["python"](*inputs)[2] - calls["cpp"](*inputs)[2]).abs().max().item()
@@ -94,16 +94,17 @@ def training_step(name: str) -> dict:
     graphs = [labelled_graph(f, model.config.r_max, model.species_of, torch.float32) for f in frames]
     batches = [Batch.from_data_list(graphs[i : i + 2]) for i in range(0, len(graphs), 2)]
     steps, compile_s, grads = {}, {}, {}
-    cpp_compile = train_step.compile_graph
-    for kind, compile_graph in (("python", python_wrapper), ("cpp", cpp_compile)):
-        train_step.compile_graph = compile_graph  # CompiledStep compiles through this name
-        steps[kind] = train_step.CompiledStep(model, 2, echo=lambda *a: None)
-        t0 = time.perf_counter()
-        steps[kind](batches[0], WEIGHTS)
-        compile_s[kind] = time.perf_counter() - t0
-        steps[kind](batches[0], WEIGHTS)  # the first step left the eager gradients: this one the compiled
+    for kind, compile_ in (("python", python_wrapper), ("cpp", compile_graph)):
+        train_step.compile_graph = compile_  # CompiledStep compiles through this name
+        try:
+            steps[kind] = train_step.CompiledStep(model, 2, echo=lambda *a: None)
+            t0 = time.perf_counter()
+            steps[kind](batches[0], WEIGHTS)
+            compile_s[kind] = time.perf_counter() - t0
+            steps[kind](batches[0], WEIGHTS)  # the first step left the eager gradients: this one the compiled
+        finally:
+            train_step.compile_graph = compile_graph
         grads[kind] = [p.grad.clone() for p in model.parameters()]
-    train_step.compile_graph = cpp_compile
     if any(call is None for s in steps.values() for call in s.calls.values()):
         raise RuntimeError("a training step did not compile")
     difference = max((a - b).abs().max().item() for a, b in zip(grads["python"], grads["cpp"]))

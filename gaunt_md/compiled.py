@@ -142,8 +142,10 @@ def compile_graph(traced: torch.fx.GraphModule, inputs: tuple, backend: str):
         raise ValueError(f"unknown backend {backend!r}: inductor or eager")
     leaves = [x.detach() for x in torch.utils._pytree.tree_leaves(inputs)]
     cpu = all(x.device.type == "cpu" for x in leaves)
-    if cpu:  # make_fx's example values come from several fake-tensor modes, which the C++ wrapper's
-        for node in traced.graph.nodes:  # second pass refuses to mix: inductor derives its own
+    # make_fx's example values on the nodes come from several fake-tensor modes, which the C++ wrapper's
+    # second pass refuses to mix; without them inductor derives its own
+    if cpu:
+        for node in traced.graph.nodes:
             node.meta.pop("val", None)
             node.meta.pop("tensor_meta", None)
     # the graph holds its own backward pass: inductor compiles it for inference

@@ -162,3 +162,14 @@ def test_threads_sets_torchs_thread_count(command, tmp_path):
         torch.set_num_threads(before)
     with pytest.raises(ValueError, match="threads must be a whole number"):
         GauntCalculator(small_model(channels=8, radial_groups=2), threads=0)
+
+
+def test_allocator_settings_apply_unless_switched_off(monkeypatch):
+    """gaunt_md.allocator keeps large blocks in glibc's heap; GAUNT_MD_DEFAULT_MALLOC=1 leaves the allocator alone."""
+    from gaunt_md.allocator import tune_cpu_allocator
+
+    apply = tune_cpu_allocator.__wrapped__  # past the once-per-process cache
+    monkeypatch.setenv("GAUNT_MD_DEFAULT_MALLOC", "1")
+    assert apply() is False
+    monkeypatch.delenv("GAUNT_MD_DEFAULT_MALLOC")
+    assert apply() is True  # Linux with glibc, as in CI

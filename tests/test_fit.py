@@ -1,5 +1,6 @@
 """gaunt-md fit on a few acac frames: learning, schedules, exact resume, bad input and settings."""
 
+import importlib
 import json
 
 import numpy as np
@@ -14,10 +15,13 @@ from helpers import fit_args, log, run
 pytestmark = pytest.mark.data  # reads ../shared/data
 
 
-def test_fit_lowers_the_loss_and_writes_its_results(acac_files, tmp_path):
+def test_fit_lowers_the_loss_and_writes_its_results(acac_files, tmp_path, monkeypatch):
+    tuned = []  # fit keeps its temporaries in the heap (gaunt_md.allocator), as the calculator does
+    monkeypatch.setattr(importlib.import_module("gaunt_md.train.fit"), "tune_cpu_allocator", lambda: tuned.append(True))
     out = tmp_path / "run"
     result = run(*fit_args(acac_files, out, 6), "--test", acac_files / "valid.xyz")
     assert result.exit_code == 0, result.output
+    assert tuned == [True]
     rows = log(out)
     assert len(rows) == 6
     first = float(rows[0]["train_loss"])
