@@ -35,6 +35,29 @@ def default_of(f) -> Any:
     return f.default_factory() if f.default is MISSING else f.default
 
 
+def check_types(config: Any) -> None:
+    """Give each user option of ``config`` its declared type, or ValueError naming the option.
+
+    YAML 1.1 (PyYAML) reads ``1e-3`` as text, so numbers written that way become floats here.
+    """
+    for f in user_options(type(config)):
+        value, kind = getattr(config, f.name), f.metadata["type"]
+        if value is None or kind not in (int, float, bool):
+            continue
+        ok = isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))
+        if kind is float and not ok and not isinstance(value, bool):
+            try:
+                value, ok = float(value), True
+            except (TypeError, ValueError):
+                pass
+        elif kind is int and isinstance(value, float) and value.is_integer():
+            value, ok = int(value), True
+        if not ok:
+            article = "an" if kind is int else "a"
+            raise ValueError(f"{f.name} must be {article} {kind.__name__}, got {value!r}")
+        setattr(config, f.name, value)
+
+
 @dataclass
 class ModelConfig:
     """Everything needed to rebuild a :class:`~gaunt_md.GauntForceField`; saved with its weights.
@@ -76,6 +99,7 @@ class ModelConfig:
     shift: float = 0.0  # per-atom energy shift (eV)
 
     def __post_init__(self) -> None:
+        check_types(self)
         for name in ("r_max", "avg_num_neighbors", "scale", "shift"):
             setattr(self, name, float(getattr(self, name)))
         if (
@@ -189,6 +213,7 @@ class FitConfig:
     threads: int | None = option(None, "CPU threads for torch; default: torch's (the number of cores)", int)
 
     def __post_init__(self) -> None:
+        check_types(self)
         unknown = sorted(set(self.model) - set(MODEL_OPTIONS))
         if unknown:
             raise ValueError(f"unknown model option(s): {', '.join(unknown)}; valid: {', '.join(MODEL_OPTIONS)}")

@@ -2,6 +2,7 @@
 
 import importlib
 import json
+import re
 
 import numpy as np
 import pytest
@@ -293,3 +294,20 @@ def test_a_flat_model_option_from_an_older_config_goes_into_the_model_block(tmp_
     assert (cfg.model["channels"], cfg.model["r_max"], cfg.model["lmax"]) == (16, 4.0, 2)
     with pytest.raises(ValueError, match="unknown model option"):
         FitConfig(train="x", model={"chanels": 3})
+
+
+def test_yaml_numbers_in_exponent_form_are_numbers_and_wrong_types_are_named(tmp_path):
+    from gaunt_md.config import FitConfig
+
+    # PyYAML (YAML 1.1) reads 1e-3 and 5e-7 as text; a fit must still get numbers
+    (tmp_path / "exp.yaml").write_text("train: data.xyz\nlr: 1e-3\nweight_decay: 5e-7\nmodel:\n  r_max: 4e0\n")
+    cfg = FitConfig.from_sources(tmp_path / "exp.yaml")
+    assert (cfg.lr, cfg.weight_decay, cfg.model["r_max"]) == (1e-3, 5e-7, 4.0)
+    for values, message in (
+        ({"lr": "fast"}, "lr must be a float, got 'fast'"),
+        ({"epochs": 2.5}, "epochs must be an int, got 2.5"),
+        ({"compile": "yes"}, "compile must be a bool, got 'yes'"),
+        ({"model": {"channels": "many"}}, "channels must be an int, got 'many'"),
+    ):
+        with pytest.raises(ValueError, match=re.escape(message)):
+            FitConfig(train="x", **values)

@@ -94,8 +94,10 @@ def _contract(mode: str, a: torch.Tensor, b: torch.Tensor, neighbour: torch.Tens
         step = _rows_per_block(width, g.shape[2], g)
         for r0 in range(0, rows, step):
             r1 = min(rows, r0 + step)
-            v = torch.bmm(phi[r0 * width : r1 * width].view(r1 - r0, width, -1), g[r0:r1])  # [b, w, C]
-            out.index_add_(0, neighbour[r0 * width : r1 * width], v.view(-1, v.shape[2]))
+            v = torch.bmm(phi[r0 * width : r1 * width].view(r1 - r0, width, -1), g[r0:r1]).view(-1, g.shape[2])
+            # scatter_add_, not index_add_: inductor compiles index_add_ into atomic adds on several
+            # threads (a quarter of a 192-atom compiled call), and scatter_add_ into ATen's sorted kernel
+            out.scatter_add_(0, neighbour[r0 * width : r1 * width, None].expand_as(v), v)
         return out[:rows]
     h = b if mode == SUM else a
     padded = torch.cat([h, h.new_zeros(1, h.shape[1])])  # empty slots read a zero row
