@@ -8,6 +8,7 @@ from these fields. This module imports no torch, so ``gaunt-md --help`` stays fa
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -44,15 +45,13 @@ def check_types(config: Any) -> None:
         value, kind = getattr(config, f.name), f.metadata["type"]
         if value is None or kind not in (int, float, bool):
             continue
-        ok = isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))
-        if kind is float and not ok and not isinstance(value, bool):
-            try:
-                value, ok = float(value), True
-            except (TypeError, ValueError):
-                pass
-        elif kind is int and isinstance(value, float) and value.is_integer():
-            value, ok = int(value), True
-        if not ok:
+        if not isinstance(value, bool):
+            if kind is float:
+                with contextlib.suppress(TypeError, ValueError):
+                    value = float(value)
+            elif isinstance(value, float) and value.is_integer():
+                value = int(value)
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
             article = "an" if kind is int else "a"
             raise ValueError(f"{f.name} must be {article} {kind.__name__}, got {value!r}")
         setattr(config, f.name, value)
@@ -100,7 +99,7 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         check_types(self)
-        for name in ("r_max", "avg_num_neighbors", "scale", "shift"):
+        for name in ("avg_num_neighbors", "scale", "shift"):  # set by gaunt-md fit; r_max by check_types
             setattr(self, name, float(getattr(self, name)))
         if (
             min(
