@@ -25,6 +25,7 @@ from types import SimpleNamespace
 
 import torch
 
+from .blocking import whole_tensors
 from .nn.neighbours import NeighbourTable
 
 PAD_LENGTH = 3.0  # padded edges are PAD_LENGTH · r_max long, beyond every cutoff
@@ -217,5 +218,5 @@ def trace(model: torch.nn.Module, inputs: tuple, compute_stress: bool) -> torch.
 
     from torch.fx.experimental.proxy_tensor import make_fx
 
-    with torch.enable_grad():
+    with torch.enable_grad(), whole_tensors():
         return make_fx(force_call, tracing_mode="real")(*inputs)

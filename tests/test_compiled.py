@@ -170,3 +170,50 @@ def test_an_exported_file_runs_without_the_model_and_refuses_other_systems(tmp_p
     (tmp_path / "junk.pt2").write_bytes(b"not a package")
     with pytest.raises(ValueError, match="not a force call exported by gaunt-md export"):
         GauntCalculator(str(tmp_path / "junk.pt2"))
+
+
+def test_traced_graphs_take_whole_tensors_where_eager_calls_run_in_blocks(monkeypatch):
+    """Eagerly the neighbour sum and the grid passes run in cache-sized blocks (here blocks of a row or a
+    few columns, so acac has many); traced for inductor, blocks become slice copies and a concatenation
+    whose kernel tests every block for every element, so the traced graph must not depend on the block
+    sizes: the same operators as with blocks larger than any tensor, and the model's forces."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    import gaunt_md.nn.neighbour_sum as neighbour_sum
+    import gaunt_md.so3._grid as grid
+    import gaunt_md.so3._grid_product as grid_product
+    from gaunt_md.blocking import blocked, whole_tensors
+    from gaunt_md.compiled import padded_inputs, trace
+
+    class Products(TorchDispatchMode):
+        count = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            Products.count += str(func) in ("aten.mm.default", "aten.bmm.default")
+            return func(*args, **(kwargs or {}))
+
+    def operators(traced):
+        return sorted(str(n.target) for n in traced.graph.nodes if n.op == "call_function")
+
+    model = small_model().for_inference()
+    graph = graph_of(read(DATA / "acac" / "test_MD_300K.xyz", 0), model)
+    inputs = padded_inputs(graph, model.config, *graph_sizes(graph))
+    traced = {}
+    for size in ("large", "tiny"):
+        scale = 1 << 30 if size == "large" else 1
+        monkeypatch.setattr(neighbour_sum, "BLOCK_BYTES", 64 * scale)
+        monkeypatch.setattr(grid_product, "BLOCK_BYTES", 64 * scale)
+        monkeypatch.setattr(grid, "RING_BLOCK_COLUMNS", 8 * scale)
+        traced[size] = trace(model, inputs, compute_stress=False)
+    eager = Products()
+    with eager:
+        reference = model(graph, compute_forces=True)
+    whole = sum(t in ("aten.mm.default", "aten.bmm.default") for t in operators(traced["tiny"]))
+    assert Products.count > 2 * whole  # eagerly, the tiny blocks multiply the matrix products
+    assert operators(traced["tiny"]) == operators(traced["large"])
+    forces = traced["tiny"](*inputs)[2]
+    torch.testing.assert_close(forces, reference["forces"], atol=1e-12, rtol=0)
+    x = torch.zeros(1)
+    with whole_tensors():
+        assert not blocked(x)
+    assert blocked(x) and not blocked(torch.zeros(1, device="meta"))

@@ -15,13 +15,14 @@ so the backward is this Function again and derivatives of every order are exact 
 differentiates the forces). Written out, no pass keeps the per-slot neighbour features h[nb(s)]
 (slots × channels, the largest tensor of the model): each pass gathers them block by block, a
 block of ~1.5 MiB that stays in cache, and the scatter adds each block's rows into its output.
-On other devices the whole table is one block.
+On other devices, and in traced graphs (``gaunt_md.blocking``), the whole table is one block.
 """
 
 from __future__ import annotations
 
 import torch
 
+from ..blocking import blocked
 from ..copies import copies_first
 
 BLOCK_BYTES = 3 << 19  # gathered neighbour features per block on CPU: 1.5 MiB
@@ -81,7 +82,7 @@ class _Trilinear(torch.autograd.Function):
 
 
 def _rows_per_block(width: int, channels: int, like: torch.Tensor) -> int:
-    if like.device.type != "cpu":
+    if not blocked(like):
         return 1 << 62
     return max(1, BLOCK_BYTES // (width * max(channels, 1) * like.element_size()))
 

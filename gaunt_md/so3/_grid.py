@@ -29,6 +29,7 @@ import math
 import numpy as np
 import torch
 
+from ..blocking import blocked
 from ..copies import copies_first
 from ._checks import lmax_of
 from ._harmonics import azimuthal, legendre, legendre_dz
@@ -117,7 +118,7 @@ class _RingMatmul(torch.autograd.Function):
 
 def ring_matmul(ring: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """``ring [a, b] @ x [b, n]`` with ``ring`` a constant (no gradient)."""
-    if x.device.type != "cpu" or x.shape[1] <= RING_BLOCK_COLUMNS:
+    if not blocked(x) or x.shape[1] <= RING_BLOCK_COLUMNS:
         return ring @ x  # one block: plain autograd, no Function overhead
     return _RingMatmul.apply(ring, x)
 

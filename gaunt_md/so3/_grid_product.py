@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import torch
 
+from ..blocking import blocked
 from ..copies import copies_first
 from ._grid import FromGrid, ToGrid, grid_shape
 
@@ -51,7 +52,7 @@ class GridBilinear(torch.nn.Module):
 
     def block(self, x: torch.Tensor) -> int:
         """Vectors per block for inputs like ``x``."""
-        if x.device.type != "cpu":
+        if not blocked(x):
             return max(x.shape[0], 1)
         return max(1, BLOCK_BYTES // (self.n_beta * self.n_alpha * x.element_size()))
 

@@ -20,6 +20,7 @@ from types import SimpleNamespace
 
 import torch
 
+from ..blocking import whole_tensors
 from ..compiled import compile_graph, graph_sizes, padded_inputs, shape_key
 from ..nn.neighbours import NeighbourTable
 from .metrics import loss_terms, predict
@@ -163,5 +164,5 @@ def trace_step(
         return (loss, *torch.autograd.grad(loss, params))
 
     params, *rest = inputs
-    with torch.enable_grad():
+    with torch.enable_grad(), whole_tensors():
         return make_fx(step, tracing_mode="real")([p.requires_grad_(True) for p in params], *rest)
