@@ -9,13 +9,17 @@ traced as before, with blocks) and times the two compiled calculators and the ea
 training frames) and water boxes of 192 and 768 atoms, the default model, float32, random weights.
 Reported: median ms per call over rounds, the median of the per-round ratios (blocked over whole), the
 seconds of each compiled calculator's first call (trace and compilation), and the largest force
-difference between the two. Run it on a quiet machine.
+difference between the two. ``--part training``: the compiled training step of ``gaunt-md fit
+--compile`` (loss and gradients of a batch of 2) on liquid water in gaunt-water's settings, one
+thread, traced both ways, against the eager step. Run it on a quiet machine.
 
-    python benchmarks/traced_blocks.py   # ~8 min: benchmarks/results/traced_blocks.json, docs/performance.md
+    python benchmarks/traced_blocks.py   # ~15 min: benchmarks/results/traced_blocks.json, docs/performance.md
+    python benchmarks/traced_blocks.py --part force   # or --part training: one table, the other kept
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import statistics
@@ -27,7 +31,10 @@ from _docs import write_section
 from ase.io import read
 
 import gaunt_md.compiled as compiled
+import gaunt_md.train.step as train_step
 from gaunt_md import GauntCalculator, GauntForceField
+from gaunt_md.data import read_frames
+from gaunt_md.train.graphs import labelled_graph
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -80,14 +87,76 @@ def measure(file: Path, elements: list[str], supercell: tuple, calls: int) -> di
     }
 
 
+def measure_training(batches: int = 4, rounds: int = 5) -> dict:
+    """ms per batch of the compiled training step traced with blocks and whole, and of the eager step."""
+    from torch_geometric.data import Batch
+
+    torch.set_num_threads(1)  # as gaunt-md fit trains
+    torch.manual_seed(0)
+    settings = json.loads((ROOT / "models" / "gaunt-water.json").read_text())["training"]["config"]
+    model = GauntForceField(["H", "O"], **settings["model"]).float().train()
+    frames = read_frames(DATA / "water" / "train.xyz", "energy", "forces", None)[: 2 * batches]
+    graphs = [labelled_graph(f, model.config.r_max, model.species_of, torch.float32) for f in frames]
+    data = [Batch.from_data_list(graphs[i : i + 2]) for i in range(0, len(graphs), 2)]
+    weights = {"energy": 1.0, "forces": 100.0, "stress": 1.0}
+    steps, first_s = {}, {}
+    for kind in ("blocked", "whole"):
+        steps[kind] = train_step.CompiledStep(model, 2, echo=lambda *a: None)
+        whole = train_step.whole_tensors
+        if kind == "blocked":
+            train_step.whole_tensors = contextlib.nullcontext  # traced as before 2026-12-06
+        try:
+            start = time.perf_counter()
+            steps[kind](data[0], weights)
+            first_s[kind] = time.perf_counter() - start
+        finally:
+            train_step.whole_tensors = whole
+        if None in steps[kind].calls.values():
+            raise RuntimeError("the training step did not compile")
+    calls = {
+        "blocked": lambda b: steps["blocked"](b, weights),
+        "whole": lambda b: steps["whole"](b, weights),
+        "eager": lambda b: train_step.eager_loss_and_gradients(model, b, weights),
+    }
+    times: dict[str, list[float]] = {k: [] for k in calls}
+    for r in range(rounds + 1):  # the first round warms up
+        for kind, call in calls.items():
+            start = time.perf_counter()
+            for b in data:
+                call(b)
+            if r:
+                times[kind].append(1e3 * (time.perf_counter() - start) / len(data))
+    return {
+        **{f"{k}_ms": statistics.median(times[k]) for k in KINDS},
+        "speedup": statistics.median([a / b for a, b in zip(times["blocked"], times["whole"])]),
+        "whole_vs_eager": statistics.median([a / b for a, b in zip(times["eager"], times["whole"])]),
+        "first_call_s": first_s,
+    }
+
+
 def main() -> None:
-    torch.set_num_threads(THREADS)
-    rows = {}
-    for name, (file, elements, supercell, calls) in SYSTEMS.items():
-        rows[name] = measure(file, elements, supercell, calls)
-        print(name, json.dumps(rows[name]), flush=True)
-    meta = {"torch": torch.__version__, "threads": THREADS, "time": time.strftime("%Y-%m-%d %H:%M")}
-    (ROOT / "benchmarks" / "results" / "traced_blocks.json").write_text(json.dumps({"meta": meta, **rows}, indent=2))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=["force", "training"], nargs="+", default=["force", "training"])
+    args = parser.parse_args()
+    output = ROOT / "benchmarks" / "results" / "traced_blocks.json"
+    results = json.loads(output.read_text()) if output.is_file() else {}
+    stamp = {"torch": torch.__version__, "time": time.strftime("%Y-%m-%d %H:%M")}
+    if "force" in args.part:
+        torch.set_num_threads(THREADS)
+        rows = {}
+        for name, (file, elements, supercell, calls) in SYSTEMS.items():
+            rows[name] = measure(file, elements, supercell, calls)
+            print(name, json.dumps(rows[name]), flush=True)
+        results["force"] = {"meta": {**stamp, "threads": THREADS}, **rows}
+    if "training" in args.part:
+        results["training"] = {"meta": {**stamp, "threads": 1}, "water 64 H2O (192 atoms)": measure_training()}
+        print(json.dumps(results["training"]), flush=True)
+    output.write_text(json.dumps(results, indent=2))
+    write_docs(results)
+
+
+def write_docs(results: dict) -> None:
+    meta, rows = results["force"]["meta"], {k: v for k, v in results["force"].items() if k != "meta"}
     lines = [
         f"Compiled force calls, {THREADS} threads ({meta['time']}), traced with the CPU passes in blocks (before "
         "2026-12-06) and with whole tensors (now, `gaunt_md.blocking`): the same model compiled both ways in one "
@@ -104,6 +173,22 @@ def main() -> None:
             for n, r in rows.items()
         ),
     ]
+    if "training" in results:
+        t = results["training"]
+        row = t["water 64 H2O (192 atoms)"]
+        lines += [
+            "",
+            f"The compiled training step of `gaunt-md fit --compile` ({t['meta']['time']}, `--part training`): loss and "
+            "gradients of a batch of 2 frames of liquid water (192 atoms each) in gaunt-water's settings, one thread, "
+            "traced both ways, medians over 5 rounds of 4 batches after a warm-up round.",
+            "",
+            "| system | blocked ms/batch | whole ms/batch | speed-up | eager ms/batch | whole vs eager | first step s "
+            "(blocked, whole) |",
+            "|---|---|---|---|---|---|---|",
+            f"| water 64 H2O, batch of 2 | {row['blocked_ms']:.1f} | {row['whole_ms']:.1f} | {row['speedup']:.2f}x | "
+            f"{row['eager_ms']:.1f} | {row['whole_vs_eager']:.2f}x | {row['first_call_s']['blocked']:.0f}, "
+            f"{row['first_call_s']['whole']:.0f} |",
+        ]
     write_section(ROOT / "docs" / "performance.md", "traced_blocks", "Blocks in compiled graphs", lines)
 
 
