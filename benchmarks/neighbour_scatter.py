@@ -23,6 +23,7 @@ from pathlib import Path
 
 import torch
 from _docs import write_section
+from _timing import interleaved_calls
 from ase.io import read
 
 import gaunt_md.nn.neighbour_sum as neighbour_sum
@@ -68,17 +69,7 @@ def measure(file: Path, elements: list[str], calls: int) -> dict:
             first.get_forces()
         finally:
             neighbour_sum._contract = NEW
-    times: dict[str, list[float]] = {k: [] for k in calcs}
-    forces = {}
-    for _ in range(ROUNDS):
-        for name, calc in calcs.items():
-            moved = atoms.copy()
-            moved.calc = calc
-            start = time.perf_counter()
-            for _ in range(calls):
-                moved.positions[0, 0] += 1e-5  # a new structure: the calculator recomputes
-                forces[name] = moved.get_forces()
-            times[name].append(1e3 * (time.perf_counter() - start) / calls)
+    times, forces = interleaved_calls(calcs, atoms, calls, ROUNDS)
     return {
         "index_add_ms": statistics.median(times["index_add"]),
         "scatter_add_ms": statistics.median(times["scatter_add"]),

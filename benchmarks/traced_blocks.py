@@ -28,6 +28,7 @@ from pathlib import Path
 
 import torch
 from _docs import write_section
+from _timing import interleaved_calls
 from ase.io import read
 
 import gaunt_md.compiled as compiled
@@ -67,17 +68,7 @@ def measure(file: Path, elements: list[str], supercell: tuple, calls: int) -> di
             first_s[kind] = time.perf_counter() - start
         finally:
             compiled.whole_tensors = whole
-    times: dict[str, list[float]] = {k: [] for k in calcs}
-    forces = {}
-    for _ in range(ROUNDS):
-        for kind, calc in calcs.items():
-            moved = atoms.copy()
-            moved.calc = calc
-            start = time.perf_counter()
-            for _ in range(calls):
-                moved.positions[0, 0] += 1e-5  # a new structure: the calculator recomputes
-                forces[kind] = moved.get_forces()
-            times[kind].append(1e3 * (time.perf_counter() - start) / calls)
+    times, forces = interleaved_calls(calcs, atoms, calls, ROUNDS)
     return {
         **{f"{k}_ms": statistics.median(times[k]) for k in KINDS},
         "speedup": statistics.median([a / b for a, b in zip(times["blocked"], times["whole"])]),
