@@ -24,6 +24,7 @@ import contextlib
 import json
 import statistics
 import time
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -50,6 +51,34 @@ ROUNDS, THREADS = 7, 2
 KINDS = ("blocked", "whole", "eager")
 
 
+@contextlib.contextmanager
+def traced_with_blocks(module):
+    """Within this context ``module`` traces its graphs as before 2026-12-06, with the eager blocks."""
+    whole = module.whole_tensors
+    module.whole_tensors = contextlib.nullcontext
+    try:
+        yield
+    finally:
+        module.whole_tensors = whole
+
+
+def timed_first(kind: str, module, call) -> float:
+    """Seconds of ``call()``, the first call of contender ``kind`` (blocked: traced with blocks)."""
+    with traced_with_blocks(module) if kind == "blocked" else contextlib.nullcontext():
+        start = time.perf_counter()
+        call()
+        return time.perf_counter() - start
+
+
+def summary(times: dict[str, list[float]]) -> dict:
+    """Medians over rounds of each contender's ms, and of the per-round ratios."""
+    return {
+        **{f"{k}_ms": statistics.median(times[k]) for k in KINDS},
+        "speedup": statistics.median([a / b for a, b in zip(times["blocked"], times["whole"])]),
+        "whole_vs_eager": statistics.median([a / b for a, b in zip(times["eager"], times["whole"])]),
+    }
+
+
 def measure(file: Path, elements: list[str], supercell: tuple, calls: int) -> dict:
     torch.manual_seed(0)
     model = GauntForceField(elements)
@@ -59,20 +88,10 @@ def measure(file: Path, elements: list[str], supercell: tuple, calls: int) -> di
         calcs[kind] = GauntCalculator(model, device="cpu", dtype="float32", compile=kind != "eager")
         first = atoms.copy()
         first.calc = calcs[kind]
-        whole = compiled.whole_tensors
-        if kind == "blocked":
-            compiled.whole_tensors = contextlib.nullcontext  # traced as before 2026-12-06
-        try:
-            start = time.perf_counter()
-            first.get_forces()
-            first_s[kind] = time.perf_counter() - start
-        finally:
-            compiled.whole_tensors = whole
+        first_s[kind] = timed_first(kind, compiled, first.get_forces)
     times, forces = interleaved_calls(calcs, atoms, calls, ROUNDS)
     return {
-        **{f"{k}_ms": statistics.median(times[k]) for k in KINDS},
-        "speedup": statistics.median([a / b for a, b in zip(times["blocked"], times["whole"])]),
-        "whole_vs_eager": statistics.median([a / b for a, b in zip(times["eager"], times["whole"])]),
+        **summary(times),
         "first_call_s": {k: first_s[k] for k in ("blocked", "whole")},
         "max_force_difference": float(abs(forces["blocked"] - forces["whole"]).max()),
     }
@@ -92,16 +111,8 @@ def measure_training(batches: int = 4, rounds: int = 5) -> dict:
     weights = {"energy": 1.0, "forces": 100.0, "stress": 1.0}
     steps, first_s = {}, {}
     for kind in ("blocked", "whole"):
-        steps[kind] = train_step.CompiledStep(model, 2, echo=lambda *a: None)
-        whole = train_step.whole_tensors
-        if kind == "blocked":
-            train_step.whole_tensors = contextlib.nullcontext  # traced as before 2026-12-06
-        try:
-            start = time.perf_counter()
-            steps[kind](data[0], weights)
-            first_s[kind] = time.perf_counter() - start
-        finally:
-            train_step.whole_tensors = whole
+        step = steps[kind] = train_step.CompiledStep(model, 2, echo=lambda *a: None)
+        first_s[kind] = timed_first(kind, train_step, partial(step, data[0], weights))
         if None in steps[kind].calls.values():
             raise RuntimeError("the training step did not compile")
     calls = {
@@ -117,12 +128,7 @@ def measure_training(batches: int = 4, rounds: int = 5) -> dict:
                 call(b)
             if r:
                 times[kind].append(1e3 * (time.perf_counter() - start) / len(data))
-    return {
-        **{f"{k}_ms": statistics.median(times[k]) for k in KINDS},
-        "speedup": statistics.median([a / b for a, b in zip(times["blocked"], times["whole"])]),
-        "whole_vs_eager": statistics.median([a / b for a, b in zip(times["eager"], times["whole"])]),
-        "first_call_s": first_s,
-    }
+    return {**summary(times), "first_call_s": first_s}
 
 
 def main() -> None:
