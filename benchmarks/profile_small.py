@@ -5,7 +5,7 @@ Same model as ``benchmarks/speed.py`` (random weights, 128 channels, L=3, hidden
 Times, as medians over rounds that time a block of calls of each part in turn:
 
 - ``calculator``: ``atoms.get_forces()`` through GauntCalculator (neighbour list, graph, model, copies);
-- ``graph``: neighbour list and graph only (``atoms_to_graph`` + ``batch_graphs``);
+- ``graph``: neighbour list and graph only (``structure_graph``, as a calculator call builds it);
 - ``forward``: the model's energy without forces (inference mode);
 - ``forward_backward``: energy and forces (autograd), the model part of a force call;
 - ``compiled``: the same through ``gaunt_md.compiled.CompiledForceField`` (static shapes: padding, the
@@ -36,7 +36,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from gaunt_md import GauntCalculator, GauntForceField
 from gaunt_md.compiled import CompiledForceField, trace
-from gaunt_md.data import atoms_to_graph, batch_graphs
+from gaunt_md.data import structure_graph
 
 ROOT = Path(__file__).resolve().parents[1]
 FILE = ROOT.parent / "shared" / "data" / "acac" / "test_MD_300K.xyz"
@@ -91,7 +91,7 @@ def main() -> None:
         a.get_forces()
 
     def graph():
-        return batch_graphs([atoms_to_graph(atoms, model.config.r_max, model.species_of, dtype=torch.float32)])
+        return structure_graph(atoms, model.config.r_max, model.species_of, torch.float32)
 
     g = graph()
 

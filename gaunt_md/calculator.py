@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +12,8 @@ from ase.stress import full_3x3_to_voigt_6_stress
 from . import hub
 from .allocator import tune_cpu_allocator
 from .committee import Committee, spread
-from .compiled import CompiledForceField
-from .data import as_atoms, atoms_to_graph, batch_graphs
+from .compiled import CompiledForceField, threads_for
+from .data import as_atoms, structure_graph
 from .exported import ExportedForceField
 from .model import GauntForceField
 from .runtime import resolve_device, resolve_dtype, set_threads
@@ -95,13 +96,13 @@ class GauntCalculator(Calculator):
         want_stress = "stress" in properties
         if want_stress and not self.atoms.pbc.all():
             raise PropertyNotImplementedError("stress is only defined for structures periodic in all three directions")
-        graph = atoms_to_graph(self.atoms, self.model.config.r_max, self.model.species_of, dtype=self.dtype)
-        batch = batch_graphs([graph]).to(self.device)
         periodic = bool(self.atoms.pbc.all())
-        if self.compiled is not None:
-            out = self.compiled(batch, compute_stress=periodic)
-        else:
-            out = self.model(batch, compute_forces=True, compute_stress=periodic)
+        with self._threads():
+            graph = structure_graph(self.atoms, self.model.config.r_max, self.model.species_of, self.dtype, self.device)
+            if self.compiled is not None:
+                out = self.compiled(graph, compute_stress=periodic)
+            else:
+                out = self.model(graph, compute_forces=True, compute_stress=periodic)
         if self.is_committee:
             out = spread(out, self.model.std_scale)
         out = {k: v.detach().cpu().double().numpy() for k, v in out.items()}
@@ -114,3 +115,9 @@ class GauntCalculator(Calculator):
             self.results["forces_std"] = out["forces_std"]
             if "stress_std" in out:
                 self.results["stress_std"] = full_3x3_to_voigt_6_stress(out["stress_std"][0])
+
+    def _threads(self):
+        """Compiled calls of small structures run on one CPU thread (``gaunt_md.compiled.threads_for``)."""
+        if isinstance(self.compiled, CompiledForceField):
+            return threads_for(len(self.atoms), self.device)
+        return nullcontext()

@@ -71,7 +71,7 @@ class CompiledForceField:
             raise ValueError("a compiled force call takes one structure at a time")
         compute_stress = bool(compute_stress)
         inputs, key = self._padded(graph, compute_stress)
-        with _threads_for(key[0], inputs[0].device):  # inductor fixes a kernel's threads when it compiles it
+        with threads_for(key[0], inputs[0].device):  # inductor fixes a kernel's threads when it compiles it
             if key not in self.calls:
                 return self._first_call(key, inputs, graph, compute_stress)
             if self.calls[key] is None:
@@ -115,10 +115,11 @@ class CompiledForceField:
 
 
 @contextlib.contextmanager
-def _threads_for(atoms: int, device: torch.device):
-    """One CPU thread for a structure of at most ONE_THREAD_ATOMS atoms (restored afterwards)."""
+def threads_for(atoms: int, device: torch.device | str):
+    """One CPU thread for a structure of at most ONE_THREAD_ATOMS atoms (restored afterwards). Callers
+    wrap the graph building too: its small torch operators on two threads cost more than on one."""
     before = torch.get_num_threads()
-    if device.type != "cpu" or atoms > ONE_THREAD_ATOMS or before == 1:
+    if torch.device(device).type != "cpu" or atoms > ONE_THREAD_ATOMS or before == 1:
         yield
         return
     torch.set_num_threads(1)

@@ -1,6 +1,7 @@
 """The blocked neighbour sum of the convolution against the plain gather + einsum it replaces."""
 
 import pytest
+import numpy as np
 import torch
 
 from gaunt_md.nn import neighbour_sum as module
@@ -82,7 +83,11 @@ def test_neighbour_table_inverts_its_edge_map():
     neighbours = torch.randint(0, 9, (40,), generator=gen)
     table = NeighbourTable.build(centers, neighbours, 10, 3)
     assert table.width == int(torch.bincount(centers).max())
-    assert torch.equal(table.edge_table, inverse_table(table.edge, 40 * 3))
+    assert np.array_equal(table.edge_table.numpy(), inverse_table(table.edge.numpy(), 40 * 3))
+    slots = inverse_table(centers.numpy(), 10)  # by definition: each center's edges in order, then len(centers)
+    for atom in range(10):
+        mine = torch.nonzero(centers == atom).flatten().tolist()
+        assert slots[atom].tolist() == mine + [40] * (table.width - len(mine))
     slot = table.edge_table[:, 0].view(40, 3)
     assert torch.equal(slot // (3 * table.width), centers[:, None].expand(40, 3))  # each edge sits in its center's row
     assert torch.equal(table.neighbour[slot.reshape(-1)], (neighbours[:, None] * 3 + torch.arange(3)).reshape(-1))

@@ -26,7 +26,7 @@ def export(structure, model, index, device, dtype, threads, force, output) -> No
     code: `gaunt-md md ... --model PREFIX.pt2` or GauntCalculator("PREFIX.pt2")."""
     from ..calculator import load_model
     from ..committee import Committee
-    from ..data import atoms_to_graph, batch_graphs, read_structure
+    from ..data import read_structure, structure_graph
     from ..exported import export as export_force_call
     from ..files import Outputs
     from ..runtime import resolve_device, resolve_dtype, set_threads
@@ -39,13 +39,13 @@ def export(structure, model, index, device, dtype, threads, force, output) -> No
         raise ValueError(f"{model} is a committee; export takes one model")
     where, precision = resolve_device(device), resolve_dtype(dtype)
     inference = loaded.for_inference().to(device=where, dtype=precision).eval()
-    graph = batch_graphs([atoms_to_graph(atoms, inference.config.r_max, inference.species_of, dtype=precision)])
+    graph = structure_graph(atoms, inference.config.r_max, inference.species_of, precision, where)
     click.echo(
         f"exporting {model} for {atoms.get_chemical_formula()} ({len(atoms)} atoms): compiling takes a minute or more"
     )
     outputs.claim()
     start = time.perf_counter()
-    meta = export_force_call(inference, graph.to(where), outputs.paths[0], bool(atoms.pbc.all()), source=str(model))
+    meta = export_force_call(inference, graph, outputs.paths[0], bool(atoms.pbc.all()), source=str(model))
     click.echo(
         f"wrote {outputs.paths[0]} in {time.perf_counter() - start:.0f} s: {meta['atoms']} atoms, up to {meta['edges']} "
         f"edges and {meta['width']} neighbours per atom, {meta['dtype']} on {meta['device']}"

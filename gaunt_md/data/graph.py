@@ -10,6 +10,7 @@ to the image within r_max of i, so r_ij = x_j - x_i + shift), ``cell [1, 3, 3]``
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -66,8 +67,8 @@ def _search_cell(atoms: Atoms, r_max: float) -> tuple[np.ndarray, np.ndarray]:
     return cell, positions
 
 
-def atoms_to_graph(atoms: Atoms, r_max: float, species_of: dict[int, int], dtype: torch.dtype = torch.float64) -> Data:
-    """The neighbour graph of ``atoms`` within ``r_max`` (Å); ``species_of`` maps Z → element index."""
+def _graph_arrays(atoms: Atoms, r_max: float, species_of: dict[int, int]) -> dict[str, np.ndarray]:
+    """The fields of a structure's graph (module docstring) as numpy arrays."""
     _check(atoms)
     numbers = atoms.get_atomic_numbers()
     unknown = sorted(set(numbers.tolist()) - set(species_of))
@@ -79,17 +80,54 @@ def atoms_to_graph(atoms: Atoms, r_max: float, species_of: dict[int, int], dtype
         raise ValueError(f"element(s) {names} not supported by this model, which knows {known}")
     cell, positions = _search_cell(atoms, r_max)
     i, j, shift_index = neighbour_list("ijS", positions=positions, cell=cell, pbc=atoms.pbc, cutoff=r_max)
-    shifts = shift_index @ atoms.cell.array
-    periodic = atoms.pbc.all()
-    return Data(
-        positions=torch.tensor(atoms.get_positions(), dtype=dtype),
-        species=torch.tensor([species_of[z] for z in numbers], dtype=torch.long),
-        edge_index=torch.tensor(np.stack([i, j]), dtype=torch.long),
-        shifts=torch.tensor(shifts, dtype=dtype),
-        cell=torch.tensor(atoms.cell.array, dtype=dtype).unsqueeze(0),
-        volume=torch.tensor([abs(atoms.cell.volume) if periodic else 0.0], dtype=dtype),
-        num_nodes=len(atoms),
-    )
+    return {
+        "positions": atoms.get_positions(),
+        "species": np.array([species_of[z] for z in numbers], dtype=np.int64),
+        "edge_index": np.stack([i, j]).astype(np.int64),
+        "shifts": shift_index @ atoms.cell.array,
+        "cell": atoms.cell.array[None].copy(),
+        "volume": np.array([abs(atoms.cell.volume) if atoms.pbc.all() else 0.0]),
+    }
+
+
+def _tensors(arrays: dict[str, np.ndarray], dtype: torch.dtype, device: torch.device | str = "cpu") -> dict:
+    """Torch tensors of :func:`_graph_arrays`: integers as int64, lengths in ``dtype``."""
+    return {
+        k: torch.from_numpy(v).to(device=device, dtype=torch.long if v.dtype == np.int64 else dtype)
+        for k, v in arrays.items()
+    }
+
+
+def atoms_to_graph(atoms: Atoms, r_max: float, species_of: dict[int, int], dtype: torch.dtype = torch.float64) -> Data:
+    """The neighbour graph of ``atoms`` within ``r_max`` (Å); ``species_of`` maps Z → element index."""
+    return Data(**_tensors(_graph_arrays(atoms, r_max, species_of), dtype), num_nodes=len(atoms))
+
+
+@dataclass
+class Structure:
+    """One structure's graph as a batch of one (the fields of the module docstring, ``batch [N]`` all
+    zero, ``num_graphs`` 1): what ``batch_graphs([atoms_to_graph(...)])`` holds, without
+    torch-geometric's containers, whose construction took a fifth of a compiled 15-atom force call
+    (docs/performance.md, "Around the graph"). Calculators pass one to the model each call."""
+
+    positions: torch.Tensor
+    species: torch.Tensor
+    edge_index: torch.Tensor
+    shifts: torch.Tensor
+    cell: torch.Tensor
+    volume: torch.Tensor
+    num_graphs: int = 1
+
+    @property
+    def batch(self) -> torch.Tensor:
+        return self.species.new_zeros(self.species.shape[0])
+
+
+def structure_graph(
+    atoms: Atoms, r_max: float, species_of: dict[int, int], dtype: torch.dtype, device: torch.device | str = "cpu"
+) -> Structure:
+    """The graph of ``atoms`` (as :func:`atoms_to_graph`) as a batch of one on ``device``."""
+    return Structure(**_tensors(_graph_arrays(atoms, r_max, species_of), dtype, device))
 
 
 def batch_graphs(graphs: Sequence[Data]) -> Batch:

@@ -10,6 +10,7 @@ derivatives of every order stay gathers. Build the table once per index with
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from ..copies import copies_first
@@ -91,20 +92,23 @@ def gather_rows(x: torch.Tensor, index: torch.Tensor, table: torch.Tensor) -> to
     return _GatherRows.apply(x, index, table)
 
 
-def inverse_table(index: torch.Tensor, num_rows: int, width: int | None = None) -> torch.Tensor:
+def inverse_table(index: np.ndarray, num_rows: int, width: int | None = None) -> np.ndarray:
     """``[num_rows, width]``: for each row r the positions p with index[p] == r, padded with
     ``len(index)``; entries of ``index`` ≥ num_rows (zero rows) are left out. ``width`` defaults to
-    the largest count; a larger one pads every row (it must not be smaller)."""
-    valid = torch.nonzero(index < num_rows).squeeze(1)
+    the largest count; a larger one pads every row (it must not be smaller). Built with numpy, on the
+    host: a table is data for the model's graph, not part of it, and a dozen torch operators on a
+    few hundred integers cost several times the numpy ones (docs/performance.md, "Around the graph")."""
+    index = np.asarray(index)
+    valid = np.flatnonzero(index < num_rows)
     target = index[valid]
-    counts = torch.bincount(target, minlength=num_rows)
-    largest = int(counts.max()) if target.numel() else 0
+    counts = np.bincount(target, minlength=num_rows)
+    largest = int(counts.max()) if target.size else 0
     if width is not None and width < largest:
         raise ValueError(f"table width {width} is smaller than the largest count {largest}")
     width = max(largest, 1) if width is None else width
-    order = torch.argsort(target, stable=True)
-    start = torch.cumsum(counts, 0) - counts
-    rank = torch.arange(target.numel(), device=index.device) - start[target[order]]
-    table = torch.full((num_rows * width,), index.numel(), dtype=torch.long, device=index.device)
+    order = np.argsort(target, kind="stable")
+    start = np.cumsum(counts) - counts
+    rank = np.arange(target.size) - start[target[order]]
+    table = np.full(num_rows * width, index.size, dtype=np.int64)
     table[target[order] * width + rank] = valid[order]
-    return table.view(num_rows, width)
+    return table.reshape(num_rows, width)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from .gather import inverse_table
@@ -38,20 +39,24 @@ class NeighbourTable:
         """The table of the edges ``centers → neighbours`` [E]. With ``num_edges`` ≥ E the per-edge
         data has that many rows, the last ones padding that no slot reads (and whose gradient is
         zero); with ``width`` ≥ the largest neighbour count every row has that many slots. Then the
-        table's shapes depend on (num_nodes, num_edges, width) alone (``gaunt_md.compiled``)."""
-        real = centers.numel()
+        table's shapes depend on (num_nodes, num_edges, width) alone (``gaunt_md.compiled``). Built
+        on the host (numpy, as :func:`inverse_table`) and returned on the device of ``centers``."""
+        device = centers.device
+        centers, neighbours = centers.cpu().numpy(), neighbours.cpu().numpy()
+        real = centers.size
         n_edges = real if num_edges is None else num_edges
         slots = inverse_table(centers, num_nodes, width)  # [N, width]: the edges of each center, E when empty
         width = slots.shape[1]
-        group = torch.arange(groups, device=centers.device)
+        group = np.arange(groups)
         empty = (slots == real)[:, None, :]
-        edge = torch.where(empty, n_edges * groups, slots[:, None, :] * groups + group[:, None]).reshape(-1)
-        atom = torch.cat([neighbours, neighbours.new_full((1,), num_nodes)])[slots]
-        neighbour = torch.where(empty, num_nodes * groups, atom[:, None, :] * groups + group[:, None]).reshape(-1)
+        edge = np.where(empty, n_edges * groups, slots[:, None, :] * groups + group[:, None]).reshape(-1)
+        atom = np.append(neighbours, num_nodes)[slots]
+        neighbour = np.where(empty, num_nodes * groups, atom[:, None, :] * groups + group[:, None]).reshape(-1)
         # edge is a partial permutation: edge e, group g sits in slot ((center · G + g) · width + rank of e)
-        filled = torch.nonzero(slots < real)
-        rank = torch.empty(real, dtype=torch.long, device=centers.device)
-        rank[slots[filled[:, 0], filled[:, 1]]] = filled[:, 1]
+        filled_row, filled_slot = np.nonzero(slots < real)
+        rank = np.empty(real, dtype=np.int64)
+        rank[slots[filled_row, filled_slot]] = filled_slot
         edge_table = (centers[:, None] * groups + group) * width + rank[:, None]  # [E, G]
-        padding = edge_table.new_full((n_edges - real, groups), edge.numel())  # padded edges: no slot
-        return cls(width, edge, torch.cat([edge_table, padding]).view(-1, 1), neighbour)
+        padding = np.full((n_edges - real, groups), edge.size)  # padded edges: no slot
+        edge_table = np.concatenate([edge_table, padding]).reshape(-1, 1)
+        return cls(width, *(torch.from_numpy(x).to(device) for x in (edge, edge_table, neighbour)))
