@@ -106,7 +106,7 @@ class GauntForceField(torch.nn.Module):
         return [chemical_symbols[z] for z in self.config.elements]
 
     def forward(self, graph, compute_forces: bool = True, compute_stress: bool = False) -> dict[str, torch.Tensor]:
-        """Energies and derivatives of a batch of graphs (``gaunt_md.data.batch_graphs``).
+        """Energies and derivatives of a batch of graphs (``gaunt_md.data.batch_graphs``, ``structure_graph``).
 
         Returns ``energy [B]`` (eV), ``energies [N]`` (eV per atom), and when asked ``forces [N, 3]``
         (eV/Å) and ``stress [B, 3, 3]`` (eV/Å^3; zero for non-periodic structures), the exact

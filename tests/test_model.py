@@ -239,6 +239,23 @@ def test_a_batch_of_one_is_torch_geometrics_batch(acac):
         assert ours.to("cpu").num_nodes == len(atoms)
 
 
+def test_a_structure_graph_holds_what_a_batch_of_one_holds(acac):
+    """Calculators pass ``structure_graph`` to the model: the same tensors as torch-geometric's batch of one,
+    and the same energies and forces."""
+    from gaunt_md.data import structure_graph
+
+    model = small_model()
+    for atoms in (acac, periodic_box()):
+        ours = structure_graph(atoms, model.config.r_max, model.species_of, torch.float64)
+        theirs = batch_graphs([atoms_to_graph(atoms, model.config.r_max, model.species_of)])
+        assert ours.num_graphs == 1
+        for key in ("positions", "species", "edge_index", "shifts", "cell", "volume", "batch"):
+            assert torch.equal(getattr(ours, key), theirs[key]), key
+        stress = bool(atoms.pbc.all())
+        a, b = (model(g, compute_forces=True, compute_stress=stress) for g in (ours, theirs))
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
 def test_float32_agrees_with_float64(acac):
     model = small_model()
     e64, f64 = energy_forces(model, acac, "float64")

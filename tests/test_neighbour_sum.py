@@ -1,7 +1,7 @@
 """The blocked neighbour sum of the convolution against the plain gather + einsum it replaces."""
 
-import pytest
 import numpy as np
+import pytest
 import torch
 
 from gaunt_md.nn import neighbour_sum as module
