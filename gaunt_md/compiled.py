@@ -62,6 +62,7 @@ class CompiledForceField:
         self.model, self.backend = model, backend
         self.calls: dict[tuple, object] = {}
         self.compile_seconds: dict[tuple, float] = {}
+        self._last: tuple | None = None  # (kind, edge_index, key, padded edges) of the previous call
 
     def __call__(self, graph, compute_stress: bool = False) -> dict[str, torch.Tensor]:
         """``graph``: one structure (``gaunt_md.data.structure_graph``, or a batch of one). Returns
@@ -106,10 +107,18 @@ class CompiledForceField:
 
         Hysteresis, so that an MD run whose edge count wanders across a bucket boundary compiles
         once: a structure goes to the smallest compiled bucket it fits (within a factor REUSE), and
-        only otherwise opens a new bucket, sized with HEADROOM above the structure."""
+        only otherwise opens a new bucket, sized with HEADROOM above the structure. The padded edges
+        and their table are kept from the previous call while its edges stay the same (most steps of
+        an MD run of a molecule)."""
         kind = (graph.positions.shape[0], compute_stress, graph.positions.dtype, str(graph.positions.device))
-        key = shape_key([k for k, call in self.calls.items() if call is not None], graph_sizes(graph), kind)
-        return padded_inputs(graph, self.model.config, key[1], key[2]), key
+        last = self._last
+        if last is not None and last[0] == kind and torch.equal(last[1], graph.edge_index) and last[2] in self.calls:
+            key, edges = last[2:]
+        else:
+            key = shape_key([k for k, call in self.calls.items() if call is not None], graph_sizes(graph), kind)
+            edges = padded_edges(graph, self.model.config, key[1], key[2])
+            self._last = (kind, graph.edge_index, key, edges)
+        return padded_inputs(graph, self.model.config, key[1], key[2], edges), key
 
     def _compile(self, inputs: tuple, compute_stress: bool):
         return compile_graph(trace(self.model, inputs, compute_stress), inputs, self.backend)
@@ -178,25 +187,25 @@ def graph_sizes(graph) -> tuple[int, int]:
     return centers.size, int(np.bincount(centers).max())
 
 
-def padded_inputs(graph, config, n_edges: int, width: int) -> tuple[torch.Tensor, ...]:
-    """The tensors a traced force call (or training step) takes, for a graph padded to ``n_edges``
-    edges and a neighbour table ``width`` slots wide (``config``: the model's, for r_max and the
-    radial groups): positions, shifts, edge_index, species, volume and the table's three indices."""
+def padded_edges(graph, config, n_edges: int, width: int) -> tuple[torch.Tensor, ...]:
+    """The inputs of a traced call that depend on the edges alone: ``edge_index`` padded to ``n_edges``
+    (padded edges: atom 0 to itself) and the three indices of its neighbour table ``width`` slots wide."""
     centers, neighbours = graph.edge_index
     n, pad = graph.positions.shape[0], n_edges - centers.numel()
     table = NeighbourTable.build(centers, neighbours, n, config.radial_groups, n_edges, width)
-    shifts = graph.shifts.new_zeros(pad, 3)
+    edge_index = torch.cat([graph.edge_index, graph.edge_index.new_zeros(2, pad)], dim=1)
+    return edge_index, table.edge, table.edge_table, table.neighbour
+
+
+def padded_inputs(graph, config, n_edges: int, width: int, edges: tuple | None = None) -> tuple[torch.Tensor, ...]:
+    """The tensors a traced force call (or training step) takes, for a graph padded to ``n_edges``
+    edges and a neighbour table ``width`` slots wide (``config``: the model's, for r_max and the
+    radial groups): positions, shifts, edge_index, species, volume and the table's three indices.
+    ``edges``: :func:`padded_edges` of this graph, if already at hand."""
+    edge_index, *table = padded_edges(graph, config, n_edges, width) if edges is None else edges
+    shifts = graph.shifts.new_zeros(n_edges - graph.edge_index.shape[1], 3)
     shifts[:, 0] = PAD_LENGTH * config.r_max
-    return (
-        graph.positions,
-        torch.cat([graph.shifts, shifts]),
-        torch.cat([graph.edge_index, graph.edge_index.new_zeros(2, pad)], dim=1),  # padded edges: atom 0 to itself
-        graph.species,
-        graph.volume,
-        table.edge,
-        table.edge_table,
-        table.neighbour,
-    )
+    return (graph.positions, torch.cat([graph.shifts, shifts]), edge_index, graph.species, graph.volume, *table)
 
 
 def trace(model: torch.nn.Module, inputs: tuple, compute_stress: bool) -> torch.fx.GraphModule:

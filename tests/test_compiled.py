@@ -58,6 +58,28 @@ def test_padded_trace_equals_the_model_on_molecules_and_periodic_cells():
     assert all(call is not None for call in compiled.calls.values())
 
 
+def test_the_padded_edges_of_the_previous_call_serve_while_the_edges_stay(monkeypatch):
+    """An MD step that moves atoms without changing the neighbour list reuses the previous call's
+    padded edges and table; new edges rebuild them; both give the model's forces."""
+    import gaunt_md.compiled as module
+
+    model = small_model().for_inference()
+    compiled = CompiledForceField(model, backend="eager")
+    builds, build = [], module.padded_edges
+    monkeypatch.setattr(module, "padded_edges", lambda *a: builds.append(1) or build(*a))
+    atoms = read(DATA / "acac" / "test_MD_300K.xyz", 0)
+    moved, stretched = atoms.copy(), atoms.copy()
+    moved.positions[0] += 1e-3  # the same edges
+    stretched.positions *= 1.2  # fewer edges
+    edges = []
+    for frame in (atoms, moved, stretched, moved):
+        graph = graph_of(frame, model)
+        edges.append(graph.edge_index.shape[1])
+        out = compiled(graph)
+        torch.testing.assert_close(out["forces"], model(graph, compute_forces=True)["forces"], atol=1e-12, rtol=0)
+    assert edges[0] == edges[1] != edges[2] and len(builds) == 3  # built for the first, the stretched, and after it
+
+
 def test_a_table_narrower_than_the_neighbour_count_is_refused():
     centers, neighbours = torch.tensor([0, 0, 0, 1]), torch.tensor([1, 2, 3, 0])
     with pytest.raises(ValueError, match="width 2 is smaller than the largest count 3"):
