@@ -60,7 +60,8 @@ def test_padded_trace_equals_the_model_on_molecules_and_periodic_cells():
 
 def test_the_padded_edges_of_the_previous_call_serve_while_the_edges_stay(monkeypatch):
     """An MD step that moves atoms without changing the neighbour list reuses the previous call's
-    padded edges and table; new edges rebuild them; both give the model's forces."""
+    padded edges and table; new edges rebuild them, also when their count is the same (the atoms
+    reordered); all give the model's forces."""
     import gaunt_md.compiled as module
 
     model = small_model().for_inference()
@@ -70,14 +71,15 @@ def test_the_padded_edges_of_the_previous_call_serve_while_the_edges_stay(monkey
     atoms = read(DATA / "acac" / "test_MD_300K.xyz", 0)
     moved, stretched = atoms.copy(), atoms.copy()
     moved.positions[0] += 1e-3  # the same edges
+    reordered = moved[np.random.default_rng(0).permutation(len(moved))]  # as many edges, other indices
     stretched.positions *= 1.2  # fewer edges
     edges = []
-    for frame in (atoms, moved, stretched, moved):
+    for frame in (atoms, moved, reordered, stretched, moved):
         graph = graph_of(frame, model)
         edges.append(graph.edge_index.shape[1])
         out = compiled(graph)
         torch.testing.assert_close(out["forces"], model(graph, compute_forces=True)["forces"], atol=1e-12, rtol=0)
-    assert edges[0] == edges[1] != edges[2] and len(builds) == 3  # built for the first, the stretched, and after it
+    assert edges[0] == edges[1] == edges[2] != edges[3] and len(builds) == 4  # all but the second call build
 
 
 def test_a_table_narrower_than_the_neighbour_count_is_refused():

@@ -4,7 +4,7 @@
 zero row. Its adjoint sums rows: row r is the sum of the rows of v listed in ``table[r]`` (the
 positions p with index[p] == r, padded with ``len(index)``). Each is the other's backward, so
 derivatives of every order stay gathers. Build the table once per index with
-:func:`inverse_table`. Used by the convolution (``convolution.py``) and the neighbour table
+:func:`inverse_table` (numpy, on the host). Used by the convolution (``convolution.py``) and the neighbour table
 (``neighbours.py``).
 """
 
@@ -96,8 +96,8 @@ def inverse_table(index: np.ndarray, num_rows: int, width: int | None = None) ->
     """``[num_rows, width]``: for each row r the positions p with index[p] == r, padded with
     ``len(index)``; entries of ``index`` ≥ num_rows (zero rows) are left out. ``width`` defaults to
     the largest count; a larger one pads every row (it must not be smaller). Built with numpy, on the
-    host: a table is data for the model's graph, not part of it, and a dozen torch operators on a
-    few hundred integers cost several times the numpy ones (docs/performance.md, "Around the graph")."""
+    host: a table is data for the model's graph, not part of it, and on a few hundred integers numpy's
+    operators cost less than torch's (docs/performance.md, "Around the graph")."""
     index = np.asarray(index)
     valid = np.flatnonzero(index < num_rows)
     target = index[valid]
