@@ -72,3 +72,20 @@ def test_ring_matmul_in_blocks_equals_one_product(monkeypatch):
     for got, ref in zip(derivatives(_grid.ring_matmul), derivatives(torch.mm)):
         torch.testing.assert_close(got, ref, rtol=1e-13, atol=1e-13)
     assert torch.autograd.gradgradcheck(lambda y: _grid.ring_matmul(ring, y), (x,))
+
+
+@pytest.mark.parametrize("lmax, degree, chosen", [(3, 11, True), (3, 9, True), (2, 7, True), (10, 40, False)])
+def test_one_matrix_transforms_equal_the_two_tables(lmax, degree, chosen):
+    """Where it costs no more multiply-adds, the column transforms multiply by the tables' product
+    (the model's small degrees); the result equals the ring and Legendre products taken in turn."""
+    nb, na = grid_shape(degree, lmax)
+    to_grid, from_grid = ToGrid(lmax, nb, na), FromGrid(lmax, nb, na)
+    assert (to_grid.whole is not None) == (from_grid.whole is not None) == chosen
+    x = torch.randn((lmax + 1) ** 2, 7, dtype=torch.float64)
+    f = torch.randn(na, nb, 7, dtype=torch.float64)
+    one = to_grid.columns(x), from_grid.columns(f)
+    if not chosen:
+        return
+    to_grid.whole = from_grid.whole = None
+    torch.testing.assert_close(one[0], to_grid.columns(x), atol=1e-13, rtol=0)
+    torch.testing.assert_close(one[1], from_grid.columns(f), atol=1e-13, rtol=0)

@@ -10,7 +10,9 @@ an FFT (the rings are short: n_alpha = 41 for two degree-10 inputs into degree 2
 methods do the Legendre step as one dense matrix that also selects each m's coefficients ([(2L+1)
 n_beta, (L+1)**2]): more multiply-adds than a batched matmul per m, but one operator instead of a
 row gather and a batched matmul: fewer operators for small systems, fewer passes over memory for
-large ones. ``from_grid`` is the quadrature c_lm = Σ_ij w_i (2π / n_alpha) f_ij Y_lm(α_j, β_i);
+large ones. Where it costs no more multiply-adds (the model's degrees, L ≤ 3 on grids of up to ~100
+points), the column methods multiply by the product of the two tables instead ([n_alpha n_beta,
+(L+1)**2]): one matrix product per transform, and no intermediate ring amplitudes. ``from_grid`` is the quadrature c_lm = Σ_ij w_i (2π / n_alpha) f_ij Y_lm(α_j, β_i);
 it inverts ``to_grid`` and is exact for integrands of degree ≤ 2 n_beta - 1 in cos β and <
 n_alpha in α.
 
@@ -123,6 +125,14 @@ def ring_matmul(ring: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return _RingMatmul.apply(ring, x)
 
 
+def _if_cheaper(whole: np.ndarray, n_alpha: int, n_beta: int, m: int, f: int) -> torch.Tensor | None:
+    """``whole`` (the ring and Legendre tables multiplied out, [n_alpha n_beta, f] or its transpose)
+    where one product with it costs no more multiply-adds per column than the two with the tables
+    (m = 2L+1 ring amplitudes per ring, f = (L+1)**2 coefficients); None otherwise."""
+    separate = m * n_beta * f + n_alpha * m * n_beta
+    return torch.from_numpy(np.ascontiguousarray(whole)) if n_alpha * n_beta * f <= separate else None
+
+
 def _to_columns(x: torch.Tensor) -> torch.Tensor:
     return x.reshape(x.shape[:-1].numel(), x.shape[-1]).t()
 
@@ -143,9 +153,11 @@ class ToGrid(torch.nn.Module):
         alpha = 2.0 * math.pi * np.arange(n_alpha) / n_alpha
         self.register_buffer("legendre", torch.from_numpy(p.transpose(0, 2, 1).copy()), persistent=False)  # [M, nb, l]
         self.register_buffer("ring", torch.from_numpy(azimuthal(lmax, alpha).T.copy()), persistent=False)  # [na, M]
-        self.register_buffer(
-            "legendre_dense", torch.from_numpy(_legendre_dense(p, lmax)), persistent=False
-        )  # [M nb, f]
+        dense = _legendre_dense(p, lmax)  # [M nb, f]
+        self.register_buffer("legendre_dense", torch.from_numpy(dense), persistent=False)
+        m, f = 2 * lmax + 1, (lmax + 1) ** 2
+        whole = np.einsum("am,mbf->abf", self.ring.numpy(), dense.reshape(m, n_beta, f)).reshape(-1, f)
+        self.register_buffer("whole", _if_cheaper(whole, n_alpha, n_beta, m, f), persistent=False)  # [na nb, f] or None
         rows = torch.from_numpy(_rows_by_m(lmax))
         # padding pairs (l < |m|) read row 0 instead of a zero row: the Legendre table is zero there
         self.register_buffer("rows_in_range", torch.where(rows < (lmax + 1) ** 2, rows, 0), persistent=False)
@@ -160,6 +172,8 @@ class ToGrid(torch.nn.Module):
     def columns(self, x: torch.Tensor) -> torch.Tensor:
         """``x: [(lmax+1)**2, B]`` → ``[n_alpha, n_beta, B]``."""
         b = x.shape[-1]
+        if self.whole is not None:
+            return (self.whole @ x).view(self.n_alpha, self.n_beta, b)
         rings = self.legendre_dense @ x  # [(M, n_beta), B]
         return ring_matmul(self.ring, rings.view(2 * self.lmax + 1, -1)).view(self.n_alpha, self.n_beta, b)
 
@@ -199,6 +213,9 @@ class FromGrid(torch.nn.Module):
         self.register_buffer("legendre", torch.from_numpy(p * w), persistent=False)  # [M, l, nb]
         dense = _legendre_dense(p * w, lmax).T.copy()  # [f, (M, nb)]
         self.register_buffer("legendre_dense", torch.from_numpy(dense), persistent=False)
+        m, f = 2 * lmax + 1, (lmax + 1) ** 2
+        whole = np.einsum("fmb,ma->fab", dense.reshape(f, m, n_beta), ring).reshape(f, -1)
+        self.register_buffer("whole", _if_cheaper(whole, n_alpha, n_beta, m, f), persistent=False)  # [f, na nb] or None
         order = [(m + lmax) * (lmax + 1) + l for l in range(lmax + 1) for m in range(-l, l + 1)]
         order = torch.tensor(order)  # (m, l) → l² + l + m
         self.register_buffer("order", order, persistent=False)
@@ -206,6 +223,8 @@ class FromGrid(torch.nn.Module):
     def columns(self, f: torch.Tensor) -> torch.Tensor:
         """``f: [n_alpha, n_beta, B]`` → ``[(lmax+1)**2, B]``."""
         b = f.shape[-1]
+        if self.whole is not None:
+            return self.whole @ f.reshape(-1, b)
         rings = ring_matmul(self.ring, f.reshape(self.n_alpha, -1))  # [M, (n_beta, B)]
         return self.legendre_dense @ rings.view(-1, b)
 
