@@ -197,8 +197,8 @@ def test_an_exported_file_runs_without_the_model_and_refuses_other_systems(tmp_p
 
 
 def test_traced_graphs_take_whole_tensors_where_eager_calls_run_in_blocks(monkeypatch):
-    """Eagerly the neighbour sum and the grid passes run in cache-sized blocks (here blocks of a row or a
-    few columns, so acac has many); traced for inductor, blocks become slice copies and a concatenation
+    """Eagerly the neighbour sum (and the grid passes of degrees above the model's) runs in cache-sized
+    blocks (here blocks of a row, so acac has many); traced for inductor, blocks become slice copies and a concatenation
     whose kernel tests every block for every element, so the traced graph must not depend on the block
     sizes: the same operators as with blocks larger than any tensor, and the model's forces."""
     from torch.utils._python_dispatch import TorchDispatchMode
@@ -222,18 +222,20 @@ def test_traced_graphs_take_whole_tensors_where_eager_calls_run_in_blocks(monkey
     model = small_model().for_inference()
     graph = graph_of(read(DATA / "acac" / "test_MD_300K.xyz", 0), model)
     inputs = padded_inputs(graph, model.config, *graph_sizes(graph))
-    traced = {}
+    traced, eager = {}, {}
     for size in ("large", "tiny"):
         scale = 1 << 30 if size == "large" else 1
         monkeypatch.setattr(neighbour_sum, "BLOCK_BYTES", 64 * scale)
         monkeypatch.setattr(grid_product, "BLOCK_BYTES", 64 * scale)
         monkeypatch.setattr(grid, "RING_BLOCK_COLUMNS", 8 * scale)
         traced[size] = trace(model, inputs, compute_stress=False)
-    eager = Products()
-    with eager:
-        reference = model(graph, compute_forces=True)
+        Products.count = 0
+        with Products():
+            reference = model(graph, compute_forces=True)
+        eager[size] = Products.count
     whole = sum(t in ("aten.mm.default", "aten.bmm.default") for t in operators(traced["tiny"]))
-    assert Products.count > 2 * whole  # eagerly, the tiny blocks multiply the matrix products
+    assert eager["large"] == whole  # blocks larger than any tensor: the eager call's products, once each
+    assert eager["tiny"] > 1.5 * whole  # eagerly, the tiny blocks multiply the matrix products
     assert operators(traced["tiny"]) == operators(traced["large"])
     forces = traced["tiny"](*inputs)[2]
     torch.testing.assert_close(forces, reference["forces"], atol=1e-12, rtol=0)
