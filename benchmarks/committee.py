@@ -7,12 +7,15 @@ test frame 0 (64 H2O, 192 atoms, periodic, gaunt-water). Committee sizes interle
 warm-up rounds; recorded: the median call (ms) and the median over rounds of the ratio to one model
 in the same round. Members share the neighbour graph and edge features and run batched, under one
 ``torch.vmap`` over their stacked weights (``gaunt_md.committee``); "4 in turn" is the reference without
-either: the four members as four single models, called one after another. "Products" replays only the
+either: the four members as four single models, called one after another. "Compiled N" is the same
+committee through ``compile=True`` (the batched members traced and compiled as one graph,
+``gaunt_md.compiled``), as a ratio to one compiled model; its first call (the compilation) is recorded
+apart. "Products" replays only the
 matrix products (mm, bmm) of one committee call of N members, back to back with no other operator
 (``speed.matrix_products_of``): the committee's arithmetic floor on this CPU, as a ratio to one
 model's products in the same round. Run it on a quiet machine:
 
-    python benchmarks/committee.py            # ~2 min; results/committee.json and docs/performance.md
+    python benchmarks/committee.py            # ~5 min; results/committee.json and docs/performance.md
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ SYSTEMS = {  # name: (model, file, calls per block)
 }
 SIZES = (1, 2, 4)
 IN_TURN = "4 in turn"  # the four members as single models, one after another
+COMPILED = "compiled"  # "compiled N": N members through compile=True, against one compiled model
 PRODUCTS = "products"  # the matrix products of one call of N members, replayed alone: "products N"
 WARMUP_ROUNDS, ROUNDS = 2, 9
 
@@ -54,6 +58,14 @@ def members(name: str, n: int) -> list:
                 p.add_(1e-3 * p.abs().mean() * torch.randn(p.shape, generator=generator, dtype=p.dtype))
         out.append(model)
     return out
+
+
+def _one(contender: str) -> str:
+    """The one-model contender that ``contender``'s ratio is taken against."""
+    for kind in (PRODUCTS, COMPILED):
+        if contender.startswith(kind):
+            return f"{kind} 1"
+    return "1"
 
 
 def block(calc: GauntCalculator, atoms, calls: int) -> float:
@@ -81,6 +93,11 @@ def main() -> None:
         singles = [calcs[1]] + [GauntCalculator(m, dtype="float32", threads=2) for m in ms[1:]]
         contenders = {str(n): partial(block, calc) for n, calc in calcs.items()}
         contenders[IN_TURN] = partial(in_turn, singles)
+        first_call_s = {}
+        for n in (1, max(SIZES)):
+            calc = GauntCalculator(ms[0] if n == 1 else Committee(ms[:n]), dtype="float32", threads=2, compile=True)
+            first_call_s[n] = block(calc, atoms, 1)  # the compilation
+            contenders[f"{COMPILED} {n}"] = partial(block, calc)
         for n, calc in calcs.items():
             replay = matrix_products_of(calc, atoms)
             contenders[f"{PRODUCTS} {n}"] = lambda _atoms, calls, replay=replay: replay(calls)
@@ -93,12 +110,11 @@ def main() -> None:
         result["systems"][system] = {
             k: {
                 "median_ms": 1e3 * statistics.median(times[k]),
-                "ratio_to_one_model": statistics.median(
-                    a / b for a, b in zip(times[k], times[f"{PRODUCTS} 1" if k.startswith(PRODUCTS) else "1"])
-                ),
+                "ratio_to_one_model": statistics.median(a / b for a, b in zip(times[k], times[_one(k)])),
             }
             for k in contenders
         }
+        result["systems"][system]["compile_first_call_s"] = first_call_s
         print(system, json.dumps(result["systems"][system]), flush=True)
     (ROOT / "benchmarks" / "results" / "committee.json").write_text(json.dumps(result, indent=2))
     lines = [
@@ -107,20 +123,24 @@ def main() -> None:
         f"{ROUNDS} interleaved rounds, and its ratio to one model in the same round. The members share the "
         "neighbour graph and edge features and run batched, under one `torch.vmap` over their stacked weights; "
         f"{IN_TURN}: the four members as single models called one after another (no sharing, no batching). "
+        f"Compiled: through `compile=True` (the batched members traced and compiled as one graph), the ratio to "
+        "one compiled model in the same round; the first call's seconds (the compilation) in brackets. "
         f"Matrix products: the mm/bmm operators of one call of N members replayed alone, back to back (the "
         "arithmetic floor), and their ratio to one model's in the same round.",
         "",
         "| system | "
         + " | ".join(f"N = {n}" for n in SIZES)
-        + f" | {IN_TURN} | "
+        + f" | {IN_TURN} | compiled, N = 1 | compiled, N = {max(SIZES)} | "
         + " | ".join(f"matrix products, N = {n}" for n in SIZES)
         + " |",
-        "|---|" + "---|" * (2 * len(SIZES) + 1),
+        "|---|" + "---|" * (2 * len(SIZES) + 3),
     ]
     for system, row in result["systems"].items():
+        compiled = [f"{COMPILED} 1", f"{COMPILED} {max(SIZES)}"]
         cells = [
             f"{row[k]['median_ms']:.1f} ms ({row[k]['ratio_to_one_model']:.2f}x)"
-            for k in [*map(str, SIZES), IN_TURN, *(f"{PRODUCTS} {n}" for n in SIZES)]
+            + (f" [{row['compile_first_call_s'][int(k.split()[1])]:.0f} s]" if k in compiled else "")
+            for k in [*map(str, SIZES), IN_TURN, *compiled, *(f"{PRODUCTS} {n}" for n in SIZES)]
         ]
         lines.append(f"| {system} | " + " | ".join(cells) + " |")
     write_section(ROOT / "docs" / "performance.md", "committee", "Committees", lines)

@@ -50,8 +50,9 @@ def bucket(n: int) -> int:
 
 class CompiledForceField:
     """Energy, per-atom energies, forces (and stress) of one structure per call, through a traced and
-    compiled copy of ``model`` (a :meth:`GauntForceField.for_inference` copy) for each shape bucket
-    (atoms, padded edges, padded table width, with or without stress).
+    compiled copy of ``model`` (a :meth:`GauntForceField.for_inference` copy, or a committee's, whose
+    ``torch.vmap`` over the members is traced into the same graph) for each shape bucket (atoms,
+    padded edges, padded table width, with or without stress).
 
     ``backend`` is "inductor" (the default) or "eager" to run the traced graph without compiling it
     (the same padding and trace; for tests and debugging).
@@ -67,7 +68,8 @@ class CompiledForceField:
     def __call__(self, graph, compute_stress: bool = False) -> dict[str, torch.Tensor]:
         """``graph``: one structure (``gaunt_md.data.structure_graph``, or a batch of one). Returns
         ``energy [1]`` (eV), ``energies [N]``, ``forces [N, 3]`` (eV/Å) and, with ``compute_stress``,
-        ``stress [1, 3, 3]`` (eV/Å^3), as the model's own forward would. A bucket whose compilation
+        ``stress [1, 3, 3]`` (eV/Å^3), as the model's own forward would (a committee's: each with a
+        first axis of K members). A bucket whose compilation
         fails or disagrees with the eager model runs the eager model (with a warning, once)."""
         if int(graph.num_graphs) != 1:
             raise ValueError("a compiled force call takes one structure at a time")
