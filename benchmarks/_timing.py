@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 from ase import Atoms
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SYSTEMS = {  # the in-process A/B benchmarks: name: (file whose frame 0 is timed, calls per round)
+    "ethanol (9 atoms)": (DATA / "ethanol" / "test_MD.xyz", 100),
+    "acac (15 atoms)": (DATA / "acac" / "test_MD_300K.xyz", 100),
+    "3bpa (27 atoms)": (DATA / "3bpa" / "train_300K.xyz", 50),
+    "water 64 H2O (192 atoms)": (DATA / "water" / "test.xyz", 5),
+}
 
 
 def interleaved_calls(calcs: dict, atoms: Atoms, calls: int, rounds: int) -> tuple[dict, dict]:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 from _docs import write_section
-from _timing import interleaved_calls
+from _timing import SYSTEMS, interleaved_calls
 from ase.calculators.calculator import Calculator
 from ase.io import read
 
@@ -33,13 +33,6 @@ from gaunt_md.data import atoms_to_graph, batch_graphs, structure_graph
 from gaunt_md.nn.neighbours import NeighbourTable
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
-SYSTEMS = {  # name: (file, calls per round)
-    "ethanol (9 atoms)": (DATA / "ethanol" / "test_MD.xyz", 100),
-    "acac (15 atoms)": (DATA / "acac" / "test_MD_300K.xyz", 100),
-    "3bpa (27 atoms)": (DATA / "3bpa" / "train_300K.xyz", 50),
-    "water 64 H2O (192 atoms)": (DATA / "water" / "test.xyz", 5),
-}
 ROUNDS, THREADS = 9, 2
 
 

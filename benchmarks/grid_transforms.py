@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 from _docs import write_section
-from _timing import interleaved_calls
+from _timing import DATA, SYSTEMS, interleaved_calls
 from ase.io import read
 from torch_geometric.data import Batch
 
@@ -33,13 +33,6 @@ from gaunt_md.train.graphs import labelled_graph
 from gaunt_md.train.step import CompiledStep
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
-SYSTEMS = {  # name: (file, calls per round)
-    "ethanol (9 atoms)": (DATA / "ethanol" / "test_MD.xyz", 100),
-    "acac (15 atoms)": (DATA / "acac" / "test_MD_300K.xyz", 100),
-    "3bpa (27 atoms)": (DATA / "3bpa" / "train_300K.xyz", 50),
-    "water 64 H2O (192 atoms)": (DATA / "water" / "test.xyz", 5),
-}
 ELEMENTS = ["H", "C", "N", "O"]
 ROUNDS, THREADS, STEP_BATCHES = 9, 2, 10
 WEIGHTS = {"energy": 1.0, "forces": 100.0, "stress": 1.0}
