@@ -48,7 +48,7 @@ class GauntCalculator(Calculator):
             (:class:`gaunt_md.compiled.CompiledForceField`): several times faster for small molecules,
             after a compilation of about a minute per shape bucket (the first call, and again when the
             number of edges or neighbours outgrows its bucket). A committee's batched call is traced
-            and compiled as one graph too (1.4-1.8x faster than its eager call, docs/performance.md).
+            and compiled as one graph too (1.3-1.5x faster than its eager call, docs/performance.md).
 
     It works on its own copy of the model, rewritten for speed by :meth:`GauntForceField.for_inference`
     (radial MLPs replaced by tables of R(r): energies move by ~1e-9 relative, forces by ~1e-8 eV/Å,
