@@ -2,7 +2,7 @@
 
 The mlearn test errors of Si, Ge and Mo sit mostly on their one or two surface slabs, and the usual 10%
 validation split holds almost none, so it cannot choose settings for them. This check holds ``--surfaces``
-of the training file's surface slabs out as well (chosen with ``numpy.random.default_rng(0)`` among the
+of the training file's surface slabs out as well (chosen with ``numpy.random.default_rng(DRAW)`` among the
 training part of ``validation_split(n, 0.1, 0)``; validation = that split's frames plus those slabs),
 fits each variant from the shipped model's ``training.config`` with ``--minutes`` of one thread, the
 variants side by side in pairs, and evaluates each on the validation file per config_type (float64);
@@ -11,6 +11,7 @@ prints the markdown table of docs/accuracy.md (materials). The runs of 2026-12-0
     python benchmarks/held_out_surfaces.py --elements Si Ge Mo --variants shipped one-layer --minutes 15
     python benchmarks/held_out_surfaces.py --elements Si Ge Mo --variants hidden-lmax-2 seed-1 --minutes 15
 
+"shipped" is the model shipped on the day of the run (Si 1.0 on 2026-12-06; Si 1.1 came of these runs).
 Results: ``benchmarks/results/held_out_surfaces.json``; fits in ``benchmarks/_work/held-surfaces``.
 """
 
@@ -37,23 +38,28 @@ VARIANTS = {  # overrides of the shipped model's training.config (and of its "mo
 }
 
 
-def split_files(element: str, surfaces: int) -> tuple[Path, Path, list[int]]:
+def case_of(element: str, draw: int) -> str:
+    """The name of one element's held-out draw: its work folder and its key in the results."""
+    return element if draw == 0 else f"{element}-draw-{draw}"
+
+
+def split_files(element: str, surfaces: int, draw: int) -> tuple[Path, Path, list[int]]:
     """Write train.xyz and valid.xyz for ``element``; returns them and the held-out slabs' indices."""
     frames = read(DATA / element / "train.xyz", index=":")
     valid, train = validation_split(len(frames), 0.1, 0)
     slabs = [i for i in train if frames[i].info.get("config_type") == "Surface"]
-    held = sorted(np.random.default_rng(0).choice(slabs, size=surfaces, replace=False).tolist())
-    folder = WORK / element
+    held = sorted(np.random.default_rng(draw).choice(slabs, size=surfaces, replace=False).tolist())
+    folder = WORK / case_of(element, draw)
     folder.mkdir(parents=True, exist_ok=True)
     write(folder / "train.xyz", [frames[i] for i in train if i not in held])
     write(folder / "valid.xyz", [frames[i] for i in valid + held])
     return folder / "train.xyz", folder / "valid.xyz", held
 
 
-def config_for(element: str, variant: str, train: Path, valid: Path, minutes: float) -> Path:
+def config_for(element: str, case: str, variant: str, train: Path, valid: Path, minutes: float) -> Path:
     """The shipped model's training config with this split, budget and variant, written as JSON."""
     shipped = json.loads((ROOT / "models" / f"gaunt-mlearn-{element}.json").read_text())["training"]["config"]
-    out = WORK / element / variant
+    out = WORK / case / variant
     changes = VARIANTS[variant]
     config = {
         **shipped,
@@ -66,7 +72,7 @@ def config_for(element: str, variant: str, train: Path, valid: Path, minutes: fl
         "threads": 1,
         "model": {**shipped["model"], **changes.get("model", {})},
     }
-    path = WORK / element / f"{variant}.json"
+    path = WORK / case / f"{variant}.json"
     path.write_text(json.dumps(config, indent=1))
     return path
 
@@ -82,28 +88,30 @@ def main() -> None:
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--minutes", type=float, default=15.0)
     parser.add_argument("--surfaces", type=int, default=3, help="training slabs held out per element")
+    parser.add_argument("--draw", type=int, default=0, help="seed of the held-out slabs' draw")
     parser.add_argument("--parallel", type=int, default=2, help="fits at a time (one thread each)")
     parser.add_argument("--skip-fit", action="store_true", help="only evaluate the fits already in the work folder")
     args = parser.parse_args()
 
     jobs, held = [], {}
     for element in args.elements:
-        train, valid, held[element] = split_files(element, args.surfaces)
+        case = case_of(element, args.draw)
+        train, valid, held[case] = split_files(element, args.surfaces, args.draw)
         for variant in args.variants:
-            config = config_for(element, variant, train, valid, args.minutes)
-            out = WORK / element / variant
+            config = config_for(element, case, variant, train, valid, args.minutes)
+            out = WORK / case / variant
             cmd = [*GAUNT_MD, "fit", "--config", str(config), "--threads", "1", "--force"]
-            jobs.append(Job(f"{element} {variant}", cmd, WORK / element / f"{variant}.log", lambda o=out: epochs_of(o)))
+            jobs.append(Job(f"{case} {variant}", cmd, WORK / case / f"{variant}.log", lambda o=out: epochs_of(o)))
     if not args.skip_fit:
         run_side_by_side([jobs[i : i + args.parallel] for i in range(0, len(jobs), args.parallel)])
 
     for job in jobs:
-        element, variant = job.name.split()
-        out = WORK / element / variant
+        case, variant = job.name.split()
+        out = WORK / case / variant
         model = out / "model.pt"
         table = out / "valid_eval.json"
-        config = json.loads((WORK / element / f"{variant}.json").read_text())
-        cmd = [*GAUNT_MD, "eval", str(model), str(WORK / element / "valid.xyz"), "--json", str(table), "--force"]
+        config = json.loads((WORK / case / f"{variant}.json").read_text())
+        cmd = [*GAUNT_MD, "eval", str(model), str(WORK / case / "valid.xyz"), "--json", str(table), "--force"]
         cmd += ["--threads", "2"]
         if config["stress_key"]:
             cmd += ["--stress-key", config["stress_key"], "--stress-offset", str(config.get("stress_offset", 0.0))]
@@ -112,8 +120,8 @@ def main() -> None:
         merge_json(
             RESULTS,
             {
-                element: {
-                    "held_out_surfaces": held[element],
+                case: {
+                    "held_out_surfaces": held[case],
                     variant: {
                         "epochs": len((out / "log.csv").read_text().splitlines()) - 1,
                         "minutes": args.minutes,
