@@ -244,7 +244,6 @@ SI_HL2 = (
     "better than two runs of 1.0's settings (docs/accuracy.md, materials); fitted side by side with a seed-1 repeat, "
     "2026-12-06"
 )
-SI_REFIT = (57, 2.04, 48.4, 91.9)  # the 2026-12-06 refit on the validation split (epochs, E MAE, F MAE, F RMSE)
 REFITS = {  # the refits that shipped, oldest first: version, the one before, what changed, and of the new and the
     # previous model on validation: epochs, E MAE meV/atom, F MAE meV/Å, F RMSE meV/Å (None: not recorded)
     "Mo": [
@@ -252,7 +251,7 @@ REFITS = {  # the refits that shipped, oldest first: version, the one before, wh
         ("1.3", "1.2", ENERGY_CHANGE, (82, 2.59, 131.6, 222.3), (83, 2.74, 133.2, 224.0)),
         ("1.4", "1.3", MO_LONGER, (130, 2.24, 133.3, 224.8), (82, 2.59, 131.6, 222.3)),
     ],
-    "Si": [("1.1", "1.0", SI_HL2, SI_REFIT, (50, 2.32, 52.0, None))],
+    "Si": [("1.1", "1.0", SI_HL2, (57, 2.04, 48.4, 91.9), (50, 2.32, 52.0, None))],
     "Li": [("1.1", "1.0", LI_LONGER, (157, 0.28, 7.9, 11.1), (56, 0.40, 8.1, None))],
     "Ge": [
         ("1.2", "1.1", COSINE_CHANGE, (68, 1.83, 41.1, 64.0), (53, 1.98, 42.2, None)),
