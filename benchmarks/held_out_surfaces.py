@@ -10,6 +10,7 @@ prints the markdown table of docs/accuracy.md (materials). The runs of 2026-12-0
 
     python benchmarks/held_out_surfaces.py --elements Si Ge Mo --variants shipped one-layer --minutes 15
     python benchmarks/held_out_surfaces.py --elements Si Ge Mo --variants hidden-lmax-2 seed-1 --minutes 15
+    python benchmarks/held_out_surfaces.py --elements Mo --variants shipped hidden-lmax-2 --draw 1 --minutes 15
 
 "shipped" is the model shipped on the day of the run (Si 1.0 on 2026-12-06; Si 1.1 came of these runs).
 Results: ``benchmarks/results/held_out_surfaces.json``; fits in ``benchmarks/_work/held-surfaces``.
