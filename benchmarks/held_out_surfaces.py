@@ -78,9 +78,10 @@ def config_for(element: str, case: str, variant: str, train: Path, valid: Path, 
     return path
 
 
-def epochs_of(out: Path) -> str:
+def epochs_in(out: Path) -> int:
+    """Epochs finished by the fit writing into ``out`` (rows of its log.csv)."""
     log = out / "log.csv"
-    return f"{max(0, len(log.read_text().splitlines()) - 1)} epochs" if log.is_file() else "starting"
+    return max(0, len(log.read_text().splitlines()) - 1) if log.is_file() else 0
 
 
 def main() -> None:
@@ -102,7 +103,9 @@ def main() -> None:
             config = config_for(element, case, variant, train, valid, args.minutes)
             out = WORK / case / variant
             cmd = [*GAUNT_MD, "fit", "--config", str(config), "--threads", "1", "--force"]
-            jobs.append(Job(f"{case} {variant}", cmd, WORK / case / f"{variant}.log", lambda o=out: epochs_of(o)))
+            jobs.append(
+                Job(f"{case} {variant}", cmd, WORK / case / f"{variant}.log", lambda o=out: f"{epochs_in(o)} epochs")
+            )
     if not args.skip_fit:
         run_side_by_side([jobs[i : i + args.parallel] for i in range(0, len(jobs), args.parallel)])
 
@@ -124,7 +127,7 @@ def main() -> None:
                 case: {
                     "held_out_surfaces": held[case],
                     variant: {
-                        "epochs": len((out / "log.csv").read_text().splitlines()) - 1,
+                        "epochs": epochs_in(out),
                         "minutes": args.minutes,
                         "valid": groups,
                         "provenance": provenance(1),

@@ -297,6 +297,8 @@ for element, (what, published, settings) in MLEARN.items():
         other="another gaunt-mlearn fit" if refitted or element in MINUTES else "gaunt-nbmotaw",
         date="2026-12-05" if element in MINUTES else "2026-12-04" if element in REFITTED else "2026-12-03",
     )
+    if "hidden_lmax" in settings:  # a later version changed it: this sentence is the first version's
+        run = run.replace("Fitted with", "Version 1.0 was fitted with", 1)
     MODELS[f"gaunt-mlearn-{element}"] = dict(
         subject=what,
         conditions="the mlearn configurations: ground state, clamped-ion strains up to 10%, AIMD at several "
