@@ -2,17 +2,27 @@
 
 The mlearn test errors of Si, Ge and Mo sit mostly on their one or two surface slabs, and the usual 10%
 validation split holds almost none, so it cannot choose settings for them. This check holds ``--surfaces``
-of the training file's surface slabs out as well (chosen with ``numpy.random.default_rng(DRAW)`` among the
-training part of ``validation_split(n, 0.1, 0)``; validation = that split's frames plus those slabs),
-fits each variant from the shipped model's ``training.config`` with ``--minutes`` of one thread, the
-variants side by side in pairs, and evaluates each on the validation file per config_type (float64);
-prints the markdown table of docs/accuracy.md (materials). The runs of 2026-12-06::
+of the training file's surface slabs out as well (chosen with ``numpy.random.default_rng(DRAW)`` for each of
+``--draws`` among the training part of ``validation_split(n, 0.1, 0)``; validation = that split's frames plus those
+slabs), fits each variant from the shipped model's ``training.config`` with ``--minutes`` of one thread, the
+variants side by side in pairs, and evaluates each per config_type (float64) on the validation file and on its own
+training file (the column "training slabs": how well it fits the slabs it trained on); prints the markdown table of
+docs/accuracy.md (materials). The runs of 2026-12-06::
 
     python benchmarks/held_out_surfaces.py --elements Si Ge Mo --variants shipped one-layer --minutes 15
     python benchmarks/held_out_surfaces.py --elements Si Ge Mo --variants hidden-lmax-2 seed-1 --minutes 15
-    python benchmarks/held_out_surfaces.py --elements Mo --variants shipped hidden-lmax-2 --draw 1 --minutes 15
+    python benchmarks/held_out_surfaces.py --elements Mo --variants shipped hidden-lmax-2 --draws 1 --minutes 15
+    python benchmarks/held_out_surfaces.py --elements Si Ge --variants surface-weight-10 --minutes 15
+    python benchmarks/held_out_surfaces.py --elements Mo --draws 0 1 --variants surface-weight-10 --minutes 15
+    python benchmarks/held_out_surfaces.py --elements Ge --draws 1 --variants shipped surface-weight-10 --minutes 15
+    python benchmarks/held_out_surfaces.py --elements Ge Mo --variants channels-128 --minutes 15
+    python benchmarks/held_out_surfaces.py --elements Ge Mo --skip-fit \\
+        --variants shipped seed-1 surface-weight-10 channels-128
+    python benchmarks/held_out_surfaces.py --elements Ge Mo --variants surface-weight-100 --minutes 15
 
-"shipped" is the model shipped on the day of the run (Si 1.0 on 2026-12-06; Si 1.1 came of these runs).
+"shipped" is the model shipped on the day of the run (Si 1.0 until Si 1.1 came of these runs, so Si's later
+variants start from 1.1's settings, hidden_lmax 2). ``--skip-fit`` evaluates existing fits again and keeps their
+epochs and provenance (the ``--skip-fit`` line added the training-file column to runs made before it existed).
 Results: ``benchmarks/results/held_out_surfaces.json``; fits in ``benchmarks/_work/held-surfaces``.
 """
 
@@ -36,6 +46,9 @@ VARIANTS = {  # overrides of the shipped model's training.config (and of its "mo
     "seed-1": {"seed": 1},  # the shipped settings again: how far two runs of one setting scatter
     "one-layer": {"model": {"num_layers": 1}},
     "hidden-lmax-2": {"model": {"hidden_lmax": 2}},
+    "surface-weight-10": {"config_type_weights": {"Surface": 10.0}},  # every loss term of a slab weighs 10x
+    "surface-weight-100": {"config_type_weights": {"Surface": 100.0}},  # can the training slabs be fitted at all?
+    "channels-128": {"model": {"channels": 128}},  # twice the width: do the training slabs fit better?
 }
 
 
@@ -90,18 +103,20 @@ def main() -> None:
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--minutes", type=float, default=15.0)
     parser.add_argument("--surfaces", type=int, default=3, help="training slabs held out per element")
-    parser.add_argument("--draw", type=int, default=0, help="seed of the held-out slabs' draw")
+    parser.add_argument("--draws", nargs="+", type=int, default=[0], help="seeds of the held-out slabs' draws")
     parser.add_argument("--parallel", type=int, default=2, help="fits at a time (one thread each)")
     parser.add_argument("--skip-fit", action="store_true", help="only evaluate the fits already in the work folder")
     args = parser.parse_args()
 
     jobs, held = [], {}
-    for element in args.elements:
-        case = case_of(element, args.draw)
-        train, valid, held[case] = split_files(element, args.surfaces, args.draw)
+    for element, draw in [(e, d) for e in args.elements for d in args.draws]:
+        case = case_of(element, draw)
+        train, valid, held[case] = split_files(element, args.surfaces, draw)
         for variant in args.variants:
-            config = config_for(element, case, variant, train, valid, args.minutes)
             out = WORK / case / variant
+            config = WORK / case / f"{variant}.json"
+            if not args.skip_fit:
+                config_for(element, case, variant, train, valid, args.minutes)
             cmd = [*GAUNT_MD, "fit", "--config", str(config), "--threads", "1", "--force"]
             jobs.append(
                 Job(f"{case} {variant}", cmd, WORK / case / f"{variant}.log", lambda o=out: f"{epochs_in(o)} epochs")
@@ -112,30 +127,18 @@ def main() -> None:
     for job in jobs:
         case, variant = job.name.split()
         out = WORK / case / variant
-        model = out / "model.pt"
-        table = out / "valid_eval.json"
+        table = out / "eval.json"
         config = json.loads((WORK / case / f"{variant}.json").read_text())
-        cmd = [*GAUNT_MD, "eval", str(model), str(WORK / case / "valid.xyz"), "--json", str(table), "--force"]
-        cmd += ["--threads", "2"]
+        files = [str(WORK / case / "valid.xyz"), str(WORK / case / "train.xyz")]
+        cmd = [*GAUNT_MD, "eval", str(out / "model.pt"), *files, "--json", str(table), "--force", "--threads", "2"]
         if config["stress_key"]:
             cmd += ["--stress-key", config["stress_key"], "--stress-offset", str(config.get("stress_offset", 0.0))]
         run_side_by_side([[Job(f"eval {job.name}", cmd, out / "eval.log", lambda: "")]])
-        groups = next(iter(json.loads(table.read_text())["files"].values()))
-        merge_json(
-            RESULTS,
-            {
-                case: {
-                    "held_out_surfaces": held[case],
-                    variant: {
-                        "epochs": epochs_in(out),
-                        "minutes": args.minutes,
-                        "valid": groups,
-                        "provenance": provenance(1),
-                    },
-                }
-            },
-            depth=2,
-        )
+        groups = json.loads(table.read_text())["files"]
+        entry = {"valid": groups[files[0]], "train": groups[files[1]]}  # train: how well it fits its own frames
+        if not args.skip_fit:
+            entry |= {"epochs": epochs_in(out), "minutes": args.minutes, "provenance": provenance(1)}
+        merge_json(RESULTS, {case: {"held_out_surfaces": held[case], variant: entry}}, depth=3)
     print(f"wrote {RESULTS.relative_to(ROOT)}")
     print(markdown_table(json.loads(RESULTS.read_text())))
 
@@ -143,13 +146,16 @@ def main() -> None:
 def markdown_table(results: dict) -> str:
     """E MAE / F MAE (meV/atom, meV/Å) per validation group of every element and variant run."""
     groups = ["Surface", "AIMD-NVT", "Vacancy", "Elastic", "all"]
-    lines = ["| element | variant | epochs | " + " | ".join(groups) + " |", "|---|---|---|" + "---|" * len(groups)]
+    head = ["element", "variant", "epochs", *groups, "training slabs"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for element, runs in results.items():
         for variant, run in runs.items():
             if variant == "held_out_surfaces":
                 continue
             v = run["valid"]
             cells = [f"{v[g]['energy_mae']:.2f} / {v[g]['forces_mae']:.1f} ({v[g]['frames']})" for g in groups]
+            slabs = run.get("train", {}).get("Surface")
+            cells.append(f"{slabs['energy_mae']:.2f} / {slabs['forces_mae']:.1f}" if slabs else "")
             lines.append(f"| {element} | {variant} | {run['epochs']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
