@@ -19,6 +19,7 @@ docs/accuracy.md (materials). The runs of 2026-12-06::
     python benchmarks/held_out_surfaces.py --elements Ge Mo --skip-fit \\
         --variants shipped seed-1 surface-weight-10 channels-128
     python benchmarks/held_out_surfaces.py --elements Ge Mo --variants surface-weight-100 --minutes 15
+    python benchmarks/held_out_surfaces.py --elements Mo --variants r-max-6 three-layers --minutes 15
 
 "shipped" is the model shipped on the day of the run (Si 1.0 until Si 1.1 came of these runs, so Si's later
 variants start from 1.1's settings, hidden_lmax 2). ``--skip-fit`` evaluates existing fits again and keeps their
@@ -49,6 +50,8 @@ VARIANTS = {  # overrides of the shipped model's training.config (and of its "mo
     "surface-weight-10": {"config_type_weights": {"Surface": 10.0}},  # every loss term of a slab weighs 10x
     "surface-weight-100": {"config_type_weights": {"Surface": 100.0}},  # can the training slabs be fitted at all?
     "channels-128": {"model": {"channels": 128}},  # twice the width: do the training slabs fit better?
+    "r-max-6": {"model": {"r_max": 6.0}},  # more neighbour shells per layer
+    "three-layers": {"model": {"num_layers": 3}},  # a wider receptive field (15 Å)
 }
 
 
