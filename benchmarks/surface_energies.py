@@ -64,7 +64,8 @@ def main() -> None:
         rows = []
         for i, g, m in zip(slabs, label, fitted, strict=True):
             a = frames[i]
-            facet = "".join(re.findall(r"\((.*)\)", a.info.get("description", ""))).replace("_", "")
+            hkl = re.search(r"\(([\d_]+)\)(_reconstructed)?", a.info.get("description", ""))
+            facet = f"({hkl[1].replace('_', '')}){' reconstructed' if hkl[2] else ''}" if hkl else ""
             error = (a.info["gaunt_energy"] - a.get_potential_energy()) / len(a) * 1000
             rows.append({"frame": i, "facet": facet, "atoms": len(a), "label": g, "model": m, "error": error})
             print(f"| {i} | {facet} | {len(a)} | {g:.3f} | {m:.3f} | {error:+.1f} |")
