@@ -73,6 +73,11 @@ def split_files(element: str, surfaces: int, draw: int) -> tuple[Path, Path, lis
     return folder / "train.xyz", folder / "valid.xyz", held
 
 
+def config_path(case: str, variant: str) -> Path:
+    """Where one run's fit config lives (JSON); the run writes into the folder of the same name."""
+    return WORK / case / f"{variant}.json"
+
+
 def config_for(element: str, case: str, variant: str, train: Path, valid: Path, minutes: float) -> Path:
     """The shipped model's training config with this split, budget and variant, written as JSON."""
     shipped = json.loads((ROOT / "models" / f"gaunt-mlearn-{element}.json").read_text())["training"]["config"]
@@ -89,7 +94,7 @@ def config_for(element: str, case: str, variant: str, train: Path, valid: Path, 
         "threads": 1,
         "model": {**shipped["model"], **changes.get("model", {})},
     }
-    path = WORK / case / f"{variant}.json"
+    path = config_path(case, variant)
     path.write_text(json.dumps(config, indent=1))
     return path
 
@@ -117,9 +122,11 @@ def main() -> None:
         train, valid, held[case] = split_files(element, args.surfaces, draw)
         for variant in args.variants:
             out = WORK / case / variant
-            config = WORK / case / f"{variant}.json"
-            if not args.skip_fit:
-                config_for(element, case, variant, train, valid, args.minutes)
+            config = (
+                config_path(case, variant)
+                if args.skip_fit
+                else config_for(element, case, variant, train, valid, args.minutes)
+            )
             cmd = [*GAUNT_MD, "fit", "--config", str(config), "--threads", "1", "--force"]
             jobs.append(
                 Job(f"{case} {variant}", cmd, WORK / case / f"{variant}.log", lambda o=out: f"{epochs_in(o)} epochs")
@@ -131,7 +138,7 @@ def main() -> None:
         case, variant = job.name.split()
         out = WORK / case / variant
         table = out / "eval.json"
-        config = json.loads((WORK / case / f"{variant}.json").read_text())
+        config = json.loads(config_path(case, variant).read_text())
         files = [str(WORK / case / "valid.xyz"), str(WORK / case / "train.xyz")]
         cmd = [*GAUNT_MD, "eval", str(out / "model.pt"), *files, "--json", str(table), "--force", "--threads", "2"]
         if config["stress_key"]:
@@ -147,7 +154,8 @@ def main() -> None:
 
 
 def markdown_table(results: dict) -> str:
-    """E MAE / F MAE (meV/atom, meV/Å) per validation group of every element and variant run."""
+    """E MAE / F MAE (meV/atom, meV/Å) per validation group of every element and variant run, and on the run's own
+    training slabs where measured."""
     groups = ["Surface", "AIMD-NVT", "Vacancy", "Elastic", "all"]
     head = ["element", "variant", "epochs", *groups, "training slabs"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]

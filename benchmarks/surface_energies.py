@@ -1,8 +1,8 @@
 """Surface energies of the mlearn training slabs: DFT labels against a shipped model.
 
-A slab's surface energy is its energy less as many atoms of the ground-state crystal (the lowest energy per atom
-among the file's Elastic frames, labels for the labels and the model's prediction for the model), over twice its
-in-plane area (J/m²). The model's energies come from ``gaunt-md eval --output`` (float64). Prints one table per
+A slab's surface energy is its energy less as many atoms of the ground-state crystal (the file's frame that
+``models/elastic.py`` takes as the ground state; labels for the labels, the model's prediction for the model), over
+twice its in-plane area (J/m²). The model's energies come from ``gaunt-md eval --output`` (float64). Prints one table per
 element and the straight line through (label, model) over the slabs: a slope below 1 means the model compresses the
 spread between facets. The run of 2026-12-06::
 
@@ -16,25 +16,30 @@ from __future__ import annotations
 import argparse
 import re
 import subprocess
+import sys
 
 import numpy as np
 from _runs import GAUNT_MD, ROOT, merge_json, provenance
+from ase import units
 from ase.io import read
+
+sys.path.insert(0, str(ROOT / "models"))
+from elastic import ground_and_strained  # noqa: E402  (the ground-state rule of the model cards)
 
 DATA = ROOT.parent / "shared" / "data" / "mlearn"
 WORK = ROOT / "benchmarks" / "_work" / "surface-energies"
 RESULTS = ROOT / "benchmarks" / "results" / "surface_energies.json"
-EV_PER_A2_IN_J_PER_M2 = 16.0218
+J_PER_M2 = units._e * 1e20  # 1 eV/Å² in J/m²
 
 
 def surface_energies(frames: list, energies: np.ndarray) -> tuple[list[int], np.ndarray]:
     """Indices of the Surface frames and their surface energies (J/m²) from per-frame ``energies`` (eV)."""
-    per_atom = energies / np.array([len(a) for a in frames])
-    bulk = min(per_atom[i] for i, a in enumerate(frames) if a.info["config_type"] == "Elastic")
+    ground, _ = ground_and_strained(frames)
+    bulk = next(energies[i] / len(a) for i, a in enumerate(frames) if a is ground)
     slabs = [i for i, a in enumerate(frames) if a.info["config_type"] == "Surface"]
     area = np.array([np.linalg.norm(np.cross(*frames[i].cell[:2])) for i in slabs])
     excess = np.array([energies[i] - len(frames[i]) * bulk for i in slabs])
-    return slabs, excess / (2 * area) * EV_PER_A2_IN_J_PER_M2
+    return slabs, excess / (2 * area) * J_PER_M2
 
 
 def main() -> None:
