@@ -1,14 +1,15 @@
-"""The many-body product's grid transforms as two table products or one, in compiled force calls and steps.
+"""The many-body product on the ring grid or on a Lebedev rule, in compiled force calls and steps.
 
-``so3.ToGrid`` / ``so3.FromGrid`` map coefficients to grid samples and back by a Legendre table per m
-and a ring table per ring, two matrix products in turn. Since 2026-12-06, where the two tables
-multiplied out cost no more multiply-adds (the model's degrees: L ≤ 3 on grids of 50-72 points), the
-column transforms take one product with that matrix instead. This script compiles the default model
-(128 channels, float32, random weights, seed 0) both ways in one process ("two products": the
-``whole`` matrices removed) and times compiled calculator calls in interleaved rounds
-(``_timing.interleaved_calls``, 2 threads as ``benchmarks/speed.py``; molecules run on one, as the
-calculator does), then the compiled training step of ``gaunt-md fit --compile`` on acac (batch 2, one
-thread). Run it on a quiet machine.
+The many-body product samples its factors on a sphere grid, multiplies them pointwise and projects back.
+Until 2026-12-06 (late) the grid was ``so3._grid``'s Gauss-Legendre × uniform one (6 × 12 = 72 points for
+the first layer's degree 11, 5 × 10 = 50 for the second's 9; transforms by one product with the ring
+and Legendre tables multiplied out where that is cheaper, else two in turn); now it is the Lebedev rule of
+the same degree (50 and 38 points, ``so3.lebedev_tables``). Both are exact, so the model computes the
+same function (float64 forces agree to ~1e-15 eV/Å). This script compiles the default model (128
+channels, float32, random weights, seed 0) both ways in one process and times compiled calculator calls
+in interleaved rounds (``_timing.interleaved_calls``, 2 threads as ``benchmarks/speed.py``; molecules
+run on one, as the calculator does), then the compiled training step of ``gaunt-md fit --compile`` on
+acac (batch 2, one thread). Run it on a quiet machine.
 
     python benchmarks/grid_transforms.py   # ~6 min: benchmarks/results/grid_transforms.json, docs/performance.md
 """
@@ -28,7 +29,8 @@ from torch_geometric.data import Batch
 
 from gaunt_md import GauntCalculator, GauntForceField
 from gaunt_md.data import read_frames
-from gaunt_md.so3 import FromGrid, ToGrid
+from gaunt_md.nn.many_body import _GridProduct
+from gaunt_md.so3 import FromGrid, ToGrid, grid_shape
 from gaunt_md.train.graphs import labelled_graph
 from gaunt_md.train.step import CompiledStep
 
@@ -36,16 +38,36 @@ ROOT = Path(__file__).resolve().parents[1]
 ELEMENTS = ["H", "C", "N", "O"]
 ROUNDS, THREADS, STEP_BATCHES = 9, 2, 10
 WEIGHTS = {"energy": 1.0, "forces": 100.0, "stress": 1.0}
-KINDS = ("two products", "one product")
+KINDS = ("ring grid", "Lebedev")
+
+
+class RingGridProduct(torch.nn.Module):
+    """The many-body product's grid step as it was before the Lebedev rule (``nn.many_body._GridProduct``)."""
+
+    def __init__(self, lmax: int, lmax_out: int, correlation: int) -> None:
+        super().__init__()
+        n_beta, n_alpha = grid_shape(correlation * lmax + lmax_out, lmax)
+        self.to_grid = ToGrid(lmax, n_beta, n_alpha)
+        self.from_grid = FromGrid(lmax_out, n_beta, n_alpha)
+
+    def forward(self, factors: list[torch.Tensor]) -> torch.Tensor:
+        n, f, c = factors[0].shape
+        grids = [self.to_grid.columns(ak.transpose(0, 1).reshape(f, -1)) for ak in factors]
+        product = grids[-1]
+        for gk in reversed(grids[:-1]):
+            product = torch.addcmul(gk, gk, product)
+        return self.from_grid.columns(product).view(-1, n, c).transpose(0, 1)
 
 
 def model(kind: str) -> GauntForceField:
-    """The default model (seed 0); with "two products" its transforms take the two tables in turn."""
+    """The default model (seed 0); with "ring grid" its many-body products run on the ring grid."""
     torch.manual_seed(0)
     m = GauntForceField(ELEMENTS)
-    for module in m.modules():
-        if kind == "two products" and isinstance(module, (ToGrid, FromGrid)):
-            module.whole = None
+    if kind == "ring grid":
+        for layer in m.layers:
+            lmax, lmax_out = round(layer.product.grid.sample.shape[1] ** 0.5) - 1, layer.lmax_out
+            layer.product.grid = RingGridProduct(lmax, lmax_out, layer.product.correlation).double()
+    assert all(isinstance(layer.product.grid, _GridProduct) == (kind == "Lebedev") for layer in m.layers)
     return m
 
 
@@ -107,22 +129,23 @@ def main() -> None:
     (ROOT / "benchmarks" / "results" / "grid_transforms.json").write_text(json.dumps(results, indent=2))
     meta, rows = results["meta"], {k: v for k, v in results.items() if k != "meta"}
     lines = [
-        f"The many-body product's grid transforms as two table products in turn (before 2026-12-06) or one "
-        f"product with the tables multiplied out (now, where it costs no more multiply-adds: the model's L ≤ 3), "
-        f"compiled both ways in one process ({meta['time']}; the default model, float32): calculator calls on "
+        f"The many-body product on the ring grid (Gauss-Legendre × uniform, 72 and 50 points in the two layers; "
+        f"before 2026-12-06 late) or on the Lebedev rule of the same degree (50 and 38 points; now), compiled both "
+        f"ways in one process ({meta['time']}; the default model, float32): calculator calls on "
         f"{THREADS} threads (molecules on one, as the calculator runs them) and the compiled training step of acac "
         f"(batch of 2, one thread), medians over {ROUNDS} interleaved rounds, speed-up: the median of the per-round "
         "ratios; first call: trace and compilation. Rerun: `python benchmarks/grid_transforms.py`.",
         "",
-        "| system | two products ms | one product ms | speed-up | first call s (two, one) |",
-        "|---|---|---|---|---|",
+        "| system | ring grid ms | Lebedev ms | speed-up | first call s (ring, Lebedev) | max force difference eV/Å |",
+        "|---|---|---|---|---|---|",
         *(
-            f"| {n} | {r['two products_ms']:.2f} | {r['one product_ms']:.2f} | {r['speedup']:.3f}x | "
-            f"{r['two products_first_call_s']:.0f}, {r['one product_first_call_s']:.0f} |"
+            f"| {n} | {r['ring grid_ms']:.2f} | {r['Lebedev_ms']:.2f} | {r['speedup']:.3f}x | "
+            f"{r['ring grid_first_call_s']:.0f}, {r['Lebedev_first_call_s']:.0f} | "
+            f"{r.get('max_force_difference', float('nan')):.1e} |"
             for n, r in rows.items()
         ),
     ]
-    write_section(ROOT / "docs" / "performance.md", "grid_transforms", "Grid transforms in one product", lines)
+    write_section(ROOT / "docs" / "performance.md", "lebedev_grid", "The many-body product on a Lebedev rule", lines)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ..so3 import FromGrid, ToGrid, grid_shape
+from ..so3 import lebedev_tables
 from .linear import DegreeLinear
 
 
@@ -15,8 +15,8 @@ class ManyBodyProduct(torch.nn.Module):
     weights (as MACE's symmetric contraction weights each path per element and channel); channels
     are mixed by the linear maps around the product, not inside it. The grid function
     B(s) = a_1(s) (1 + a_2(s) (1 + a_3(s) (...))) = a_1 + a_1 a_2 + a_1 a_2 a_3 + ... holds every
-    correlation order up to ν, at ν - 1 pointwise multiplications; the grid integrates the degree
-    ν·lmax + lmax_out projection exactly, so B is the exact Gaunt product expansion.
+    correlation order up to ν, at ν - 1 pointwise multiplications; the (Lebedev) grid integrates the
+    degree ν·lmax + lmax_out projection exactly, so B is the exact Gaunt product expansion.
 
     Within a channel, the weight of a path (l_1, ..., l_ν) is the product w_1,l_1 ··· w_ν,l_ν: one
     product has rank-1 path weights. With ``rank`` R > 1 each channel gets R products with their own
@@ -64,19 +64,21 @@ class MixedManyBodyProduct(torch.nn.Module):
 
 
 class _GridProduct(torch.nn.Module):
-    """[a_1, ..., a_ν] (each [N, (lmax+1)**2, C]) → projection of a_1 (1 + a_2 (1 + ...)) to ``lmax_out``."""
+    """[a_1, ..., a_ν] (each [N, (lmax+1)**2, C]) → projection of a_1 (1 + a_2 (1 + ...)) to ``lmax_out``,
+    on the Lebedev rule of degree ν·lmax + lmax_out (``so3.lebedev_tables``): the fewest points
+    that make the projection exact (50 for the degree 11 of lmax 3, ν 3, lmax_out 2)."""
 
     def __init__(self, lmax: int, lmax_out: int, correlation: int) -> None:
         super().__init__()
-        n_beta, n_alpha = grid_shape(correlation * lmax + lmax_out, lmax)
-        self.to_grid = ToGrid(lmax, n_beta, n_alpha)
-        self.from_grid = FromGrid(lmax_out, n_beta, n_alpha)
+        sample, project = lebedev_tables(lmax, lmax_out, correlation * lmax + lmax_out)
+        self.register_buffer("sample", sample, persistent=False)  # [P, (lmax+1)**2]
+        self.register_buffer("project", project, persistent=False)  # [(lmax_out+1)**2, P]
 
     def forward(self, factors: list[torch.Tensor]) -> torch.Tensor:
         n, f, c = factors[0].shape
-        # one grid transform per factor: their gradients then need no stacking on the (large) grid
-        grids = [self.to_grid.columns(ak.transpose(0, 1).reshape(f, -1)) for ak in factors]  # [n_alpha, n_beta, N C]
+        # one transform per factor: their gradients then need no stacking on the (large) grid
+        grids = [self.sample @ ak.transpose(0, 1).reshape(f, -1) for ak in factors]  # [P, N C]
         product = grids[-1]
         for gk in reversed(grids[:-1]):
             product = torch.addcmul(gk, gk, product)  # gk (1 + product) in one pass
-        return self.from_grid.columns(product).view(-1, n, c).transpose(0, 1)
+        return (self.project @ product).view(-1, n, c).transpose(0, 1)
