@@ -141,7 +141,7 @@ def main() -> None:
         *(
             f"| {n} | {r['ring grid_ms']:.2f} | {r['Lebedev_ms']:.2f} | {r['speedup']:.3f}x | "
             f"{r['ring grid_first_call_s']:.0f}, {r['Lebedev_first_call_s']:.0f} | "
-            f"{r.get('max_force_difference', float('nan')):.1e} |"
+            f"{format(r['max_force_difference'], '.1e') if 'max_force_difference' in r else ''} |"
             for n, r in rows.items()
         ),
     ]

@@ -45,12 +45,13 @@ def test_forces_are_nonzero_and_equal_finite_differences(acac):
         ("channel", {"radial_by_input": True}, 1e-6),
         ("channel", {"many_body_rank": 2}, 1e-7),
         ("channel", {"lmax": 3, "hidden_lmax": 3}, 1e-7),
+        ("channel", {"num_layers": 3}, 1e-7),
     ],
 )
 def test_inference_rewrite_keeps_the_function(acac, tmp_path, many_body, options, tolerance):
-    """for_inference (radial tables; for the mixing product of formats 1-2 folded channel mixing)
-    reproduces the model it rewrites, a coarse table visibly does not (so the comparison sees the
-    tables), and a rewritten model refuses to be saved."""
+    """for_inference (radial tables; for the mixing product of formats 1-2 folded channel mixing;
+    linear maps across layers multiplied out) reproduces the model it rewrites, a coarse table visibly
+    does not (so the comparison sees the tables), and a rewritten model refuses to be saved."""
     model = small_model(many_body=many_body, **options)
     for atoms in (acac, periodic_box()):
         graph = batch_graphs([atoms_to_graph(atoms, model.config.r_max, model.species_of, dtype=torch.float64)])
@@ -59,6 +60,10 @@ def test_inference_rewrite_keeps_the_function(acac, tmp_path, many_body, options
             fast = model.for_inference(intervals)
             folded = [isinstance(layer.linear_a, torch.nn.Identity) for layer in fast.layers]
             assert folded == [many_body == "mixed"] * len(fast.layers)
+            # the last layer's linear_in passes degrees ≥ 1 through (a middle layer's skip reads them all)
+            hidden = model.config.hidden_lmax
+            assert [layer.linear_in.mixed for layer in fast.layers] == [1] + [hidden + 1] * (len(fast.layers) - 2) + [1]
+            assert isinstance(fast.readouts[-1][0], torch.nn.Identity)
             out = fast(graph, compute_forces=True, compute_stress=True)
             error = max(float((out[k] - ref[k]).detach().abs().max()) for k in ("energy", "forces", "stress"))
             if bound:
