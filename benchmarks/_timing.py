@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import torch
 from ase import Atoms
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -33,3 +37,23 @@ def interleaved_calls(calcs: dict, atoms: Atoms, calls: int, rounds: int) -> tup
                 forces[name] = moved.get_forces()
             times[name].append(1e3 * (time.perf_counter() - start) / calls)
     return times, forces
+
+
+def paired_summary(times: dict, forces: dict, first: str, second: str) -> dict:
+    """Median ms per call of every calculator, the median per-round ratio ``first`` / ``second``
+    (speed-up) and the largest force difference (eV/Å) between the two."""
+    return {
+        **{f"{k}_ms": statistics.median(v) for k, v in times.items()},
+        "speedup": statistics.median([a / b for a, b in zip(times[first], times[second])]),
+        "max_force_difference": float(abs(forces[first] - forces[second]).max()),
+    }
+
+
+def measure_systems(measure: Callable[[Path, int], dict], threads: int) -> dict:
+    """``measure(file, calls)`` on every system of SYSTEMS (printed as it goes), under a meta block
+    (torch, threads, time)."""
+    results = {"meta": {"torch": torch.__version__, "threads": threads, "time": time.strftime("%Y-%m-%d %H:%M")}}
+    for name, (file, calls) in SYSTEMS.items():
+        results[name] = measure(file, calls)
+        print(name, json.dumps(results[name]), flush=True)
+    return results

@@ -17,13 +17,11 @@ float32, random weights, seed 0), 2 threads as ``benchmarks/speed.py``. Run it o
 from __future__ import annotations
 
 import json
-import statistics
-import time
 from pathlib import Path
 
 import torch
 from _docs import write_section
-from _timing import SYSTEMS, interleaved_calls
+from _timing import interleaved_calls, measure_systems, paired_summary
 from ase.calculators.calculator import Calculator
 from ase.io import read
 
@@ -119,20 +117,12 @@ def measure(file: Path, calls: int) -> dict:
     first.calc = now
     first.get_forces()  # compiles
     calcs = {"before": Before(now), "now": now, "graph": GraphAlone(now, atoms)}
-    times, forces = interleaved_calls(calcs, atoms, calls, ROUNDS)
-    return {
-        **{f"{k}_ms": statistics.median(v) for k, v in times.items()},
-        "speedup": statistics.median([b / n for b, n in zip(times["before"], times["now"])]),
-        "max_force_difference": float(abs(forces["before"] - forces["now"]).max()),
-    }
+    return paired_summary(*interleaved_calls(calcs, atoms, calls, ROUNDS), "before", "now")
 
 
 def main() -> None:
     torch.set_num_threads(THREADS)
-    results = {"meta": {"torch": torch.__version__, "threads": THREADS, "time": time.strftime("%Y-%m-%d %H:%M")}}
-    for name, (file, calls) in SYSTEMS.items():
-        results[name] = measure(file, calls)
-        print(name, json.dumps(results[name]), flush=True)
+    results = measure_systems(measure, THREADS)
     (ROOT / "benchmarks" / "results" / "around_graph.json").write_text(json.dumps(results, indent=2))
     write_docs(results)
 

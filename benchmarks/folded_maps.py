@@ -13,14 +13,12 @@ times compiled calls in interleaved rounds (``_timing.interleaved_calls``, 2 thr
 from __future__ import annotations
 
 import json
-import statistics
-import time
 from pathlib import Path
 from unittest import mock
 
 import torch
 from _docs import write_section
-from _timing import SYSTEMS, interleaved_calls
+from _timing import interleaved_calls, measure_systems, paired_summary
 from ase.io import read
 
 from gaunt_md import GauntCalculator, GauntForceField
@@ -45,20 +43,12 @@ def force_calls(file: Path, calls: int) -> dict:
     calcs = {kind: calculator(kind) for kind in KINDS}
     for calc in calcs.values():
         calc.calculate(atoms.copy(), ["energy", "forces"])  # compiles
-    times, forces = interleaved_calls(calcs, atoms, calls, ROUNDS)
-    return {
-        **{f"{k}_ms": statistics.median(v) for k, v in times.items()},
-        "speedup": statistics.median([a / b for a, b in zip(*times.values())]),
-        "max_force_difference": float(abs(forces[KINDS[0]] - forces[KINDS[1]]).max()),
-    }
+    return paired_summary(*interleaved_calls(calcs, atoms, calls, ROUNDS), *KINDS)
 
 
 def main() -> None:
     torch.set_num_threads(THREADS)
-    results = {"meta": {"torch": torch.__version__, "threads": THREADS, "time": time.strftime("%Y-%m-%d %H:%M")}}
-    for name, (file, calls) in SYSTEMS.items():
-        results[name] = force_calls(file, calls)
-        print(name, json.dumps(results[name]), flush=True)
+    results = measure_systems(force_calls, THREADS)
     (ROOT / "benchmarks" / "results" / "folded_maps.json").write_text(json.dumps(results, indent=2))
     meta, rows = results["meta"], {k: v for k, v in results.items() if k != "meta"}
     lines = [

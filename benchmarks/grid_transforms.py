@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 from _docs import write_section
-from _timing import DATA, SYSTEMS, interleaved_calls
+from _timing import DATA, interleaved_calls, measure_systems, paired_summary
 from ase.io import read
 from torch_geometric.data import Batch
 
@@ -79,12 +79,9 @@ def force_calls(file: Path, calls: int) -> dict:
         start = time.perf_counter()
         calcs[kind].calculate(atoms.copy(), ["energy", "forces"])  # compiles
         first[kind] = time.perf_counter() - start
-    times, forces = interleaved_calls(calcs, atoms, calls, ROUNDS)
     return {
-        **{f"{k}_ms": statistics.median(v) for k, v in times.items()},
+        **paired_summary(*interleaved_calls(calcs, atoms, calls, ROUNDS), *KINDS),
         **{f"{k}_first_call_s": v for k, v in first.items()},
-        "speedup": statistics.median([a / b for a, b in zip(*times.values())]),
-        "max_force_difference": float(abs(forces[KINDS[0]] - forces[KINDS[1]]).max()),
     }
 
 
@@ -120,10 +117,7 @@ def training_steps() -> dict:
 
 def main() -> None:
     torch.set_num_threads(THREADS)
-    results = {"meta": {"torch": torch.__version__, "threads": THREADS, "time": time.strftime("%Y-%m-%d %H:%M")}}
-    for name, (file, calls) in SYSTEMS.items():
-        results[name] = force_calls(file, calls)
-        print(name, json.dumps(results[name]), flush=True)
+    results = measure_systems(force_calls, THREADS)
     results["training step, acac, batch of 2"] = training_steps()
     print(json.dumps(results["training step, acac, batch of 2"]), flush=True)
     (ROOT / "benchmarks" / "results" / "grid_transforms.json").write_text(json.dumps(results, indent=2))
