@@ -2,8 +2,8 @@
 
 For ethanol, acac and 3bpa (the shipped gaunt-md models, ``GauntCalculator(compile=True)``, float32; MACE+malloc as
 in ``benchmarks/speed.py``, random weights of the same size), each contender times blocks of calls on 1 and on 2
-threads in turn (gaunt-md: ``gaunt_md.compiled.ONE_THREAD_ATOMS`` set to 0 for the 2-thread case, each thread count
-its own compiled graph), medians over rounds. It measures what ``ONE_THREAD_ATOMS`` decides: whether a small
+threads in turn (gaunt-md: ``gaunt_md.compiled.SMALL_THREADS`` set to 1 or 2, each thread count
+its own compiled graph), medians over rounds. It measures what ``SMALL_THREADS`` decides: whether a small
 structure's compiled call is faster on one thread than on two, and whether MACE, the peer, is (it is not). Run it
 alone on the machine: ``python benchmarks/small_threads.py``; writes ``benchmarks/results/small_threads.json``.
 """
@@ -33,8 +33,8 @@ ROUNDS, CALLS, MACE_CALLS = 9, 50, 5
 def gaunt_ms(model: str, atoms) -> dict[int, float]:
     """Median ms per compiled force call with one thread and with two."""
     calcs = {}
-    for threads, limit in ((1, 10**9), (2, 0)):
-        compiled.ONE_THREAD_ATOMS = limit  # 2 threads: no structure counts as small
+    for threads in (1, 2):
+        compiled.SMALL_THREADS = threads  # these molecules are small (at most compiled.SMALL_ATOMS atoms)
         torch.set_num_threads(2)
         calcs[threads] = (atoms.copy(), GauntCalculator(model, compile=True))
         calcs[threads][0].calc = calcs[threads][1]
@@ -42,7 +42,7 @@ def gaunt_ms(model: str, atoms) -> dict[int, float]:
     times = {t: [] for t in calcs}
     for _ in range(ROUNDS):
         for threads, (a, calc) in calcs.items():
-            compiled.ONE_THREAD_ATOMS = 10**9 if threads == 1 else 0
+            compiled.SMALL_THREADS = threads
             t0 = time.perf_counter()
             for _ in range(CALLS):
                 calc.reset()

@@ -155,7 +155,7 @@ def write_docs(results: list[dict], growth_ratios: list[float] | None, path: Pat
         "MACE+malloc: MACE with the allocator settings gaunt-md applies. gaunt-md is timed as users run it, through",
         "`GauntCalculator`: eager (a copy of the model rewritten for inference: radial tables, linear maps folded,",
         "`docs/architecture.md`) and compiled (`compile=True`: static shapes, one traced and inductor-compiled graph per",
-        "shape bucket, `gaunt_md/compiled.py`, structures of up to 32 atoms on one of the threads, below; compile: the seconds",
+        "shape bucket, `gaunt_md/compiled.py`, structures of up to 32 atoms on at most 2 threads, below; compile: the seconds",
         "of its first call). Matrix products: the mm/bmm",
         "operators of one eager force call replayed alone, back to back (the arithmetic floor of the model as written).",
         "",

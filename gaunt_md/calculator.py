@@ -116,7 +116,7 @@ class GauntCalculator(Calculator):
                 self.results["stress_std"] = full_3x3_to_voigt_6_stress(out["stress_std"][0])
 
     def _threads(self):
-        """Compiled calls of small structures run on one CPU thread (``gaunt_md.compiled.threads_for``)."""
+        """Compiled calls of small structures run on at most two CPU threads (``gaunt_md.compiled.threads_for``)."""
         if isinstance(self.compiled, CompiledForceField):
             return threads_for(len(self.atoms), self.device)
         return nullcontext()

@@ -34,9 +34,10 @@ HEADROOM = 1.1  # a new bucket fits 10% more edges and neighbours than the struc
 REUSE = 2.0  # a compiled bucket serves any structure it fits whose sizes are at least 1/REUSE of its own
 OUTPUTS = ("energy", "energies", "forces", "stress")
 CHECK_TOLERANCE = {torch.float32: 1e-3, torch.float64: 1e-8}  # eV/Å, compiled vs eager on a bucket's first call
-# up to this many atoms a compiled force call runs on one CPU thread: on 2 cores its kernels are too small to share;
-# for ethanol, acac and 3bpa (9-27 atoms) two threads were never faster and up to 2.2x slower (docs/performance.md)
-ONE_THREAD_ATOMS = 32
+# up to SMALL_ATOMS atoms a compiled force call runs on at most SMALL_THREADS CPU threads: its kernels are too small to
+# share among many. On 2 cores (2026-12-06, benchmarks/small_threads.py) two threads beat one for acac and 3bpa
+# (5.5 against 6.5 ms, 7.4 against 9.9) and tied for ethanol; more than two were never measured on such molecules
+SMALL_ATOMS, SMALL_THREADS = 32, 2
 
 
 def bucket(n: int) -> int:
@@ -128,13 +129,14 @@ class CompiledForceField:
 
 @contextlib.contextmanager
 def threads_for(atoms: int, device: torch.device | str):
-    """One CPU thread for a structure of at most ONE_THREAD_ATOMS atoms (restored afterwards). Callers
-    wrap the graph building too: its small torch operators on two threads cost more than on one."""
+    """At most SMALL_THREADS CPU threads for a structure of at most SMALL_ATOMS atoms (the caller's count
+    restored afterwards). Callers wrap the graph building too: its small torch operators do not gain from
+    many threads either."""
     before = torch.get_num_threads()
-    if torch.device(device).type != "cpu" or atoms > ONE_THREAD_ATOMS or before == 1:
+    if torch.device(device).type != "cpu" or atoms > SMALL_ATOMS or before <= SMALL_THREADS:
         yield
         return
-    torch.set_num_threads(1)
+    torch.set_num_threads(SMALL_THREADS)
     try:
         yield
     finally:
