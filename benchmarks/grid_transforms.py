@@ -65,8 +65,7 @@ def model(kind: str) -> GauntForceField:
     m = GauntForceField(ELEMENTS)
     if kind == "ring grid":
         for layer in m.layers:
-            lmax, lmax_out = round(layer.product.grid.sample.shape[1] ** 0.5) - 1, layer.lmax_out
-            layer.product.grid = RingGridProduct(lmax, lmax_out, layer.product.correlation).double()
+            layer.product.grid = RingGridProduct(m.config.lmax, layer.lmax_out, m.config.correlation).double()
     assert all(isinstance(layer.product.grid, _GridProduct) == (kind == "Lebedev") for layer in m.layers)
     return m
 

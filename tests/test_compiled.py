@@ -211,15 +211,13 @@ def test_an_exported_file_runs_without_the_model_and_refuses_other_systems(tmp_p
 
 
 def test_traced_graphs_take_whole_tensors_where_eager_calls_run_in_blocks(monkeypatch):
-    """Eagerly the neighbour sum (and the grid passes of degrees above the model's) runs in cache-sized
+    """Eagerly the neighbour sum runs in cache-sized
     blocks (here blocks of a row, so acac has many); traced for inductor, blocks become slice copies and a concatenation
     whose kernel tests every block for every element, so the traced graph must not depend on the block
     sizes: the same operators as with blocks larger than any tensor, and the model's forces."""
     from torch.utils._python_dispatch import TorchDispatchMode
 
     import gaunt_md.nn.neighbour_sum as neighbour_sum
-    import gaunt_md.so3._grid as grid
-    import gaunt_md.so3._grid_product as grid_product
     from gaunt_md.blocking import blocked, whole_tensors
     from gaunt_md.compiled import padded_inputs, trace
 
@@ -240,8 +238,6 @@ def test_traced_graphs_take_whole_tensors_where_eager_calls_run_in_blocks(monkey
     for size in ("large", "tiny"):
         scale = 1 << 30 if size == "large" else 1
         monkeypatch.setattr(neighbour_sum, "BLOCK_BYTES", 64 * scale)
-        monkeypatch.setattr(grid_product, "BLOCK_BYTES", 64 * scale)
-        monkeypatch.setattr(grid, "RING_BLOCK_COLUMNS", 8 * scale)
         traced[size] = trace(model, inputs, compute_stress=False)
         Products.count = 0
         with Products():

@@ -10,16 +10,17 @@ an FFT (the rings are short: n_alpha = 41 for two degree-10 inputs into degree 2
 methods do the Legendre step as one dense matrix that also selects each m's coefficients ([(2L+1)
 n_beta, (L+1)**2]): more multiply-adds than a batched matmul per m, but one operator instead of a
 row gather and a batched matmul: fewer operators for small systems, fewer passes over memory for
-large ones. Where it costs no more multiply-adds (rings not much longer than 2L+1, as on the
-model's grids), the column methods multiply by the two tables multiplied out instead ([n_alpha
-n_beta, (L+1)**2]): one matrix product per transform and no intermediate ring amplitudes (1.04-1.09x
-faster compiled force calls, docs/performance.md). ``from_grid`` is the quadrature
+large ones. Where it costs no more multiply-adds (rings not much longer than 2L+1, as at L ≤ 3),
+the column methods multiply by the two tables multiplied out instead ([n_alpha n_beta, (L+1)**2]):
+one matrix product per transform and no intermediate ring amplitudes. (The force field's many-body
+product used these grids until 2026-12-06; it now samples on a Lebedev rule, ``_lebedev``, with
+fewer points for the same exactness.) ``from_grid`` is the quadrature
 c_lm = Σ_ij w_i (2π / n_alpha) f_ij Y_lm(α_j, β_i); it inverts ``to_grid`` and is exact for
 integrands of degree ≤ 2 n_beta - 1 in cos β and < n_alpha in α.
 
 The work is done in a column layout, one vector per column (``[(L+1)**2, B]`` and
 ``[n_alpha, n_beta, B]``), so every step is a contiguous matrix product; the ``[..., (L+1)**2]``
-methods transpose in and out. Layers that chain transforms use the column methods directly.
+methods transpose in and out. Callers that chain transforms use the column methods directly.
 ``ToGrid.sample_rows`` and ``FromGrid.project_rows`` take and give row-layout blocks
 (``[B, (L+1)**2]``) without autograd bookkeeping, for autograd Functions that write out their
 own backward (the fused product of ``_grid_product``).
@@ -33,7 +34,6 @@ import numpy as np
 import torch
 
 from ..blocking import blocked
-from ..copies import copies_first
 from ._checks import lmax_of
 from ._harmonics import azimuthal, legendre, legendre_dz
 
@@ -95,15 +95,6 @@ class _RingMatmul(torch.autograd.Function):
     @staticmethod
     def setup_context(ctx, inputs, output):
         ctx.save_for_backward(inputs[0])
-
-    @staticmethod
-    def vmap(info, in_dims, ring, x):
-        """K copies of x (a committee's members) side by side as K times the columns."""
-        if in_dims[0] is not None:
-            raise NotImplementedError("the ring matrix is a constant shared by every copy")
-        x = copies_first(x, in_dims[1], info.batch_size).movedim(0, 1)  # [b, K, n]
-        out = _RingMatmul.apply(ring, x.reshape(x.shape[0], -1))
-        return out.view(out.shape[0], info.batch_size, -1).transpose(0, 1).contiguous(), 0
 
     @staticmethod
     def forward(ring: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
