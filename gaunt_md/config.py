@@ -86,13 +86,14 @@ class ModelConfig:
     )
     pair_repulsion: str | None = option(
         "zbl",
-        "pair prior added to the energy: zbl (screened nuclear repulsion below "
-        "0.5-0.75 covalent-radius sums, zero at bonding distances) or none",
+        "pair prior added to the energy: zbl (screened nuclear repulsion below 0.5-0.75 covalent-radius "
+        "sums, zero at bonding distances and on every pair of the training data) or none",
         str,
     )
     many_body: str = "channel"  # "mixed": the many-body product of model formats 1-2 (their files load with it)
     avg_num_neighbors: float = 10.0  # normaliser of the neighbour sum
     e0s: dict[int, float] = field(default_factory=dict)  # isolated-atom energies {Z: eV}
+    closest_pairs: dict[str, float] = field(default_factory=dict)  # {"H-O": Å} the data's closest approach
     parent: dict = field(default_factory=dict)  # of a fine-tuned model: {model, version, sha256} it started from
     scale: float = 1.0  # per-atom energy scale (eV)
     shift: float = 0.0  # per-atom energy shift (eV)

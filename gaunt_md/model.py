@@ -98,7 +98,7 @@ class GauntForceField(torch.nn.Module):
             [Dense(channels, 1) for _ in range(num_layers - 1)] + [mlp([channels, 16, 1])]
         )
         self.register_buffer("e0", torch.tensor([e0.get(z, 0.0) for z in zs], dtype=torch.float64))
-        self.pair_repulsion = ZBLRepulsion(zs, r_max) if cfg.pair_repulsion == "zbl" else None
+        self.pair_repulsion = ZBLRepulsion(zs, r_max, cfg.closest_pairs) if cfg.pair_repulsion == "zbl" else None
         self.double()  # constants (Gaunt tables, E0s) stay exact; .float() or the calculator casts down
 
     @property

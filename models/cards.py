@@ -53,6 +53,22 @@ def _published(m: dict, mt: dict) -> list[str]:
     ]
 
 
+def _data_limited(c) -> str:
+    """The card's words for the pairs whose prior ends short of 0.75 b, at the training data's closest approach."""
+    from ase.data import atomic_numbers, covalent_radii
+
+    from gaunt_md.nn.pair_repulsion import DATA_MARGIN, OUTER_FRACTION
+
+    closer = []
+    for pair, r in sorted(getattr(c, "closest_pairs", {}).items()):
+        b = sum(covalent_radii[atomic_numbers[e]] for e in pair.split("-"))
+        if DATA_MARGIN * r < OUTER_FRACTION * b:
+            closer.append(f"{pair} {r:.2f} Å = {r / b:.2f} b")
+    if not closer:
+        return "."
+    return f", ending 1% short of the closest pairs of the training data where those come closer: {', '.join(closer)}."
+
+
 def card(name: str) -> None:
     """models/NAME.md from NAME.json (test metrics, training, acceptance) and the registry entry."""
     from gaunt_md import GauntForceField
@@ -87,7 +103,8 @@ def card(name: str) -> None:
         + f"; average neighbours {c.avg_num_neighbors:.1f}.",
         "- Pair prior: "
         + (
-            "ZBL screened nuclear repulsion below 0.5-0.75 covalent-radius sums (`pair_repulsion='zbl'`)."
+            "ZBL screened nuclear repulsion below 0.5-0.75 covalent-radius sums (`pair_repulsion='zbl'`)"
+            + _data_limited(c)
             if getattr(c, "pair_repulsion", None) == "zbl"
             else "none (fitted before gaunt-md had one; `gaunt-md fit` now adds a ZBL prior by default)."
         ),

@@ -24,6 +24,7 @@ DEFAULTS["0.3.3"] = "as 0.3.0, with the cosine learning-rate schedule"
 DEFAULTS["0.3.5"] = DEFAULTS["0.3.3"]  # no default changed in 0.3.4 and 0.3.5
 DEFAULTS["0.3.6"] = DEFAULTS["0.3.3"]  # 0.3.6: C++ wrapper of compiled graphs, fit keeps temporaries in the heap
 DEFAULTS["0.3.7"] = DEFAULTS["0.3.3"]  # 0.3.7: Lebedev grid, folded inference maps, small molecules on 2 threads
+DEFAULTS["0.3.8"] = DEFAULTS["0.3.3"]  # 0.3.8: the ZBL prior ends short of the training data's closest pairs
 PLATEAU = dict(lr_schedule="plateau")  # the default schedule before gaunt-md 0.3.3, for the models fitted with it
 PAIR_RUN = (
     "Fitted with `--threads 1 --minutes 90` and the defaults of gaunt-md {code} ({defaults}), side by side with {other} "

@@ -15,16 +15,23 @@ The switch s(r) = 1 - (10t³ - 15t⁴ + 6t⁵), t = (r - r_on) / (r_off - r_on) 
 below r_on and 0 above r_off, with continuous value, first and second derivative at both ends:
 r_on = 0.5 b_ij and r_off = 0.75 b_ij, with b_ij the sum of the covalent radii
 (``ase.data.covalent_radii``); both are scaled down together where r_off would pass the model's
-cutoff, so that every pair the prior reaches is an edge of the graph.
+cutoff, so that every pair the prior reaches is an edge of the graph, or 1% short of the closest
+approach of that pair of elements in the training data (``ModelConfig.closest_pairs``, set by
+``gaunt-md fit``), so that the prior is zero on every labelled structure. Molecules stay beyond
+0.75 b (C=O at 600 K: 0.80 b); hot metals do not (mlearn Mo: 0.61 b, where 0.75 b would add up to
+42 eV/Å to a training frame for the network to cancel; docs/accuracy.md, "Closest pairs in the data").
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 
 import torch
 from ase import units
 from ase.data import covalent_radii
+
+from ..data.pairs import pair_name
 
 COULOMB = units.Hartree * units.Bohr  # e²/(4πε0) in eV·Å
 SCREENING_LENGTH = 0.46850  # Å: 0.8854 a_0, the ZBL universal screening length
@@ -32,12 +39,15 @@ SCREENING_EXPONENT = 0.23
 SCREENING_COEFFICIENTS = (0.18175, 0.50986, 0.28022, 0.02817)
 SCREENING_DECAYS = (3.19980, 0.94229, 0.40290, 0.20162)
 # Zero from 0.75 b on: the shortest chemical bonds (triple bonds: C≡C 1.20 Å, N≡N 1.10 Å) are ~0.77 b
-# and the closest pairs in our training sets (acac at 600 K, C=O) 0.80 b, so the prior adds nothing
-# to any structure of the data and the network learns exactly what it learned without it. (Switched
-# off at b itself, as MACE's ZBL is, it added forces of up to 13 eV/Å to the first acac training frame,
-# whose C=O and C=C bonds are 0.86 b and 0.88 b, for the network to cancel.) Full strength below
-# 0.5 b, where no molecule goes: there the wall is tens of eV high (C-C at 0.5 b: 37 eV).
+# and the closest pairs in our molecular training sets (acac at 600 K, C=O) 0.80 b, so the prior
+# adds nothing to any structure of those data and the network learns exactly what it learned without
+# it. (Switched off at b itself, as MACE's ZBL is, it added forces of up to 13 eV/Å to the first acac
+# training frame, whose C=O and C=C bonds are 0.86 b and 0.88 b, for the network to cancel.) Full
+# strength below 0.5 b, where no molecule goes: there the wall is tens of eV high (C-C at 0.5 b: 37 eV).
 INNER_FRACTION, OUTER_FRACTION = 0.5, 0.75
+# Where the data comes closer, r_off ends 1% short of its closest pair: float32 rounding of a length
+# (1e-7 relative) then cannot bring a labelled pair into the switch, and the prior is exactly zero there.
+DATA_MARGIN = 0.99
 
 
 class ZBLRepulsion(torch.nn.Module):
@@ -46,16 +56,22 @@ class ZBLRepulsion(torch.nn.Module):
     Args:
         elements: atomic numbers; species index k of the model means element ``elements[k]``.
         r_max: the model's cutoff (Å); r_off is capped at it.
+        closest: {pair name (``gaunt_md.data.pair_name``): Å}, the data's closest approach of each
+            pair of elements; r_off is capped at DATA_MARGIN times it (pairs not named keep 0.75 b).
 
     The per-pair constants are float64 buffers [S, S] rebuilt from ``elements`` (not saved in a
     state dict), cast with the module by ``.float()`` / ``.to()``.
     """
 
-    def __init__(self, elements: Sequence[int], r_max: float) -> None:
+    def __init__(self, elements: Sequence[int], r_max: float, closest: Mapping[str, float] | None = None) -> None:
         super().__init__()
         z = torch.tensor(list(elements), dtype=torch.float64)
         radii = torch.tensor(covalent_radii[list(elements)], dtype=torch.float64)
-        r_off = (OUTER_FRACTION * (radii[:, None] + radii[None, :])).clamp(max=float(r_max))
+        data = torch.tensor(
+            [[DATA_MARGIN * (closest or {}).get(pair_name(a, b), math.inf) for b in elements] for a in elements],
+            dtype=torch.float64,
+        )
+        r_off = torch.minimum(OUTER_FRACTION * (radii[:, None] + radii[None, :]), data).clamp(max=float(r_max))
         zp = z**SCREENING_EXPONENT
         constants = {
             "charge_product": COULOMB * z[:, None] * z[None, :],  # eV·Å

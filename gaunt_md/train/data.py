@@ -5,22 +5,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from ase.data import chemical_symbols
+from ase.data import chemical_symbols, covalent_radii
 
 from ..config import FitConfig
 from ..data import Frame, e0s_from_isolated_atoms, e0s_least_squares, read_frames, validation_split
+from ..data.pairs import closest_pairs
+from ..nn.pair_repulsion import OUTER_FRACTION as ZBL_REACH
 
 
 @dataclass
 class FitData:
-    """Training, validation and test frames, the elements of the training set (atomic numbers) and
-    the isolated-atom energies {Z: eV}."""
+    """Training, validation and test frames, the elements of the training set (atomic numbers), the
+    isolated-atom energies {Z: eV} and the closest approach of each pair of elements in the training
+    file ({"H-O": Å}, training and validation frames, before any bootstrap: the ZBL prior stays zero there)."""
 
     train: list[Frame]
     valid: list[Frame]
     test: list[Frame]
     elements: list[int]
     e0s: dict[int, float]
+    closest_pairs: dict[str, float]
 
 
 def load_data(cfg: FitConfig) -> FitData:
@@ -34,6 +38,7 @@ def load_data(cfg: FitConfig) -> FitData:
     else:
         valid_idx, train_idx = validation_split(len(train), cfg.valid_fraction, cfg.seed)
         valid, train = [train[i] for i in valid_idx], [train[i] for i in train_idx]
+    labelled = train + valid
     if cfg.bootstrap:  # a committee member's resample of the training frames
         drawn = np.random.default_rng([cfg.seed, cfg.member]).integers(0, len(train), len(train))
         train = [train[i] for i in drawn]
@@ -52,7 +57,9 @@ def load_data(cfg: FitConfig) -> FitData:
             f"config_type_weights names {', '.join(map(repr, unknown))}, not a config_type of the training data "
             f"(it has {', '.join(map(repr, sorted(types)))})"
         )
-    return FitData(train, valid, test, elements, _e0s(cfg, train, elements))
+    reach = max(ZBL_REACH * 2 * covalent_radii[z] for z in elements)  # no pair prior reaches further (Å)
+    closest = closest_pairs((f.atoms for f in labelled), reach)
+    return FitData(train, valid, test, elements, _e0s(cfg, train, elements), closest)
 
 
 def _e0s(cfg: FitConfig, train: list[Frame], elements: list[int]) -> dict[int, float]:

@@ -141,7 +141,9 @@ def setup(cfg: FitConfig, resume: bool, force: bool) -> Run:
         model = child_of(parent, record, data.e0s if cfg.e0s else None).to(device=device, dtype=dtype)
     else:
         stats = data_statistics(data.train, graphs["train"], data.e0s)
-        model = GauntForceField(elements=data.elements, e0s=data.e0s, **stats, **cfg.model)
+        model = GauntForceField(
+            elements=data.elements, e0s=data.e0s, closest_pairs=data.closest_pairs, **stats, **cfg.model
+        )
         model = model.to(device=device, dtype=dtype)
     run = Run(
         cfg,
