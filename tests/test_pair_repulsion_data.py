@@ -51,6 +51,11 @@ def test_switch_ends_at_the_closest_pair_of_the_data_and_nowhere_else():
     assert torch.all(before > 0)  # the unlimited switch reaches 2.3 Å
     assert torch.all(after[:3] > 0) and torch.equal(after[3:], torch.zeros(3, dtype=torch.float64))
     assert after[0] == before[0]  # below both r_on: plain ZBL
+    either_order = ZBLRepulsion([h, mo], r_max=5.0, closest={"Mo-H": 1.0})  # H-Mo, named heavier first
+    assert either_order.r_off[0, 1].item() == either_order.r_off[1, 0].item() == pytest.approx(0.99)
+    assert either_order.r_off[1, 1] == plain.r_off[1, 1] and either_order.r_off[0, 0] == plain.r_off[0, 0]
+    with pytest.raises(ValueError, match="'Mo-Xx' is not a pair of element symbols"):
+        ZBLRepulsion([h, mo], r_max=5.0, closest={"Mo-Xx": 1.0})
 
 
 @pytest.mark.data

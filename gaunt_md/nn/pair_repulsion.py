@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 
 import torch
 from ase import units
-from ase.data import covalent_radii
+from ase.data import atomic_numbers, covalent_radii
 
 from ..data.pairs import pair_name
 
@@ -67,8 +67,9 @@ class ZBLRepulsion(torch.nn.Module):
         super().__init__()
         z = torch.tensor(list(elements), dtype=torch.float64)
         radii = torch.tensor(covalent_radii[list(elements)], dtype=torch.float64)
+        closest = {_pair_key(k): float(v) for k, v in (closest or {}).items()}
         data = torch.tensor(
-            [[DATA_MARGIN * (closest or {}).get(pair_name(a, b), math.inf) for b in elements] for a in elements],
+            [[DATA_MARGIN * closest.get(pair_name(a, b), math.inf) for b in elements] for a in elements],
             dtype=torch.float64,
         )
         r_off = torch.minimum(OUTER_FRACTION * (radii[:, None] + radii[None, :]), data).clamp(max=float(r_max))
@@ -99,6 +100,15 @@ class ZBLRepulsion(torch.nn.Module):
         centers, neighbours = edge_index[0], edge_index[1]
         pair = self.pair_energy(species.index_select(0, centers), species.index_select(0, neighbours), lengths)
         return lengths.new_zeros(species.shape[0]).index_add(0, centers, 0.5 * pair)
+
+
+def _pair_key(name: str) -> str:
+    """``pair_name`` of "A-B" in either order; ValueError for anything else."""
+    try:
+        a, b = name.split("-")
+        return pair_name(atomic_numbers[a], atomic_numbers[b])
+    except (KeyError, ValueError):
+        raise ValueError(f"closest_pairs: {name!r} is not a pair of element symbols such as 'H-O'") from None
 
 
 __all__ = ["ZBLRepulsion"]
