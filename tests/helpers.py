@@ -31,6 +31,18 @@ def periodic_box(seed=0, n=6, size=4.0, tilt=True):
     return atoms
 
 
+def short_contact_cell():
+    """periodic_box's tilted cell with an O-H pair 0.6 Å apart (0.62 b) only through the x boundary
+    and a C-O pair 0.9 Å apart (0.63 b) only through the y boundary."""
+    atoms = periodic_box(n=4)  # O, H, H, C
+    cell = atoms.cell.array
+    atoms.positions[0] = [0.2, 0.3, 1.5]
+    atoms.positions[1] = atoms.positions[0] + cell[0] - [0.6, 0.0, 0.0]
+    atoms.positions[3] = atoms.positions[0] + cell[1] - [0.0, 0.9, 0.0]
+    atoms.positions[2] = [2.0, 2.2, 2.4]
+    return atoms
+
+
 def energy_forces(model, atoms, dtype="float64"):
     """Energy (eV) and forces (eV/Å) of ``atoms`` through a GauntCalculator of ``model``."""
     from gaunt_md import GauntCalculator

@@ -11,7 +11,7 @@ from ase.neighborlist import neighbor_list
 
 from gaunt_md import GauntCalculator, GauntForceField
 from gaunt_md.nn import ZBLRepulsion
-from helpers import DATA, energy_forces, format_1_copy, periodic_box, run, small_model
+from helpers import DATA, energy_forces, format_1_copy, run, short_contact_cell, small_model
 
 pytestmark = pytest.mark.data  # reads ../shared/data
 
@@ -101,18 +101,6 @@ def compressed_molecule():
     return Atoms(
         "COHHH", positions=[[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [-0.5, 0.6, 0.0], [0.3, -0.45, 0.2], [1.3, 0.4, 0.3]]
     )
-
-
-def short_contact_cell():
-    """periodic_box's tilted cell with an O-H pair 0.6 Å apart (0.62 b) only through the x boundary
-    and a C-O pair 0.9 Å apart (0.63 b) only through the y boundary."""
-    atoms = periodic_box(n=4)  # O, H, H, C
-    cell = atoms.cell.array
-    atoms.positions[0] = [0.2, 0.3, 1.5]
-    atoms.positions[1] = atoms.positions[0] + cell[0] - [0.6, 0.0, 0.0]
-    atoms.positions[3] = atoms.positions[0] + cell[1] - [0.0, 0.9, 0.0]
-    atoms.positions[2] = [2.0, 2.2, 2.4]
-    return atoms
 
 
 def pair_sum_ase(atoms, elements=("H", "C", "O")):

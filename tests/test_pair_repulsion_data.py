@@ -12,18 +12,13 @@ from ase.neighborlist import neighbor_list
 from gaunt_md import GauntForceField
 from gaunt_md.data.pairs import closest_pairs, pair_name
 from gaunt_md.nn import ZBLRepulsion
-from helpers import DATA, periodic_box, run
+from helpers import DATA, run, short_contact_cell
 
 
 def test_closest_pairs_sees_periodic_images_and_names_pairs_lighter_first():
     """periodic_box's tilted cell with an O-H pair 0.6 Å apart only through the x boundary and a C-O
     pair 0.9 Å apart only through the y boundary; and a molecule, whose far atom has no pair."""
-    atoms = periodic_box(n=4)  # O, H, H, C
-    cell = atoms.cell.array
-    atoms.positions[0] = [0.2, 0.3, 1.5]
-    atoms.positions[1] = atoms.positions[0] + cell[0] - [0.6, 0.0, 0.0]
-    atoms.positions[3] = atoms.positions[0] + cell[1] - [0.0, 0.9, 0.0]
-    atoms.positions[2] = [2.0, 2.2, 2.4]
+    atoms = short_contact_cell()
     molecule = Atoms("HHN", positions=[[0.0, 0.0, 0.0], [0.74, 0.0, 0.0], [9.0, 0.0, 0.0]])
     found = closest_pairs([atoms, molecule], 1.0)
     i, j, d = neighbor_list("ijd", atoms, 1.0)  # ASE's own list as the reference
