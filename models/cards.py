@@ -53,20 +53,25 @@ def _published(m: dict, mt: dict) -> list[str]:
     ]
 
 
-def _data_limited(c) -> str:
-    """The card's words for the pairs whose prior ends short of 0.75 b, at the training data's closest approach."""
-    from ase.data import atomic_numbers, covalent_radii
+def _data_limited(model) -> str:
+    """The card's words for the pairs whose prior ends short of 0.75 b, at the training data's closest approach:
+    where the model's switch ends before that of the same prior without ``closest_pairs``."""
+    from ase.data import chemical_symbols
 
-    from gaunt_md.nn.pair_repulsion import DATA_MARGIN, OUTER_FRACTION
+    from gaunt_md.nn import ZBLRepulsion
 
-    closer = []
-    for pair, r in sorted(getattr(c, "closest_pairs", {}).items()):
-        b = sum(covalent_radii[atomic_numbers[e]] for e in pair.split("-"))
-        if DATA_MARGIN * r < OUTER_FRACTION * b:
-            closer.append(f"{pair} {r:.2f} Å = {r / b:.2f} b")
+    zs = model.config.elements
+    plain = ZBLRepulsion(zs, model.config.r_max).r_off
+    ends = model.pair_repulsion.r_off.double().cpu()
+    closer = [
+        f"{chemical_symbols[zs[a]]}-{chemical_symbols[zs[b]]} at {ends[a, b]:.2f} Å"
+        for a in range(len(zs))
+        for b in range(a, len(zs))
+        if ends[a, b] < plain[a, b]
+    ]
     if not closer:
         return "."
-    return f", ending 1% short of the closest pairs of the training data where those come closer: {', '.join(closer)}."
+    return f", its switch ending 1% short of the training data's closest pairs where those come closer: {', '.join(closer)}."
 
 
 def card(name: str) -> None:
@@ -104,7 +109,7 @@ def card(name: str) -> None:
         "- Pair prior: "
         + (
             "ZBL screened nuclear repulsion below 0.5-0.75 covalent-radius sums (`pair_repulsion='zbl'`)"
-            + _data_limited(c)
+            + _data_limited(model)
             if getattr(c, "pair_repulsion", None) == "zbl"
             else "none (fitted before gaunt-md had one; `gaunt-md fit` now adds a ZBL prior by default)."
         ),

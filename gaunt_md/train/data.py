@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from ase.data import chemical_symbols, covalent_radii
+from ase.data import chemical_symbols
 
 from ..config import FitConfig
 from ..data import Frame, e0s_from_isolated_atoms, e0s_least_squares, read_frames, validation_split
 from ..data.pairs import closest_pairs
-from ..nn.pair_repulsion import OUTER_FRACTION as ZBL_REACH
+from ..nn.pair_repulsion import ZBLRepulsion
 
 
 @dataclass
@@ -57,7 +57,7 @@ def load_data(cfg: FitConfig) -> FitData:
             f"config_type_weights names {', '.join(map(repr, unknown))}, not a config_type of the training data "
             f"(it has {', '.join(map(repr, sorted(types)))})"
         )
-    reach = max(ZBL_REACH * 2 * covalent_radii[z] for z in elements)  # no pair prior reaches further (Å)
+    reach = float(ZBLRepulsion(elements, cfg.model["r_max"]).r_off.max())  # no pair prior reaches further (Å)
     closest = closest_pairs((f.atoms for f in labelled), reach)
     return FitData(train, valid, test, elements, _e0s(cfg, train, elements), closest)
 
