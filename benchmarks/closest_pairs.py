@@ -13,6 +13,7 @@ Results: ``benchmarks/results/closest_pairs.json`` and the "closest_pairs" secti
 from __future__ import annotations
 
 import json
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -52,10 +53,16 @@ def closest(path: Path) -> dict:
     return {**best, "frames": k + 1, "old_prior_frames_over_0.1": int(pushed), "old_prior_largest_eV_per_A": largest}
 
 
+@cache
+def _old_prior(elements: tuple[int, ...]) -> ZBLRepulsion:
+    """The ZBL prior of these atomic numbers with its switch at 0.75 b (no ``closest_pairs``), float64."""
+    return ZBLRepulsion(elements, REACH).double()
+
+
 def prior_force(atoms) -> float:
     """The largest per-atom force (eV/Å) of the ZBL prior switched off at 0.75 b, in float64."""
-    elements = sorted(set(atoms.numbers.tolist()))
-    prior = ZBLRepulsion(elements, REACH).double()
+    elements = tuple(sorted(set(atoms.numbers.tolist())))
+    prior = _old_prior(elements)
     i, j, d, vectors = neighbour_list("ijdD", atoms, REACH)
     if not d.size:
         return 0.0
