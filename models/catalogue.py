@@ -307,7 +307,7 @@ OTHER_FITS = {  # refits of the same element that were not shipped; validation E
     "2.77, F MAE 135.8 against 1.4's 2.24 and 133.3. The same 1.4 settings with 32 channels, with EMA decay 0.999 "
     "and with stage two from a third of a 30-minute budget (2026-12-06): kept models at E MAE 2.72, 2.84 and 3.41, "
     "F MAE 132.8, 134.0 and 134.5; every run's validation errors rose after epoch 65-100 (the liquid 6000 K AIMD "
-    "frames).",
+    "frames). With r_max 4.0 (two seeds): E MAE 3.88 and 2.80, F MAE 142.0 and 153.3.",
     "Ni": "Not shipped (docs/accuracy.md, materials): 1.6's settings with hidden_lmax 2 (45 minutes, 2026-12-06, 130 "
     "epochs): validation E MAE 0.41, F MAE 15.9 against 1.6's 0.37 and 16.4 (the rule fixed before the fit: neither "
     "error more than 2% worse).",
