@@ -10,9 +10,11 @@ holds the last epoch's EMA weights. Each model gets the per-atom energy shift th
 from __future__ import annotations
 
 import argparse
+import copy
 from pathlib import Path
 
 import torch
+from torch.optim.swa_utils import AveragedModel
 from torch_geometric.loader import DataLoader
 
 from gaunt_md.calculator import GauntCalculator
@@ -23,12 +25,13 @@ from gaunt_md.train.graphs import labelled_graph
 from gaunt_md.train.metrics import refit_energy_shift
 
 
-def last_epoch_model(run: Path) -> tuple[GauntForceField, int]:
-    """The EMA weights of ``run/checkpoints/latest.pt`` in the architecture of ``best.pt``, and the epoch number."""
-    model = GauntForceField.load(run / "checkpoints" / "best.pt")
+def last_epoch_model(kept: GauntForceField, run: Path) -> tuple[GauntForceField, int]:
+    """The EMA weights of ``run/checkpoints/latest.pt`` (the fit's ``AveragedModel``) in ``kept``'s architecture, and
+    the epoch number."""
     state = torch.load(run / "checkpoints" / "latest.pt", map_location="cpu", weights_only=False)
-    model.load_state_dict({k.removeprefix("module."): v for k, v in state["ema"].items() if k.startswith("module.")})
-    return model, state["epoch"] + 1
+    ema = AveragedModel(copy.deepcopy(kept), use_buffers=True)
+    ema.load_state_dict(state["ema"])
+    return ema.module, state["epoch"] + 1
 
 
 def main() -> None:
@@ -38,16 +41,18 @@ def main() -> None:
     parser.add_argument("--train", type=Path, required=True, help="the fit's training frames (for the energy shift)")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    train = read_frames(args.train)
-    last, epoch = last_epoch_model(args.run)
-    for name, model in [("kept", GauntForceField.load(args.run / "checkpoints" / "best.pt")), (f"epoch {epoch}", last)]:
-        model = model.double()
-        graphs = [labelled_graph(f, model.config.r_max, model.species_of, torch.float64) for f in train]
-        shift = refit_energy_shift(model, DataLoader(graphs, batch_size=4))
+    kept = GauntForceField.load(args.run / "checkpoints" / "best.pt").double()
+    last, epoch = last_epoch_model(kept, args.run)
+    train = DataLoader(  # one architecture: the same graphs serve both models
+        [labelled_graph(f, kept.config.r_max, kept.species_of, torch.float64) for f in read_frames(args.train)],
+        batch_size=4,
+    )
+    files = {path: read_frames(path) for path in args.files}
+    for name, model in [("kept", kept), (f"epoch {epoch}", last)]:
+        shift = refit_energy_shift(model, train)
         calc = GauntCalculator(model, dtype="float64", threads=1)
         print(f"{name}: per-atom energy shift refitted on {args.train}: {1e3 * shift:+.3f} meV/atom")
-        for path in args.files:
-            frames = read_frames(path)
+        for path, frames in files.items():
             print(f"  {path}", *format_table(error_table(frames, predictions(calc, frames))), sep="\n    ")
 
 
