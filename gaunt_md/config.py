@@ -17,6 +17,7 @@ import yaml
 
 DTYPES = ("float32", "float64")
 PAIR_REPULSIONS = (None, "zbl")
+LOSSES = ("mse", "huber")
 
 
 def option(default: Any, help: str, type: type | None = None) -> Any:
@@ -177,6 +178,14 @@ class FitConfig:
     energy_weight: float = option(1.0, "loss weight of the energy per atom ((eV/atom)^-2)")
     forces_weight: float = option(100.0, "loss weight of the force components ((eV/Å)^-2)")
     stress_weight: float = option(1.0, "loss weight of the stress components (GPa^-2)")
+    loss: str = option(
+        "mse",
+        "mse (squared errors) or huber (squared up to huber_delta, linear beyond: large errors, such as those of "
+        "hot or rare frames, pull less)",
+    )
+    huber_delta: float = option(
+        0.01, "with loss huber: the error where the penalty turns linear (eV/atom, eV/Å and GPa for each term)"
+    )
     config_type_weights: dict = option(
         {}, "loss weight of the frames of each config_type, e.g. '{Elastic: 0.1}' (others: 1)", dict
     )
@@ -234,6 +243,8 @@ class FitConfig:
             raise ValueError("lr and max_minutes must be > 0")
         if self.dtype not in DTYPES:
             raise ValueError(f"unknown dtype {self.dtype!r}; use float32 or float64")
+        if self.loss not in LOSSES or self.huber_delta <= 0:
+            raise ValueError(f"loss must be mse or huber and huber_delta > 0 (got {self.loss!r}, {self.huber_delta})")
         bad = {k: w for k, w in self.config_type_weights.items() if not isinstance(w, (int, float)) or w < 0}
         if bad:
             raise ValueError(f"config_type_weights must be numbers ≥ 0, got {bad}")

@@ -44,6 +44,8 @@ def fit(name: str, minutes: float, threads: int | None) -> None:
         "stress_weight",
         "stress_offset",
         "config_type_weights",
+        "loss",
+        "huber_delta",
     )
     extra = [
         f"--{k.replace('_', '-')}={json.dumps(m[k]) if isinstance(m[k], dict) else m[k]}" for k in settings if k in m

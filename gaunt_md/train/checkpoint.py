@@ -24,6 +24,9 @@ LOG_FIELDS = [
     "stress_mae",
     "lr",
     "seconds",
+    "energy_huber",  # with loss huber: the mean validation penalties (gaunt_md.train.metrics.penalty)
+    "forces_huber",
+    "stress_huber",
 ]
 
 

@@ -15,22 +15,37 @@ def predict(model, batch, with_stress: bool) -> dict[str, torch.Tensor]:
     return model(batch, compute_forces=True, compute_stress=with_stress)
 
 
-def loss_terms(out: dict, batch) -> dict[str, torch.Tensor]:
-    """Mean squared errors, each structure's terms times its loss weight (``batch.weight``): energy
-    per atom (eV²/atom²), force components (eV²/Å²), stress components of the structures with
-    reference stress (GPa², so that a stress weight of 1 makes 1 GPa weigh as 0.1 eV/Å at force weight 100).
-    Written with data-independent shapes (no boolean indexing), so that a traced training step
-    (``gaunt_md.train.step``) serves every batch of the same sizes."""
+def huber_delta(cfg: FitConfig) -> float | None:
+    """The Huber delta of a fit's loss, or None for squared errors."""
+    return cfg.huber_delta if cfg.loss == "huber" else None
+
+
+def penalty(error: torch.Tensor, delta: float | None = None) -> torch.Tensor:
+    """Elementwise penalty of an error: ``error²`` (delta None), or with ``delta`` twice the Huber loss,
+    ``error²`` up to ``|error| = delta`` and ``2·delta·|error| - delta²`` beyond, so that a loss weight
+    means the same for errors below delta in both."""
+    if delta is None:
+        return error**2
+    size = error.abs()
+    return torch.where(size <= delta, error**2, 2 * delta * size - delta**2)
+
+
+def loss_terms(out: dict, batch, delta: float | None = None) -> dict[str, torch.Tensor]:
+    """Mean penalties (:func:`penalty`: squared errors, or Huber with ``delta``), each structure's terms
+    times its loss weight (``batch.weight``): energy per atom (eV/atom), force components (eV/Å), stress
+    components of the structures with reference stress (GPa, so that a stress weight of 1 makes 1 GPa
+    weigh as 0.1 eV/Å at force weight 100). Written with data-independent shapes (no boolean indexing),
+    so that a traced training step (``gaunt_md.train.step``) serves every batch of the same sizes."""
     w, energy = batch.weight, out["energy"]
     n_atoms = torch.zeros_like(energy).index_add(0, batch.batch, torch.ones_like(batch.batch, dtype=energy.dtype))
     terms = {
-        "energy": (w * ((energy - batch.energy) / n_atoms) ** 2).mean(),
-        "forces": (w[batch.batch, None] * (out["forces"] - batch.forces) ** 2).mean(),
+        "energy": (w * penalty((energy - batch.energy) / n_atoms, delta)).mean(),
+        "forces": (w[batch.batch, None] * penalty(out["forces"] - batch.forces, delta)).mean(),
     }
     if "stress" in out:
         mask = batch.has_stress.to(w.dtype)
         error = (out["stress"] - batch.stress) / units.GPa
-        terms["stress"] = (mask * w)[:, None, None].mul(error**2).sum() / (9 * mask.sum()).clamp(min=1)
+        terms["stress"] = (mask * w)[:, None, None].mul(penalty(error, delta)).sum() / (9 * mask.sum()).clamp(min=1)
     return terms
 
 
@@ -52,14 +67,19 @@ class ErrorAccumulator:
             mask = batch.has_stress
             self.stress.append((out["stress"][mask] - batch.stress[mask]).detach().double().cpu().reshape(-1))
 
-    def summary(self) -> dict[str, float]:
-        """:func:`gaunt_md.errors.error_metrics` of everything added (meV/atom, meV, meV/Å, GPa)."""
-        return error_metrics(
-            torch.cat(self.energy).numpy(),
-            torch.cat(self.n_atoms).numpy(),
-            torch.cat(self.forces).numpy(),
-            torch.cat(self.stress).numpy() if self.stress else None,
-        )
+    def summary(self, huber_delta: float | None = None) -> dict[str, float]:
+        """:func:`gaunt_md.errors.error_metrics` of everything added (meV/atom, meV, meV/Å, GPa); with
+        ``huber_delta`` also the mean Huber penalty of each term (``energy_huber``, ``forces_huber``,
+        ``stress_huber``; :func:`penalty`, in the units of :func:`loss_terms`), unweighted."""
+        energy, n_atoms = torch.cat(self.energy), torch.cat(self.n_atoms)
+        stress = torch.cat(self.stress) if self.stress else None
+        out = error_metrics(energy.numpy(), n_atoms.numpy(), torch.cat(self.forces).numpy(), stress)
+        if huber_delta is not None:
+            errors = {"energy": energy / n_atoms, "forces": torch.cat(self.forces)}
+            if stress is not None and stress.numel():
+                errors["stress"] = stress / units.GPa
+            out.update({f"{k}_huber": penalty(e, huber_delta).mean().item() for k, e in errors.items()})
+        return out
 
 
 def refit_energy_shift(model, loader: Iterable) -> float:
@@ -81,24 +101,35 @@ def refit_energy_shift(model, loader: Iterable) -> float:
     return correction
 
 
-def evaluate(model, loader: Iterable) -> dict[str, float]:
-    """Error metrics of ``model`` over a loader of labelled batches (stress where a batch has it)."""
+def evaluate(model, loader: Iterable, huber_delta: float | None = None) -> dict[str, float]:
+    """Error metrics of ``model`` over a loader of labelled batches (stress where a batch has it); with
+    ``huber_delta`` also the mean Huber penalties (:meth:`ErrorAccumulator.summary`)."""
     acc = ErrorAccumulator()
     was_training = model.training
     model.eval()
     for batch in loader:
         acc.add(predict(model, batch, with_stress=bool(batch.has_stress.any())), batch)
     model.train(was_training)
-    return acc.summary()
+    return acc.summary(huber_delta)
 
 
 def selection_loss(cfg: FitConfig, metrics: dict) -> float:
     """The validation loss that picks the best model and drives the plateau schedule: one fixed
     criterion for the whole run, so models from both loss stages compare fairly. Energies weigh as in
     stage two; with the stage-one weight forces alone decide, and a model with good forces and poor
-    energies wins (mlearn Si: 28 meV/atom energy error against 2.4 at the end of stage two)."""
+    energies wins (mlearn Si: 28 meV/atom energy error against 2.4 at the end of stage two). Each term
+    is the mean of the fit's own penalty: squared errors (RMSE²), or with ``loss: huber`` the Huber
+    penalties that :func:`evaluate` adds with ``huber_delta``."""
+    if cfg.loss == "huber":
+        terms = {k: metrics.get(f"{k}_huber", 0.0) for k in ("energy", "forces", "stress")}
+    else:
+        terms = {
+            "energy": (metrics["energy_rmse"] / 1e3) ** 2,
+            "forces": (metrics["forces_rmse"] / 1e3) ** 2,
+            "stress": metrics.get("stress_rmse", 0.0) ** 2,
+        }
     return (
-        cfg.stage_two_energy_weight * (metrics["energy_rmse"] / 1e3) ** 2
-        + cfg.forces_weight * (metrics["forces_rmse"] / 1e3) ** 2
-        + cfg.stress_weight * metrics.get("stress_rmse", 0.0) ** 2
+        cfg.stage_two_energy_weight * terms["energy"]
+        + cfg.forces_weight * terms["forces"]
+        + cfg.stress_weight * terms["stress"]
     )
