@@ -73,7 +73,9 @@ class ErrorAccumulator:
         ``stress_huber``; :func:`penalty`, in the units of :func:`loss_terms`), unweighted."""
         energy, n_atoms = torch.cat(self.energy), torch.cat(self.n_atoms)
         stress = torch.cat(self.stress) if self.stress else None
-        out = error_metrics(energy.numpy(), n_atoms.numpy(), torch.cat(self.forces).numpy(), stress)
+        out = error_metrics(
+            energy.numpy(), n_atoms.numpy(), torch.cat(self.forces).numpy(), None if stress is None else stress.numpy()
+        )
         if huber_delta is not None:
             errors = {"energy": energy / n_atoms, "forces": torch.cat(self.forces)}
             if stress is not None and stress.numel():
