@@ -69,6 +69,7 @@ def test_selection_loss_of_a_huber_fit_weighs_the_validation_huber_penalties():
     metrics = acc.summary(huber_delta=0.1)
     per_atom = (out["energy"] - batch.energy) / 6
     assert metrics["energy_huber"] == pytest.approx(float(penalty(per_atom, 0.1).mean()), rel=1e-12)
+    assert metrics["forces_huber"] == pytest.approx(float(penalty(out["forces"] - batch.forces, 0.1).mean()), rel=1e-12)
     assert metrics["stress_huber"] == pytest.approx(
         float(penalty((out["stress"][1] - batch.stress[1]) / units.GPa, 0.1).mean()), rel=1e-12
     )
@@ -106,6 +107,7 @@ def test_the_traced_step_gives_the_eager_huber_gradients():
         step(batch, WEIGHTS)
         for p, g in zip(model.parameters(), gradients[0.5]):
             torch.testing.assert_close(p.grad, g, rtol=1e-9, atol=1e-12)
+    assert len(step.calls) == 1 and None not in step.calls.values()  # the second step replayed the trace
 
 
 @pytest.mark.data

@@ -15,7 +15,7 @@ def predict(model, batch, with_stress: bool) -> dict[str, torch.Tensor]:
     return model(batch, compute_forces=True, compute_stress=with_stress)
 
 
-def huber_delta(cfg: FitConfig) -> float | None:
+def loss_delta(cfg: FitConfig) -> float | None:
     """The Huber delta of a fit's loss, or None for squared errors."""
     return cfg.huber_delta if cfg.loss == "huber" else None
 
@@ -26,8 +26,7 @@ def penalty(error: torch.Tensor, delta: float | None = None) -> torch.Tensor:
     means the same for errors below delta in both."""
     if delta is None:
         return error**2
-    size = error.abs()
-    return torch.where(size <= delta, error**2, 2 * delta * size - delta**2)
+    return 2 * torch.nn.functional.huber_loss(error, torch.zeros_like(error), reduction="none", delta=delta)
 
 
 def loss_terms(out: dict, batch, delta: float | None = None) -> dict[str, torch.Tensor]:

@@ -23,7 +23,7 @@ import torch
 from ..blocking import whole_tensors
 from ..compiled import compile_graph, graph_sizes, padded_inputs, shape_key
 from ..nn.neighbours import NeighbourTable
-from .metrics import huber_delta, loss_terms, predict
+from .metrics import loss_delta, loss_terms, predict
 
 MAX_KEYS = 4  # compiled shapes per fit; each costs a compilation (minutes on a CPU core)
 LABELS = ("energy", "forces", "stress", "has_stress", "weight")
@@ -34,7 +34,7 @@ def train_step(run, batch, weights: dict[str, float]) -> float:
     """One optimiser step on ``batch`` with loss ``Σ weights[k] · term_k``; the loss value."""
     loss = run.compiled_step(batch, weights) if run.compiled_step is not None else None
     if loss is None:
-        loss = eager_loss_and_gradients(run.trainer, batch, weights, huber_delta(run.cfg))
+        loss = eager_loss_and_gradients(run.trainer, batch, weights, loss_delta(run.cfg))
     torch.nn.utils.clip_grad_norm_(run.model.parameters(), run.cfg.clip_grad)
     run.optimizer.step()
     run.ema.update_parameters(run.model)
