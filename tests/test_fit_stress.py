@@ -192,3 +192,54 @@ def test_the_stress_offset_is_removed_from_every_stress_label(si_files, tmp_path
     assert maes[0] != pytest.approx(maes[1], rel=1e-3)
     assert biases[1] - biases[0] == pytest.approx(2.5, abs=1e-9)
     assert biases[0] == pytest.approx(np.trace(atoms.get_stress(voigt=False) - frame.stress) / 3 / units.GPa - 2.5)
+
+
+def test_deviatoric_stress_fits_only_the_traceless_part_of_the_labels(si_files, tmp_path):
+    from gaunt_md.train.metrics import LossForm, traceless
+
+    frames = read_frames(si_files / "train.xyz", "REF_energy", "REF_forces", "REF_stress")[1:3]
+    batch = Batch.from_data_list([labelled_graph(f, 3.5, {14: 0}, torch.float64) for f in frames])
+    rng = torch.Generator().manual_seed(1)
+    out = {
+        "energy": batch.energy.clone(),
+        "forces": batch.forces.clone(),
+        "stress": batch.stress + 0.01 * torch.randn(2, 3, 3, generator=rng, dtype=torch.float64),
+    }
+    form = LossForm(deviatoric=True)
+    error = traceless((out["stress"] - batch.stress) / units.GPa)
+    assert float(loss_terms(out, batch, form)["stress"]) == pytest.approx(float((error**2).mean()), rel=1e-12)
+    assert float(loss_terms(out, batch, form)["stress"]) < float(loss_terms(out, batch)["stress"])
+    pressure = batch.clone()  # labels off by an isotropic 3 GPa: no cost
+    pressure.stress = batch.stress + 3 * units.GPa * torch.eye(3, dtype=torch.float64)
+    assert float(loss_terms(out, pressure, form)["stress"]) == pytest.approx(
+        float(loss_terms(out, batch, form)["stress"]), rel=1e-12
+    )
+    shear = batch.clone()  # a shear error costs as before
+    shear.stress = batch.stress + 0.5 * units.GPa * torch.tensor([[0, 1, 0], [1, 0, 0], [0, 0, 0.0]]).double()
+    exact = {**out, "stress": batch.stress}  # 0.5 GPa on two of nine components of both frames
+    assert float(loss_terms(exact, shear, form)["stress"]) == pytest.approx(2 * 0.5**2 / 9, rel=1e-12)
+
+    # two fits whose labels differ by an isotropic 2.5 GPa learn the same model
+    runs = [tmp_path / f"offset-{o}" for o in (0, 2.5)]
+    for out_dir, offset in zip(runs, (0, 2.5)):
+        result = run(*fit_args(si_files, out_dir, "--epochs", 2, "--stress-deviatoric", "--stress-offset", offset))
+        assert result.exit_code == 0, result.output
+    logs = [list(csv.DictReader((r / "log.csv").open())) for r in runs]
+    for a, b in zip(*logs):
+        assert float(a["stress_rmse"]) == pytest.approx(float(b["stress_rmse"]), rel=1e-9)
+        assert float(a["valid_loss"]) == pytest.approx(float(b["valid_loss"]), rel=1e-9)
+    atoms = read(si_files / "valid.xyz", 1)
+    results = []
+    for r in runs:
+        atoms.calc = GauntCalculator(str(r / "model.pt"), device="cpu", dtype="float64")
+        results.append((atoms.get_potential_energy(), atoms.get_stress()))
+    assert results[0][0] == pytest.approx(results[1][0], abs=1e-9)
+    np.testing.assert_allclose(results[0][1], results[1][1], rtol=0, atol=1e-12)
+    # the fit's logged stress errors are traceless; metrics.json reports the full stress against the labels
+    frame = read_frames(si_files / "valid.xyz", "REF_energy", "REF_forces", "REF_stress")[1]
+    full = (atoms.get_stress(voigt=False) - frame.stress) / units.GPa
+    metrics = json.loads((runs[0] / "metrics.json").read_text())["valid"]
+    assert metrics["stress_rmse"] == pytest.approx(np.sqrt((full**2).mean()), rel=1e-9)
+    dev = traceless(torch.tensor(full)).numpy()
+    kept = min(logs[0], key=lambda row: float(row["valid_loss"]))
+    assert float(kept["stress_rmse"]) == pytest.approx(np.sqrt((dev**2).mean()), rel=1e-6)
