@@ -178,9 +178,6 @@ class FitConfig:
     energy_weight: float = option(1.0, "loss weight of the energy per atom ((eV/atom)^-2)")
     forces_weight: float = option(100.0, "loss weight of the force components ((eV/Å)^-2)")
     stress_weight: float = option(1.0, "loss weight of the stress components (GPa^-2)")
-    stress_deviatoric: bool = option(
-        False, "fit only the traceless part of the stress labels, the pressure from the energies (e.g. Pulay stress)"
-    )
     loss: str = option("mse", "mse (squared errors) or huber (squared up to huber_delta, linear beyond)")
     huber_delta: float = option(
         0.01, "with loss huber: the error where the penalty turns linear (eV/atom, eV/Å and GPa for each term)"

@@ -47,11 +47,9 @@ def fit(name: str, minutes: float, threads: int | None) -> None:
         "loss",
         "huber_delta",
     )
-    extra = (
-        [f"--{k.replace('_', '-')}={json.dumps(m[k]) if isinstance(m[k], dict) else m[k]}" for k in settings if k in m]
-        + ["--compile"] * m.get("compile", False)
-        + ["--stress-deviatoric"] * m.get("stress_deviatoric", False)
-    )
+    extra = [
+        f"--{k.replace('_', '-')}={json.dumps(m[k]) if isinstance(m[k], dict) else m[k]}" for k in settings if k in m
+    ] + ["--compile"] * m.get("compile", False)
     # valid_in_training: the settings were chosen on the validation split; this fit trains on every frame,
     # and the split's frames (now training frames too) only pick the checkpoint
     if m.get("valid_in_training"):

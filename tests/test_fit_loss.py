@@ -12,7 +12,7 @@ from torch_geometric.data import Batch
 from gaunt_md.config import FitConfig
 from gaunt_md.data import Frame
 from gaunt_md.train.graphs import labelled_graph
-from gaunt_md.train.metrics import ErrorAccumulator, LossForm, loss_terms, penalty, selection_loss
+from gaunt_md.train.metrics import ErrorAccumulator, loss_terms, penalty, selection_loss
 from gaunt_md.train.step import CompiledStep, eager_loss_and_gradients
 from helpers import DATA, periodic_box, run, small_model
 
@@ -50,14 +50,14 @@ def test_huber_loss_terms_weigh_each_structure_and_mask_stress():
     out, batch = labelled_batch(np.random.default_rng(0))
     assert set(batch.species.tolist()) == {0, 1, 2} and batch.has_stress.tolist() == [False, True]
     w = torch.tensor([1.0, 2.0], dtype=torch.float64)
-    terms = loss_terms(out, batch, LossForm(0.1))
+    terms = loss_terms(out, batch, 0.1)
     energy = penalty((out["energy"] - batch.energy) / 6, 0.1)
     assert float(terms["energy"]) == pytest.approx(float((w * energy).mean()), rel=1e-12)
     forces = penalty(out["forces"] - batch.forces, 0.1)
     assert float(terms["forces"]) == pytest.approx(float((w[batch.batch, None] * forces).mean()), rel=1e-12)
     stress = penalty((out["stress"][1] - batch.stress[1]) / units.GPa, 0.1)  # only the second has a label
     assert float(terms["stress"]) == pytest.approx(2 * float(stress.mean()), rel=1e-12)
-    squared, wide = loss_terms(out, batch), loss_terms(out, batch, LossForm(100.0))  # delta beyond every error: squared
+    squared, wide = loss_terms(out, batch), loss_terms(out, batch, 100.0)  # delta beyond every error: squared
     for k in ("energy", "forces", "stress"):
         assert float(terms[k]) < float(squared[k]) and float(wide[k]) == pytest.approx(float(squared[k]), rel=1e-12)
 
@@ -66,7 +66,7 @@ def test_selection_loss_of_a_huber_fit_weighs_the_validation_huber_penalties():
     out, batch = labelled_batch(np.random.default_rng(1))
     acc = ErrorAccumulator()
     acc.add(out, batch)
-    metrics = acc.summary(LossForm(0.1))
+    metrics = acc.summary(huber_delta=0.1)
     per_atom = (out["energy"] - batch.energy) / 6
     assert metrics["energy_huber"] == pytest.approx(float(penalty(per_atom, 0.1).mean()), rel=1e-12)
     assert metrics["forces_huber"] == pytest.approx(float(penalty(out["forces"] - batch.forces, 0.1).mean()), rel=1e-12)
@@ -98,10 +98,10 @@ def test_the_traced_step_gives_the_eager_huber_gradients():
     )
     gradients = {}
     for delta in (None, 0.5):
-        eager_loss_and_gradients(model, batch, WEIGHTS, LossForm(delta))
+        eager_loss_and_gradients(model, batch, WEIGHTS, delta)
         gradients[delta] = [p.grad.clone() for p in model.parameters()]
     assert max((a - b).abs().max().item() for a, b in zip(gradients[None], gradients[0.5])) > 1e-3
-    step = CompiledStep(model, batch_size=2, echo=lambda *a: None, backend="eager", form=LossForm(0.5))
+    step = CompiledStep(model, batch_size=2, echo=lambda *a: None, backend="eager", delta=0.5)
     for _ in range(2):  # traces, then replays
         model.zero_grad(set_to_none=True)
         step(batch, WEIGHTS)

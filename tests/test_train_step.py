@@ -60,25 +60,6 @@ def test_traced_step_gives_the_eager_loss_and_gradients_for_every_batch_of_its_s
     assert step(batches_of(model, molecules[:3])[1], WEIGHTS) is None  # a batch that is not full: eager
 
 
-def test_traced_step_with_deviatoric_stress_gives_the_eager_gradients():
-    from gaunt_md.train.metrics import LossForm
-
-    rng = np.random.default_rng(3)
-    model = small_model(scale=0.7, shift=0.1).train()
-    batch = batches_of(model, [labelled(periodic_box(seed=s), rng) for s in range(2)])[0]
-    form = LossForm(deviatoric=True)
-    expected_loss = eager_loss_and_gradients(model, batch, WEIGHTS, form)
-    expected = [p.grad.clone() for p in model.parameters()]
-    assert expected_loss < eager_gradients(model, batch)[0]  # the labels' pressure no longer counts
-    step = CompiledStep(model, batch_size=2, echo=lambda *a: None, backend="eager", form=form)
-    for _ in range(2):  # traces, then replays
-        model.zero_grad(set_to_none=True)
-        assert step(batch, WEIGHTS) == pytest.approx(expected_loss, rel=1e-12)
-        for p, g in zip(model.parameters(), expected):
-            torch.testing.assert_close(p.grad, g, rtol=1e-9, atol=1e-12)
-    assert None not in step.calls.values()
-
-
 def test_fit_with_compile_trains_as_the_eager_fit(tmp_path):
     """gaunt-md fit --compile (inductor, float64) follows the eager fit: the same validation errors
     after 2 epochs, and the log says it compiled."""

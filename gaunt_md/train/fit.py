@@ -43,7 +43,7 @@ from .data import FitData, load_data
 from .distributed import all_agree, barrier, start_processes, stop_processes, sum_over_ranks
 from .finetune import check_compatible, child_of, load_parent
 from .graphs import data_statistics, labelled_graph
-from .metrics import evaluate, loss_form, refit_energy_shift, selection_loss
+from .metrics import evaluate, loss_delta, refit_energy_shift, selection_loss
 from .step import CompiledStep, train_step
 
 
@@ -168,7 +168,7 @@ def setup(cfg: FitConfig, resume: bool, force: bool) -> Run:
         if world > 1:
             run.echo("compile: the compiled training step runs in one process; these processes train eagerly")
         else:
-            run.compiled_step = CompiledStep(model, cfg.batch_size, echo=run.echo, form=loss_form(cfg))
+            run.compiled_step = CompiledStep(model, cfg.batch_size, echo=run.echo, delta=loss_delta(cfg))
     run.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         run.optimizer, factor=cfg.lr_factor, patience=cfg.lr_patience
     )
@@ -238,7 +238,7 @@ def validate_and_checkpoint(run: Run, epoch: int, train_loss: float, t0: float, 
     Only stage-two epochs count towards the patience: before it the learning rate is still high (under
     the cosine schedule, most of its fall is still to come), and stopping there wastes the budget."""
     cfg = run.cfg
-    metrics = evaluate(run.ema.module, run.loader("valid"), loss_form(cfg))
+    metrics = evaluate(run.ema.module, run.loader("valid"), loss_delta(cfg))
     valid_loss = selection_loss(cfg, metrics)
     if cfg.lr_schedule == "plateau":
         run.scheduler.step(valid_loss)

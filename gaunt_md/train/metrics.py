@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import torch
 from ase import units
@@ -16,27 +15,9 @@ def predict(model, batch, with_stress: bool) -> dict[str, torch.Tensor]:
     return model(batch, compute_forces=True, compute_stress=with_stress)
 
 
-@dataclass(frozen=True)
-class LossForm:
-    """How a fit penalises errors: ``delta`` the Huber delta (None: squared errors), ``deviatoric``
-    whether stress errors lose their trace (only the traceless part of the labels is fitted)."""
-
-    delta: float | None = None
-    deviatoric: bool = False
-
-
-SQUARED = LossForm()  # the default: squared errors, full stress
-
-
-def loss_form(cfg: FitConfig) -> LossForm:
-    """The :class:`LossForm` of a fit's settings."""
-    return LossForm(cfg.huber_delta if cfg.loss == "huber" else None, cfg.stress_deviatoric)
-
-
-def traceless(stress: torch.Tensor) -> torch.Tensor:
-    """``stress [..., 3, 3]`` less its isotropic part (trace/3 times the identity)."""
-    eye = torch.eye(3, dtype=stress.dtype, device=stress.device)
-    return stress - stress.diagonal(dim1=-2, dim2=-1).mean(-1)[..., None, None] * eye
+def loss_delta(cfg: FitConfig) -> float | None:
+    """The Huber delta of a fit's loss, or None for squared errors."""
+    return cfg.huber_delta if cfg.loss == "huber" else None
 
 
 def penalty(error: torch.Tensor, delta: float | None = None) -> torch.Tensor:
@@ -48,16 +29,14 @@ def penalty(error: torch.Tensor, delta: float | None = None) -> torch.Tensor:
     return 2 * torch.nn.functional.huber_loss(error, torch.zeros_like(error), reduction="none", delta=delta)
 
 
-def loss_terms(out: dict, batch, form: LossForm = SQUARED) -> dict[str, torch.Tensor]:
-    """Mean penalties (:func:`penalty`: squared errors, or Huber with ``form.delta``), each structure's
-    terms times its loss weight (``batch.weight``): energy per atom (eV/atom), force components (eV/Å),
-    stress components of the structures with reference stress (GPa, so that a stress weight of 1 makes
-    1 GPa weigh as 0.1 eV/Å at force weight 100; with ``form.deviatoric`` of the traceless error, so
-    that an isotropic offset of the labels costs nothing). Written with data-independent shapes (no boolean indexing),
+def loss_terms(out: dict, batch, delta: float | None = None) -> dict[str, torch.Tensor]:
+    """Mean penalties (:func:`penalty`: squared errors, or Huber with ``delta``), each structure's terms
+    times its loss weight (``batch.weight``): energy per atom (eV/atom), force components (eV/Å), stress
+    components of the structures with reference stress (GPa, so that a stress weight of 1 makes 1 GPa
+    weigh as 0.1 eV/Å at force weight 100). Written with data-independent shapes (no boolean indexing),
     so that a traced training step (``gaunt_md.train.step``) serves every batch of the same sizes."""
     w, energy = batch.weight, out["energy"]
     n_atoms = torch.zeros_like(energy).index_add(0, batch.batch, torch.ones_like(batch.batch, dtype=energy.dtype))
-    delta = form.delta
     terms = {
         "energy": (w * penalty((energy - batch.energy) / n_atoms, delta)).mean(),
         "forces": (w[batch.batch, None] * penalty(out["forces"] - batch.forces, delta)).mean(),
@@ -65,7 +44,6 @@ def loss_terms(out: dict, batch, form: LossForm = SQUARED) -> dict[str, torch.Te
     if "stress" in out:
         mask = batch.has_stress.to(w.dtype)
         error = (out["stress"] - batch.stress) / units.GPa
-        error = traceless(error) if form.deviatoric else error
         terms["stress"] = (mask * w)[:, None, None].mul(penalty(error, delta)).sum() / (9 * mask.sum()).clamp(min=1)
     return terms
 
@@ -88,24 +66,20 @@ class ErrorAccumulator:
             mask = batch.has_stress
             self.stress.append((out["stress"][mask] - batch.stress[mask]).detach().double().cpu().reshape(-1))
 
-    def summary(self, form: LossForm | None = None) -> dict[str, float]:
-        """:func:`gaunt_md.errors.error_metrics` of everything added (meV/atom, meV, meV/Å, GPa). With a
-        fit's ``form``: stress errors as its loss sees them (traceless where ``form.deviatoric``), and
-        with a Huber ``form.delta`` also the mean Huber penalty of each term (``energy_huber``,
-        ``forces_huber``, ``stress_huber``; :func:`penalty`, in the units of :func:`loss_terms`), unweighted."""
-        form = form or SQUARED
+    def summary(self, huber_delta: float | None = None) -> dict[str, float]:
+        """:func:`gaunt_md.errors.error_metrics` of everything added (meV/atom, meV, meV/Å, GPa); with
+        ``huber_delta`` also the mean Huber penalty of each term (``energy_huber``, ``forces_huber``,
+        ``stress_huber``; :func:`penalty`, in the units of :func:`loss_terms`), unweighted."""
         energy, n_atoms = torch.cat(self.energy), torch.cat(self.n_atoms)
         stress = torch.cat(self.stress) if self.stress else None
-        if stress is not None and form.deviatoric:
-            stress = traceless(stress.reshape(-1, 3, 3)).reshape(-1)
         out = error_metrics(
             energy.numpy(), n_atoms.numpy(), torch.cat(self.forces).numpy(), None if stress is None else stress.numpy()
         )
-        if form.delta is not None:
+        if huber_delta is not None:
             errors = {"energy": energy / n_atoms, "forces": torch.cat(self.forces)}
             if stress is not None and stress.numel():
                 errors["stress"] = stress / units.GPa
-            out.update({f"{k}_huber": penalty(e, form.delta).mean().item() for k, e in errors.items()})
+            out.update({f"{k}_huber": penalty(e, huber_delta).mean().item() for k, e in errors.items()})
         return out
 
 
@@ -128,16 +102,16 @@ def refit_energy_shift(model, loader: Iterable) -> float:
     return correction
 
 
-def evaluate(model, loader: Iterable, form: LossForm | None = None) -> dict[str, float]:
+def evaluate(model, loader: Iterable, huber_delta: float | None = None) -> dict[str, float]:
     """Error metrics of ``model`` over a loader of labelled batches (stress where a batch has it); with
-    a fit's ``form`` as its loss sees them (:meth:`ErrorAccumulator.summary`)."""
+    ``huber_delta`` also the mean Huber penalties (:meth:`ErrorAccumulator.summary`)."""
     acc = ErrorAccumulator()
     was_training = model.training
     model.eval()
     for batch in loader:
         acc.add(predict(model, batch, with_stress=bool(batch.has_stress.any())), batch)
     model.train(was_training)
-    return acc.summary(form)
+    return acc.summary(huber_delta)
 
 
 def selection_loss(cfg: FitConfig, metrics: dict) -> float:
@@ -146,8 +120,7 @@ def selection_loss(cfg: FitConfig, metrics: dict) -> float:
     stage two; with the stage-one weight forces alone decide, and a model with good forces and poor
     energies wins (mlearn Si: 28 meV/atom energy error against 2.4 at the end of stage two). Each term
     is the mean of the fit's own penalty: squared errors (RMSE²), or with ``loss: huber`` the Huber
-    penalties that :func:`evaluate` adds with the fit's :func:`loss_form` (stress errors traceless with
-    ``stress_deviatoric``)."""
+    penalties that :func:`evaluate` adds with ``huber_delta``."""
     if cfg.loss == "huber":
         terms = {k: metrics.get(f"{k}_huber", 0.0) for k in ("energy", "forces", "stress")}
     else:

@@ -23,7 +23,7 @@ import torch
 from ..blocking import whole_tensors
 from ..compiled import compile_graph, graph_sizes, padded_inputs, shape_key
 from ..nn.neighbours import NeighbourTable
-from .metrics import SQUARED, LossForm, loss_form, loss_terms, predict
+from .metrics import loss_delta, loss_terms, predict
 
 MAX_KEYS = 4  # compiled shapes per fit; each costs a compilation (minutes on a CPU core)
 LABELS = ("energy", "forces", "stress", "has_stress", "weight")
@@ -34,7 +34,7 @@ def train_step(run, batch, weights: dict[str, float]) -> float:
     """One optimiser step on ``batch`` with loss ``Σ weights[k] · term_k``; the loss value."""
     loss = run.compiled_step(batch, weights) if run.compiled_step is not None else None
     if loss is None:
-        loss = eager_loss_and_gradients(run.trainer, batch, weights, loss_form(run.cfg))
+        loss = eager_loss_and_gradients(run.trainer, batch, weights, loss_delta(run.cfg))
     torch.nn.utils.clip_grad_norm_(run.model.parameters(), run.cfg.clip_grad)
     run.optimizer.step()
     run.ema.update_parameters(run.model)
@@ -42,11 +42,11 @@ def train_step(run, batch, weights: dict[str, float]) -> float:
 
 
 def eager_loss_and_gradients(
-    trainer: torch.nn.Module, batch, weights: dict[str, float], form: LossForm = SQUARED
+    trainer: torch.nn.Module, batch, weights: dict[str, float], delta: float | None = None
 ) -> float:
-    """The loss of ``batch`` (penalties of :class:`~gaunt_md.train.metrics.LossForm` ``form``), its
-    gradients left in the parameters' ``.grad``."""
-    terms = loss_terms(predict(trainer, batch, with_stress=bool(batch.has_stress.any())), batch, form)
+    """The loss of ``batch`` (squared errors, or Huber with ``delta``), its gradients left in the
+    parameters' ``.grad``."""
+    terms = loss_terms(predict(trainer, batch, with_stress=bool(batch.has_stress.any())), batch, delta)
     loss = sum(weights[k] * v for k, v in terms.items())
     trainer.zero_grad(set_to_none=True)
     loss.backward()
@@ -57,8 +57,8 @@ class CompiledStep:
     """Loss and parameter gradients of a training batch through a compiled graph per shape key.
 
     ``__call__(batch, weights)`` sets every parameter's ``.grad`` and returns the loss, or returns
-    None for a batch that should take the eager step. ``form``: the loss's
-    :class:`~gaunt_md.train.metrics.LossForm`. ``compile_seconds``: per key, the trace and compilation time."""
+    None for a batch that should take the eager step. ``delta``: the Huber delta of the loss (None:
+    squared errors). ``compile_seconds``: per key, the trace and compilation time."""
 
     def __init__(
         self,
@@ -66,10 +66,10 @@ class CompiledStep:
         batch_size: int,
         echo=print,
         backend: str = "inductor",
-        form: LossForm = SQUARED,
+        delta: float | None = None,
     ) -> None:
         self.model, self.batch_size, self.echo, self.backend = model, batch_size, echo, backend
-        self.form = form
+        self.delta = delta
         self.names = [name for name, _ in model.named_parameters()]
         self.calls: dict[tuple, object] = {}
         self.compile_seconds: dict[tuple, float] = {}
@@ -103,7 +103,7 @@ class CompiledStep:
 
     def _first_step(self, key: tuple, inputs: tuple, batch, weights: dict[str, float], with_stress: bool):
         """Trace and compile a key, check its gradients against the eager step's, keep or refuse it."""
-        loss = eager_loss_and_gradients(self.model, batch, weights, self.form)
+        loss = eager_loss_and_gradients(self.model, batch, weights, self.delta)
         reference = [p.grad.clone() for p in self.model.parameters()]
         start = time.perf_counter()
         try:
@@ -134,7 +134,7 @@ class CompiledStep:
         return loss
 
     def _compile(self, key: tuple, inputs: tuple, with_stress: bool):
-        traced = trace_step(self.model, self.names, inputs, key[2], self.batch_size, with_stress, self.form)
+        traced = trace_step(self.model, self.names, inputs, key[2], self.batch_size, with_stress, self.delta)
         return compile_graph(traced, inputs, self.backend)
 
     def _apply(self, call, inputs: tuple) -> float:
@@ -152,7 +152,7 @@ def trace_step(
     width: int,
     num_graphs: int,
     with_stress: bool,
-    form: LossForm = SQUARED,
+    delta: float | None = None,
 ) -> torch.fx.GraphModule:
     """The loss and parameter gradients of a training batch as one graph of aten operators (both
     backward passes included), for any inputs of the shapes of ``inputs`` (see ``CompiledStep._inputs``)."""
@@ -176,7 +176,7 @@ def trace_step(
         )
         state = {**dict(zip(names, params)), **buffers}
         out = functional_call(model, state, (graph,), {"compute_forces": True, "compute_stress": with_stress})
-        terms = loss_terms(out, graph, form)
+        terms = loss_terms(out, graph, delta)
         loss = sum(factors[i] * terms[k] for i, k in enumerate(("energy", "forces", "stress")) if k in terms)
         return (loss, *torch.autograd.grad(loss, params))
 
