@@ -12,7 +12,7 @@ from torch_geometric.data import Batch
 from gaunt_md.cli import main
 from gaunt_md.data import Frame
 from gaunt_md.train.graphs import labelled_graph
-from gaunt_md.train.step import CompiledStep, eager_loss_and_gradients
+from gaunt_md.train.step import SIGHTINGS, CompiledStep, eager_loss_and_gradients
 from helpers import DATA, periodic_box, small_model
 
 pytestmark = pytest.mark.data  # reads ../shared/data
@@ -47,12 +47,15 @@ def test_traced_step_gives_the_eager_loss_and_gradients_for_every_batch_of_its_s
     step = CompiledStep(model, batch_size=2, echo=lambda *a: None, backend="eager")
     for batch in batches_of(model, molecules) + batches_of(model, cells):
         expected_loss, expected = eager_gradients(model, batch)
-        for _ in range(2):  # the first call traces (and returns the eager result), later ones replay
+        for _ in range(SIGHTINGS + 1):  # a new kind's first sightings: eager (None); then it traces, then replays
             model.zero_grad(set_to_none=True)
             loss = step(batch, WEIGHTS)
+            if loss is None:
+                continue
             assert loss == pytest.approx(expected_loss, rel=1e-12)
             for p, g in zip(model.parameters(), expected):
                 torch.testing.assert_close(p.grad, g, rtol=1e-9, atol=1e-12)
+        assert loss is not None
     keys = sorted(step.calls, key=lambda k: k[3])  # key: atoms, edges, width, stress, dtype, device
     assert len(keys) == 2 and [k[3] for k in keys] == [False, True]  # one molecule key, one with stress
     edges = [b.edge_index.shape[1] for b in batches_of(model, molecules)]
@@ -88,8 +91,30 @@ def test_a_failed_compilation_trains_eagerly(monkeypatch):
 
     step = CompiledStep(model, batch_size=2, echo=lambda *a: None)
     monkeypatch.setattr(step, "_compile", broken)
+    assert all(step(batch, WEIGHTS) is None for _ in range(SIGHTINGS - 1))  # not yet frequent: eager
     with pytest.warns(UserWarning, match="compiling the training step failed .*no C\\+\\+ compiler"):
         assert step(batch, WEIGHTS) == pytest.approx(expected_loss, rel=1e-12)
     for p, g in zip(model.parameters(), expected):  # the eager step's gradients
         torch.testing.assert_close(p.grad, g, rtol=1e-12, atol=0)
     assert list(step.calls.values()) == [None] and step(batch, WEIGHTS) is None  # later batches: eager
+
+
+def test_rare_shapes_stay_eager_and_frequent_ones_compile_at_their_largest_sizes():
+    """Of a set of many sizes only the atom counts that recur compile (backend="eager": traced only),
+    each at the largest edge count and width its uncompiled batches have had."""
+    rng = np.random.default_rng(3)
+    model = small_model().train()
+    molecules = batches_of(model, [labelled(a, rng, False) for a in read(DATA / "acac" / "train_300K.xyz", ":4")])
+    cells = batches_of(model, [labelled(periodic_box(seed=s), rng) for s in range(2)])[0]
+    step = CompiledStep(model, batch_size=2, echo=lambda *a: None, backend="eager")
+    assert step(molecules[0], WEIGHTS) is None and step(molecules[1], WEIGHTS) is not None  # 2 of 2 batches: compiled
+    ((atoms, edges, width, *_),) = step.calls
+    sizes = [(b.edge_index.shape[1], int(torch.bincount(b.edge_index[0]).max())) for b in molecules]
+    assert atoms == 30 and edges >= max(e for e, _ in sizes) and width >= max(w for _, w in sizes)
+    for _ in range(20):
+        step(molecules[0], WEIGHTS)
+    assert step(cells, WEIGHTS) is None and step(cells, WEIGHTS) is None  # 2 of 24 batches: rare, eager
+    assert len(step.calls) == 1
+    while step(cells, WEIGHTS) is None:  # recurring: once in 10% of the batches, it compiles
+        assert step.batches < 40
+    assert step.seen[(len(periodic_box(seed=0)) * 2, True, torch.float64, "cpu")] == 3 and len(step.calls) == 2

@@ -7,15 +7,20 @@ graph of aten operators (``make_fx``, as ``gaunt_md.compiled`` does for force ca
 inductor, once per shape key: (atoms, structures, padded edges, padded table width, stress or not).
 Edges and table width are padded as in ``gaunt_md.compiled`` (padded edges are 3 r_max long and add
 exactly nothing); atom and structure counts are not, so a training set of one molecule (or one box
-size) meets one or two keys. Each key's first step is checked against the eager step; a key that
-fails to compile or disagrees, batches that are not full, and keys beyond ``MAX_KEYS`` run eagerly.
-The optimiser, gradient clipping and EMA stay eager.
+size) meets one or two keys. A set of many sizes (crystals beside their slabs) meets many, most of
+them rare: an atom count compiles only once it has come ``SIGHTINGS`` times and in at least ``SHARE`` of
+the batches so far, at the largest edge count and table width its batches have had, so that the
+``MAX_KEYS`` compilations (a minute or two each on a CPU core) go to the shapes that recur. Each key's
+first step is checked against the eager step; a key that fails to compile or disagrees, batches that
+are not full, rare shapes and keys beyond ``MAX_KEYS`` run eagerly. The optimiser, gradient clipping
+and EMA stay eager.
 """
 
 from __future__ import annotations
 
 import time
 import warnings
+from collections import Counter
 from types import SimpleNamespace
 
 import torch
@@ -26,6 +31,7 @@ from ..nn.neighbours import NeighbourTable
 from .metrics import loss_delta, loss_terms, predict
 
 MAX_KEYS = 4  # compiled shapes per fit; each costs a compilation (minutes on a CPU core)
+SIGHTINGS, SHARE = 2, 0.1  # an atom count compiles once seen this often and in this share of the batches so far
 LABELS = ("energy", "forces", "stress", "has_stress", "weight")
 TOLERANCE = {torch.float32: 1e-3, torch.float64: 1e-8}  # largest gradient difference over the largest gradient
 
@@ -73,10 +79,12 @@ class CompiledStep:
         self.names = [name for name, _ in model.named_parameters()]
         self.calls: dict[tuple, object] = {}
         self.compile_seconds: dict[tuple, float] = {}
+        self.batches, self.seen, self.largest = 0, Counter(), {}  # full batches; per kind: sightings, largest sizes
 
     def __call__(self, batch, weights: dict[str, float]) -> float | None:
         if int(batch.num_graphs) != self.batch_size:
             return None
+        self.batches += 1
         with_stress = bool(batch.has_stress.any())
         key = self._key(batch, with_stress)
         if key is None:
@@ -89,10 +97,17 @@ class CompiledStep:
         return self._apply(self.calls[key], inputs)
 
     def _key(self, batch, with_stress: bool) -> tuple | None:
-        """The compiled shape for ``batch`` (``gaunt_md.compiled.shape_key``), or None past MAX_KEYS."""
+        """The compiled shape for ``batch`` (``gaunt_md.compiled.shape_key``), a new one for a frequent
+        kind of batch that none fits, or None (eager: a rare kind, or MAX_KEYS reached)."""
         kind = (batch.positions.shape[0], with_stress, batch.positions.dtype, str(batch.positions.device))
-        key = shape_key([k for k, call in self.calls.items() if call is not None], graph_sizes(batch), kind)
-        return key if key in self.calls or len(self.calls) < MAX_KEYS else None
+        sizes, compiled = graph_sizes(batch), [k for k, call in self.calls.items() if call is not None]
+        key = shape_key(compiled, sizes, kind)
+        if key in self.calls:
+            return key
+        self.seen[kind] += 1
+        largest = self.largest[kind] = tuple(map(max, sizes, self.largest.get(kind, sizes)))
+        frequent = self.seen[kind] >= max(SIGHTINGS, SHARE * self.batches)
+        return shape_key(compiled, largest, kind) if frequent and len(self.calls) < MAX_KEYS else None
 
     def _inputs(self, batch, key: tuple, weights: dict[str, float]) -> tuple:
         """Parameters, the padded graph, labels and loss weights: the traced step's inputs."""
