@@ -46,13 +46,18 @@ def fit(name: str, minutes: float, threads: int | None) -> None:
         "config_type_weights",
         "loss",
         "huber_delta",
+        "member",
     )
     extra = [
         f"--{k.replace('_', '-')}={json.dumps(m[k]) if isinstance(m[k], dict) else m[k]}" for k in settings if k in m
     ] + ["--compile"] * m.get("compile", False)
     # valid_in_training: the settings were chosen on the validation split; this fit trains on every frame,
     # and the split's frames (now training frames too) only pick the checkpoint
-    if m.get("valid_in_training"):
+    if m.get("independent_valid"):  # every frame trained on; the epoch picked on frames of another set
+        from independent import write_files
+
+        split = ["--valid", write_files()[0]]
+    elif m.get("valid_in_training"):
         from dataclasses import fields
 
         from gaunt_md.config import FitConfig

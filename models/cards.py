@@ -129,6 +129,8 @@ def card(name: str) -> None:
             f"every frame trained on; its {t['config']['valid_fraction']:.0%} validation split (seed {t['config']['seed']}) only picked the "
             "checkpoint, the settings having been chosen on that split with it held out (docs/accuracy.md)"
             if m.get("valid_in_training")
+            else m["independent_valid"]
+            if m.get("independent_valid")
             else f"{t['config']['valid_fraction']:.0%} held out for validation (seed {t['config']['seed']})"
         )
         + f". Cite: {m['citation']}. Data licence: {m['licence']}.",
@@ -142,7 +144,7 @@ def card(name: str) -> None:
         *([f"- {m['notes']}"] if "notes" in m else []),
         *(
             [
-                f"- Energy shift refitted on the training frames{'' if m.get('valid_in_training') else ' (validation split excluded)'}: "
+                f"- Energy shift refitted on the training frames{'' if m.get('valid_in_training') or m.get('independent_valid') else ' (validation split excluded)'}: "
                 f"{t['shift_refit_meV_per_atom']:+.2f} meV/atom."
             ]
             if "shift_refit_meV_per_atom" in t
