@@ -46,7 +46,6 @@ def fit(name: str, minutes: float, threads: int | None) -> None:
         "config_type_weights",
         "loss",
         "huber_delta",
-        "member",
     )
     extra = [
         f"--{k.replace('_', '-')}={json.dumps(m[k]) if isinstance(m[k], dict) else m[k]}" for k in settings if k in m

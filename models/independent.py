@@ -23,21 +23,22 @@ WORK = HERE / "_work"
 EVERY = 6  # every sixth frame of each config_type selects, the rest decide
 
 
-def _same(a: Atoms, b: Atoms) -> bool:
-    """The same cell and the same set of positions (to 1e-3 Å), whatever the atoms' order."""
-    return (
-        len(a) == len(b)
-        and np.allclose(a.cell, b.cell, atol=1e-3)
-        and np.allclose(np.sort(a.positions.ravel()), np.sort(b.positions.ravel()), atol=1e-3)
-    )
+def _signature(atoms: Atoms) -> tuple[int, np.ndarray, np.ndarray]:
+    """Atom count, cell and sorted coordinates: equal (to 1e-3 Å) for the same structure in any atom order."""
+    return len(atoms), atoms.cell.array, np.sort(atoms.positions.ravel())
+
+
+def _same(a: tuple, b: tuple) -> bool:
+    return a[0] == b[0] and np.allclose(a[1], b[1], atol=1e-3) and np.allclose(a[2], b[2], atol=1e-3)
 
 
 def mo_frames() -> list[Atoms]:
     """The elemental Mo frames of nbmotaw's train and test files that match no frame of mlearn Mo's."""
     nbmotaw = read(DATA / "nbmotaw" / "train.xyz", ":") + read(DATA / "nbmotaw" / "test.xyz", ":")
     mlearn = read(DATA / "mlearn" / "Mo" / "train.xyz", ":") + read(DATA / "mlearn" / "Mo" / "test.xyz", ":")
+    known = [_signature(b) for b in mlearn]
     mo = [a for a in nbmotaw if set(a.get_chemical_symbols()) == {"Mo"}]
-    return [a for a in mo if not any(_same(a, b) for b in mlearn)]
+    return [a for a in mo if not any(_same(_signature(a), b) for b in known)]
 
 
 def write_files(work: Path = WORK) -> tuple[Path, Path]:
