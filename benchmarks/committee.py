@@ -16,6 +16,9 @@ matrix products (mm, bmm) of one committee call of N members, back to back with 
 model's products in the same round. Run it on a quiet machine:
 
     python benchmarks/committee.py            # ~5 min; results/committee.json and docs/performance.md
+    python benchmarks/committee.py --device cuda   # on a GPU: results/committee_cuda.json, its own section
+
+On a machine without ``../shared``, copy the two files' first frames and give ``--data DIR``.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import json
 import statistics
 import time
 from functools import partial
+from pathlib import Path
 
 import torch
 from _docs import write_section
@@ -38,8 +42,8 @@ from gaunt_md.hub import load_model
 
 DATA = ROOT.parent / "shared" / "data"
 SYSTEMS = {  # name: (model, file, calls per block)
-    "acac (15 atoms)": ("gaunt-acac", DATA / "acac" / "test_MD_300K.xyz", 20),
-    "water (192 atoms)": ("gaunt-water", DATA / "water" / "test.xyz", 3),
+    "acac (15 atoms)": ("gaunt-acac", "acac/test_MD_300K.xyz", 20),
+    "water (192 atoms)": ("gaunt-water", "water/test.xyz", 3),
 }
 SIZES = (1, 2, 4)
 IN_TURN = "4 in turn"  # the four members as single models, one after another
@@ -83,19 +87,24 @@ def in_turn(calcs: list[GauntCalculator], atoms, calls: int) -> float:
 
 
 def main() -> None:
-    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
-    result = {**provenance(2), "systems": {}}
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    parser.add_argument("--data", type=Path, default=DATA, help="where acac/ and water/ are (../shared/data)")
+    args = parser.parse_args()
+    device = args.device
+    result = {**provenance(2), "device": _device_name(device), "systems": {}}
+    settings = dict(dtype="float32", threads=2, device=device)
     for system, (name, path, calls) in SYSTEMS.items():
-        atoms = read(path, 0)
+        atoms = read(args.data / path, 0)
         atoms.calc = None
         ms = members(name, max(SIZES))
-        calcs = {n: GauntCalculator(ms[0] if n == 1 else Committee(ms[:n]), dtype="float32", threads=2) for n in SIZES}
-        singles = [calcs[1]] + [GauntCalculator(m, dtype="float32", threads=2) for m in ms[1:]]
+        calcs = {n: GauntCalculator(ms[0] if n == 1 else Committee(ms[:n]), **settings) for n in SIZES}
+        singles = [calcs[1]] + [GauntCalculator(m, **settings) for m in ms[1:]]
         contenders = {str(n): partial(block, calc) for n, calc in calcs.items()}
         contenders[IN_TURN] = partial(in_turn, singles)
         first_call_s = {}
         for n in (1, max(SIZES)):
-            calc = GauntCalculator(ms[0] if n == 1 else Committee(ms[:n]), dtype="float32", threads=2, compile=True)
+            calc = GauntCalculator(ms[0] if n == 1 else Committee(ms[:n]), **settings, compile=True)
             first_call_s[n] = block(calc, atoms, 1)  # the compilation
             contenders[f"{COMPILED} {n}"] = partial(block, calc)
         for n, calc in calcs.items():
@@ -116,9 +125,10 @@ def main() -> None:
         }
         result["systems"][system]["compile_first_call_s"] = first_call_s
         print(system, json.dumps(result["systems"][system]), flush=True)
-    (ROOT / "benchmarks" / "results" / "committee.json").write_text(json.dumps(result, indent=2))
+    suffix = "" if device == "cpu" else f"_{device}"
+    (ROOT / "benchmarks" / "results" / f"committee{suffix}.json").write_text(json.dumps(result, indent=2))
     lines = [
-        f"`{result['command']}` ({result['date']}, torch {result['torch']}, float32, 2 threads, quiet machine): a "
+        f"`{result['command']}` ({result['date']}, torch {result['torch']}, {result['device']}, float32): a "
         "force call of a committee of N members through `GauntCalculator`, median of "
         f"{ROUNDS} interleaved rounds, and its ratio to one model in the same round. The members share the "
         "neighbour graph and edge features and run batched, under one `torch.vmap` over their stacked weights; "
@@ -143,7 +153,13 @@ def main() -> None:
             for k in [*map(str, SIZES), IN_TURN, *compiled, *(f"{PRODUCTS} {n}" for n in SIZES)]
         ]
         lines.append(f"| {system} | " + " | ".join(cells) + " |")
-    write_section(ROOT / "docs" / "performance.md", "committee", "Committees", lines)
+    heading = "Committees" + ("" if device == "cpu" else f" on {result['device']}")
+    write_section(ROOT / "docs" / "performance.md", f"committee{suffix.replace('_', '-')}", heading, lines)
+
+
+def _device_name(device: str) -> str:
+    """What ran the calls, in words: the GPU's name, or the CPU threads."""
+    return torch.cuda.get_device_name() if device == "cuda" else "2 threads, quiet machine"
 
 
 if __name__ == "__main__":

@@ -125,6 +125,8 @@ def matrix_products_of(calc: GauntCalculator, atoms):
         for _ in range(calls):
             for func, args, kwargs in recorder.calls:
                 func(*args, **kwargs)
+        if calc.device.type == "cuda":  # the products were queued, not run
+            torch.cuda.synchronize()
         return (time.perf_counter() - t0) / calls
 
     return replay
