@@ -345,6 +345,9 @@ OTHER_FITS = {  # refits of the same element that were not shipped; validation E
     "loss at delta 0.01, with energy weights 10000 / 100000, and with lmax 2 (2026-12-07, each stopped well behind): "
     "F MAE 156, 159 and 147 meV/Å at their best; 1.5's settings with another seed (member 1, the same split): E MAE "
     "2.72, F MAE 137.6, so 1.5's margin over 1.4 is within the scatter of seeds.",
+    "Si": "Not shipped (docs/accuracy.md, materials): 1.1's settings with the cosine schedule (15 minutes, "
+    "2026-12-07, 65 epochs): validation E MAE 2.15, F MAE 46.8 against 1.1's 2.04 and 48.4 (the refits' rule: "
+    "neither error more than 2% worse).",
     "Ni": "Not shipped (docs/accuracy.md, materials): 1.6's settings with hidden_lmax 2 (45 minutes, 2026-12-06, 130 "
     "epochs): validation E MAE 0.41, F MAE 15.9 against 1.6's 0.37 and 16.4 (the rule fixed before the fit: neither "
     "error more than 2% worse). 1.6's settings with the compiled training step (45 minutes, 136 epochs, 2026-12-07): "
