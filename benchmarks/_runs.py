@@ -31,6 +31,11 @@ def places(smoke: bool) -> tuple[Path, Path]:
     return ROOT / "benchmarks" / "results", ROOT / "docs" / "accuracy.md"
 
 
+def shipped_config(name: str) -> dict:
+    """The ``gaunt-md fit`` settings a shipped model was trained with (``training.config`` of models/NAME.json)."""
+    return json.loads((ROOT / "models" / f"{name}.json").read_text())["training"]["config"]
+
+
 def provenance(threads: int) -> dict:
     """The command line, date, torch version and thread count of this run."""
     return {

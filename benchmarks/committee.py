@@ -153,8 +153,12 @@ def main() -> None:
             for k in [*map(str, SIZES), IN_TURN, *compiled, *(f"{PRODUCTS} {n}" for n in SIZES)]
         ]
         lines.append(f"| {system} | " + " | ".join(cells) + " |")
-    heading = "Committees" + ("" if device == "cpu" else f" on {result['device']}")
-    write_section(ROOT / "docs" / "performance.md", f"committee{suffix.replace('_', '-')}", heading, lines)
+    if device == "cpu":
+        write_section(ROOT / "docs" / "performance.md", "committee", "Committees", lines)
+    else:
+        write_section(
+            ROOT / "docs" / "performance.md", f"committee-{device}", f"Committees on {result['device']}", lines
+        )
 
 
 def _device_name(device: str) -> str:

@@ -12,12 +12,11 @@ of frames above the clip, and the median loss. One thread, a minute or two for a
 from __future__ import annotations
 
 import argparse
-import json
 from collections import defaultdict
 
 import numpy as np
 import torch
-from _runs import ROOT
+from _runs import shipped_config
 from torch_geometric.loader import DataLoader
 
 from gaunt_md.config import FitConfig
@@ -30,8 +29,7 @@ from gaunt_md.train.step import eager_loss_and_gradients
 
 def gradient_norms(name: str, stage: int) -> dict[str, dict[str, float]]:
     """{config_type: {frames, median, max, above_clip, median_loss}} of model ``name``'s training frames."""
-    settings = json.loads((ROOT / "models" / f"{name}.json").read_text())["training"]["config"]
-    cfg = FitConfig(**{**settings, "test": None})
+    cfg = FitConfig(**{**shipped_config(name), "test": None})
     data = load_data(cfg)
     model = load_model(name).float().train()
     weights = {
@@ -44,7 +42,7 @@ def gradient_norms(name: str, stage: int) -> dict[str, dict[str, float]]:
         graph = labelled_graph(frame, model.config.r_max, model.species_of, torch.float32)
         batch = next(iter(DataLoader([graph] * cfg.batch_size, batch_size=cfg.batch_size)))
         loss = eager_loss_and_gradients(model, batch, weights, loss_delta(cfg))
-        norm = torch.sqrt(sum((p.grad**2).sum() for p in model.parameters() if p.grad is not None)).item()
+        norm = torch.nn.utils.get_total_norm([p.grad for p in model.parameters() if p.grad is not None]).item()
         found[frame.config_type].append((norm, loss))
     return {
         group: {

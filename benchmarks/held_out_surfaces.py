@@ -34,7 +34,7 @@ import json
 from pathlib import Path
 
 import numpy as np
-from _runs import GAUNT_MD, ROOT, Job, merge_json, provenance, run_side_by_side
+from _runs import GAUNT_MD, ROOT, Job, merge_json, provenance, run_side_by_side, shipped_config
 from ase.io import read, write
 
 from gaunt_md.data.split import validation_split
@@ -80,7 +80,7 @@ def config_path(case: str, variant: str) -> Path:
 
 def config_for(element: str, case: str, variant: str, train: Path, valid: Path, minutes: float) -> Path:
     """The shipped model's training config with this split, budget and variant, written as JSON."""
-    shipped = json.loads((ROOT / "models" / f"gaunt-mlearn-{element}.json").read_text())["training"]["config"]
+    shipped = shipped_config(f"gaunt-mlearn-{element}")
     out = WORK / case / variant
     changes = VARIANTS[variant]
     config = {

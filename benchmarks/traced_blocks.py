@@ -29,6 +29,7 @@ from pathlib import Path
 
 import torch
 from _docs import write_section
+from _runs import shipped_config
 from _timing import interleaved_calls
 from ase.io import read
 
@@ -103,7 +104,7 @@ def measure_training(batches: int = 4, rounds: int = 5) -> dict:
 
     torch.set_num_threads(1)  # as gaunt-md fit trains
     torch.manual_seed(0)
-    settings = json.loads((ROOT / "models" / "gaunt-water.json").read_text())["training"]["config"]
+    settings = shipped_config("gaunt-water")
     model = GauntForceField(["H", "O"], **settings["model"]).float().train()
     frames = read_frames(DATA / "water" / "train.xyz", "energy", "forces", None)[: 2 * batches]
     graphs = [labelled_graph(f, model.config.r_max, model.species_of, torch.float32) for f in frames]
