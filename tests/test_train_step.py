@@ -7,12 +7,14 @@ import pytest
 import torch
 from ase.io import read, write
 from click.testing import CliRunner
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch_geometric.data import Batch
 
 from gaunt_md.cli import main
 from gaunt_md.data import Frame
 from gaunt_md.train.graphs import labelled_graph
-from gaunt_md.train.step import SIGHTINGS, CompiledStep, eager_loss_and_gradients
+from gaunt_md.train.step import SIGHTINGS, CompiledStep, eager_loss_and_gradients, update_ema
+from gaunt_md.train.validation import CompiledValidation
 from helpers import DATA, periodic_box, small_model
 
 pytestmark = pytest.mark.data  # reads ../shared/data
@@ -76,6 +78,7 @@ def test_fit_with_compile_trains_as_the_eager_fit(tmp_path):
         assert result.exit_code == 0, result.output
         metrics[name] = json.loads((tmp_path / name / "metrics.json").read_text())["valid"]
     assert "compiled the training step for 30 atoms" in result.output
+    assert "compiled the validation pass for 30 atoms" in result.output
     for k in ("energy_rmse", "forces_rmse"):
         assert metrics["compiled"][k] == pytest.approx(metrics["eager"][k], rel=1e-6)
 
@@ -118,3 +121,40 @@ def test_rare_shapes_stay_eager_and_frequent_ones_compile_at_their_largest_sizes
     while step(cells, WEIGHTS) is None:  # recurring: once in 10% of the batches, it compiles
         assert step.batches < 40
     assert step.seen[(len(periodic_box(seed=0)) * 2, True, torch.float64, "cpu")] == 3 and len(step.calls) == 2
+
+
+def test_compiled_validation_follows_the_weights_it_is_given():
+    """The traced validation pass (backend="eager": padded and traced, not compiled) gives the eager
+    model's energies and forces on the most common kind of batch, also after the weights change (they
+    are inputs of the graph, not constants); the other batches run the eager model."""
+    rng = np.random.default_rng(2)
+    model = small_model(scale=0.7, shift=0.1).eval()
+    molecules = [labelled(a, rng, with_stress=False) for a in read(DATA / "acac" / "train_300K.xyz", ":6")]
+    batches = batches_of(model, molecules) + batches_of(model, [labelled(periodic_box(seed=0), rng)])
+    compiled = CompiledValidation(model, batches, echo=lambda *a: None, backend="eager")
+    assert compiled.members == {0, 1, 2} and compiled.key[0] == 30
+    for step in range(2):
+        for i, batch in enumerate(batches):
+            out, expected = compiled(model, i), model(batch, compute_forces=True, compute_stress=i == 3)
+            assert sorted(out) == (["energy", "forces"] if i < 3 else sorted(expected))
+            for k in ("energy", "forces"):
+                torch.testing.assert_close(out[k], expected[k], rtol=1e-10, atol=1e-12)
+        with torch.no_grad():  # an optimiser step
+            for p in model.parameters():
+                p.add_(0.01 * torch.randn_like(p))
+    assert callable(compiled.call)
+
+
+def test_ema_update_is_torchs():
+    """update_ema (one foreach call over the parameters) gives AveragedModel's own EMA update."""
+    model = small_model()
+    ours, theirs = (AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(0.9), use_buffers=True) for _ in range(2))
+    for _ in range(3):
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(torch.randn_like(p))
+        update_ema(ours, model, 0.9)
+        theirs.update_parameters(model)
+    assert int(ours.n_averaged) == int(theirs.n_averaged) == 3
+    for a, b in zip(ours.state_dict().values(), theirs.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=1e-14, atol=0)

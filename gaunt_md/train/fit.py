@@ -45,6 +45,7 @@ from .finetune import check_compatible, child_of, load_parent
 from .graphs import data_statistics, labelled_graph
 from .metrics import evaluate, loss_delta, refit_energy_shift, selection_loss
 from .step import CompiledStep, train_step
+from .validation import CompiledValidation
 
 
 @dataclass
@@ -70,6 +71,8 @@ class Run:
     since_best: int = 0
     elapsed_before: float = 0.0
     compiled_step: CompiledStep | None = None
+    valid_batches: list = field(default_factory=list)
+    compiled_valid: CompiledValidation | None = None
     t_start: float = field(default_factory=time.perf_counter)
 
     @property
@@ -169,6 +172,9 @@ def setup(cfg: FitConfig, resume: bool, force: bool) -> Run:
             run.echo("compile: the compiled training step runs in one process; these processes train eagerly")
         else:
             run.compiled_step = CompiledStep(model, cfg.batch_size, echo=run.echo, delta=loss_delta(cfg))
+    run.valid_batches = run.loader("valid")
+    if cfg.compile:
+        run.compiled_valid = CompiledValidation(model, run.valid_batches, echo=run.echo)
     run.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         run.optimizer, factor=cfg.lr_factor, patience=cfg.lr_patience
     )
@@ -238,7 +244,7 @@ def validate_and_checkpoint(run: Run, epoch: int, train_loss: float, t0: float, 
     Only stage-two epochs count towards the patience: before it the learning rate is still high (under
     the cosine schedule, most of its fall is still to come), and stopping there wastes the budget."""
     cfg = run.cfg
-    metrics = evaluate(run.ema.module, run.loader("valid"), loss_delta(cfg))
+    metrics = evaluate(run.ema.module, run.valid_batches, loss_delta(cfg), run.compiled_valid)
     valid_loss = selection_loss(cfg, metrics)
     if cfg.lr_schedule == "plateau":
         run.scheduler.step(valid_loss)

@@ -102,14 +102,16 @@ def refit_energy_shift(model, loader: Iterable) -> float:
     return correction
 
 
-def evaluate(model, loader: Iterable, huber_delta: float | None = None) -> dict[str, float]:
+def evaluate(model, loader: Iterable, huber_delta: float | None = None, predictor=None) -> dict[str, float]:
     """Error metrics of ``model`` over a loader of labelled batches (stress where a batch has it); with
-    ``huber_delta`` also the mean Huber penalties (:meth:`ErrorAccumulator.summary`)."""
+    ``huber_delta`` also the mean Huber penalties (:meth:`ErrorAccumulator.summary`). ``predictor(model,
+    index)``: the predictions on the index-th batch, if not the model's own (a compiled pass)."""
     acc = ErrorAccumulator()
     was_training = model.training
     model.eval()
-    for batch in loader:
-        acc.add(predict(model, batch, with_stress=bool(batch.has_stress.any())), batch)
+    for i, batch in enumerate(loader):
+        out = predictor(model, i) if predictor else predict(model, batch, with_stress=bool(batch.has_stress.any()))
+        acc.add(out, batch)
     model.train(was_training)
     return acc.summary(huber_delta)
 

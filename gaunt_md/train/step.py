@@ -43,8 +43,22 @@ def train_step(run, batch, weights: dict[str, float]) -> float:
         loss = eager_loss_and_gradients(run.trainer, batch, weights, loss_delta(run.cfg))
     torch.nn.utils.clip_grad_norm_(run.model.parameters(), run.cfg.clip_grad)
     run.optimizer.step()
-    run.ema.update_parameters(run.model)
+    update_ema(run.ema, run.model, run.cfg.ema_decay)
     return loss
+
+
+@torch.no_grad()
+def update_ema(ema, model: torch.nn.Module, decay: float) -> None:
+    """``ema`` (a ``torch.optim.swa_utils.AveragedModel`` of ``model``) ← decay · ema + (1 − decay) · model,
+    as its own EMA update does, in one foreach call over the parameters alone: the model's buffers are
+    constants during a fit (its own update walks them too, one by one: 0.85 against 0.24 ms on acac)."""
+    if ema.n_averaged == 0:
+        ema.update_parameters(model)
+        return
+    torch._foreach_lerp_(
+        [p.detach() for p in ema.module.parameters()], [p.detach() for p in model.parameters()], 1 - decay
+    )
+    ema.n_averaged += 1
 
 
 def eager_loss_and_gradients(
