@@ -133,7 +133,7 @@ def test_compiled_validation_follows_the_weights_it_is_given():
     batches = batches_of(model, molecules) + batches_of(model, [labelled(periodic_box(seed=0), rng)])
     compiled = CompiledValidation(model, batches, echo=lambda *a: None, backend="eager")
     assert compiled.members == {0, 1, 2} and compiled.key[0] == 30
-    for step in range(2):
+    for _ in range(2):  # before and after an optimiser step
         for i, batch in enumerate(batches):
             out, expected = compiled(model, i), model(batch, compute_forces=True, compute_stress=i == 3)
             assert sorted(out) == (["energy", "forces"] if i < 3 else sorted(expected))
