@@ -327,7 +327,7 @@ def test_constants_and_loaded_weights_are_exact_in_float64(tmp_path):
     )
     conv = model.layers[1].conv
     g = gaunt_tensor(1, 2, 2)
-    expected = g.reshape(-1, g.shape[2]).t() * conv.output_norm(1, 2)[:, None]
+    expected = (g.permute(2, 1, 0) * conv.output_norm(1, 2)[:, None, None]).reshape(g.shape[2], -1)  # [o, (lm, k)]
     assert conv.gaunt.dtype == torch.float64 and torch.equal(conv.gaunt, expected)
     assert model.e0.tolist() == [-13.568422178253735, -2041.1234567891]
     model.float().save(tmp_path / "m.pt")

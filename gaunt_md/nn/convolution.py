@@ -26,7 +26,7 @@ class GauntConvolution(torch.nn.Module):
     edge data, and the Gaunt coefficients are applied once per atom:
 
         D_i,k,lm,c = Σ_j h_j,k,c R_ij,g(c),l Y_lm(r̂_ij)      (:func:`neighbour_sum`, blocked)
-        A_i,o,c    = Σ_k,lm G(k; lm; o) D_i,k,lm,c           (one matmul per atom)
+        A_i,o,c    = Σ_k,lm G(k; lm; o) D_i,k,lm,c           (one matmul per atom and radial group)
 
     No tensor of size edges × channels × (lmax+1)**2 is formed.
 
@@ -56,7 +56,9 @@ class GauntConvolution(torch.nn.Module):
             r_max, num_basis, radial_hidden, radial_groups * self.inputs * (lmax + 1)
         )
         g = gaunt_tensor(lmax_in, lmax, lmax)  # [K, lm, o]
-        g = g.reshape(-1, g.shape[2]).t() * self.output_norm(lmax_in, lmax)[:, None]
+        g = g.permute(2, 1, 0) * self.output_norm(lmax_in, lmax)[:, None, None]  # [o, lm, K]
+        # columns in the order of the neighbour sum's output: per block of input degrees, (lm, K within the block)
+        g = torch.cat([g[:, :, k0:k1].reshape(g.shape[0], -1) for k0, k1 in self.blocks], dim=1)
         self.register_buffer("gaunt", g.contiguous(), persistent=False)
         # [lmax+1, (lmax+1)**2]: 1 where degree l owns coefficient lm, so R @ repeat gives R_l for every lm
         degree = torch.tensor([l for l in range(lmax + 1) for _ in range(2 * l + 1)])
@@ -82,6 +84,8 @@ class GauntConvolution(torch.nn.Module):
             phi_b = gather_rows(phi[:, :, b].reshape(-1, f), table.edge, table.edge_table)  # [N G w, f]
             hb = h[:, k0:k1].reshape(n, k1 - k0, g, c // g).transpose(1, 2).reshape(n * g, -1)  # rows (atom, group)
             d = neighbour_sum(phi_b, hb, table.neighbour, w)  # [N G, f, Kb C/G]
-            parts.append(d.view(n, g, f, k1 - k0, c // g).permute(0, 3, 2, 1, 4).reshape(n, (k1 - k0) * f, c))
-        d = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)  # [N, (k lm), C]
-        return torch.matmul(self.gaunt, d) / avg_num_neighbors
+            parts.append(d.view(n * g, f * (k1 - k0), c // g))
+        d = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)  # [N G, (block, lm, k), C/G]
+        # contracted per row (atom, group), so that only the output, 16-64x smaller than d, changes layout
+        a = torch.matmul(self.gaunt, d).view(n, g, -1, c // g).transpose(1, 2).reshape(n, -1, c)
+        return a / avg_num_neighbors
