@@ -212,22 +212,43 @@ def padded_inputs(graph, config, n_edges: int, width: int, edges: tuple | None =
     return (graph.positions, torch.cat([graph.shifts, shifts]), edge_index, graph.species, graph.volume, *table)
 
 
+def padded_graph(
+    width: int,
+    num_graphs: int,
+    positions: torch.Tensor,
+    shifts: torch.Tensor,
+    edge_index: torch.Tensor,
+    species: torch.Tensor,
+    volume: torch.Tensor,
+    edge: torch.Tensor,
+    edge_table: torch.Tensor,
+    neighbour: torch.Tensor,
+    batch: torch.Tensor,
+    **labels: torch.Tensor,
+) -> SimpleNamespace:
+    """The graph that a traced call hands the model: the tensors of :func:`padded_inputs`, the batch
+    vector [N] and, for a training step, its labels; ``width`` and ``num_graphs`` are constants of the trace."""
+    table = NeighbourTable(width, edge, edge_table, neighbour)
+    return SimpleNamespace(
+        positions=positions,
+        shifts=shifts,
+        edge_index=edge_index,
+        species=species,
+        volume=volume,
+        batch=batch,
+        num_graphs=num_graphs,
+        neighbour_table=table,
+        **labels,
+    )
+
+
 def trace(model: torch.nn.Module, inputs: tuple, compute_stress: bool) -> torch.fx.GraphModule:
     """The force call of ``model`` on padded ``inputs`` (:func:`padded_inputs`) as one graph of aten
     operators, the backward pass included; it holds for any inputs of the same shapes."""
     width = inputs[5].numel() // (inputs[0].shape[0] * model.config.radial_groups)
 
-    def force_call(positions, shifts, edge_index, species, volume, edge, edge_table, neighbour):
-        graph = SimpleNamespace(
-            positions=positions,
-            shifts=shifts,
-            edge_index=edge_index,
-            species=species,
-            volume=volume,
-            batch=species.new_zeros(species.shape[0]),
-            num_graphs=1,
-            neighbour_table=NeighbourTable(width, edge, edge_table, neighbour),
-        )
+    def force_call(*padded):
+        graph = padded_graph(width, 1, *padded, padded[3].new_zeros(padded[3].shape[0]))
         out = model(graph, compute_forces=True, compute_stress=compute_stress)
         return tuple(out[k] for k in OUTPUTS if k in out)
 

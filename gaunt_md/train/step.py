@@ -21,13 +21,11 @@ from __future__ import annotations
 import time
 import warnings
 from collections import Counter
-from types import SimpleNamespace
 
 import torch
 
 from ..blocking import whole_tensors
-from ..compiled import compile_graph, graph_sizes, padded_inputs, shape_key
-from ..nn.neighbours import NeighbourTable
+from ..compiled import compile_graph, graph_sizes, padded_graph, padded_inputs, shape_key
 from .metrics import loss_delta, loss_terms, predict
 
 MAX_KEYS = 4  # compiled shapes per fit; each costs a compilation (minutes on a CPU core)
@@ -190,19 +188,9 @@ def trace_step(
 
     buffers = dict(model.named_buffers())
 
-    def step(params, positions, shifts, edge_index, species, volume, edge, edge_table, neighbour, batch, *rest):
-        *labels, factors = rest
-        graph = SimpleNamespace(
-            positions=positions,
-            shifts=shifts,
-            edge_index=edge_index,
-            species=species,
-            batch=batch,
-            volume=volume,
-            num_graphs=num_graphs,
-            neighbour_table=NeighbourTable(width, edge, edge_table, neighbour),
-            **dict(zip(LABELS, labels)),
-        )
+    def step(params, *rest):
+        *padded, factors = rest  # the padded graph, its batch vector, the labels
+        graph = padded_graph(width, num_graphs, *padded[:9], **dict(zip(LABELS, padded[9:])))
         state = {**dict(zip(names, params)), **buffers}
         out = functional_call(model, state, (graph,), {"compute_forces": True, "compute_stress": with_stress})
         terms = loss_terms(out, graph, delta)

@@ -14,13 +14,11 @@ from __future__ import annotations
 import time
 import warnings
 from collections import Counter
-from types import SimpleNamespace
 
 import torch
 
 from ..blocking import whole_tensors
-from ..compiled import CHECK_TOLERANCE, compile_graph, graph_sizes, padded_inputs, shape_key
-from ..nn.neighbours import NeighbourTable
+from ..compiled import CHECK_TOLERANCE, compile_graph, graph_sizes, padded_graph, padded_inputs, shape_key
 from .metrics import predict
 
 OUTPUTS = ("energy", "forces", "stress")
@@ -91,17 +89,8 @@ def trace_predictions(
 
     buffers, num_graphs, with_stress = dict(model.named_buffers()), int(batch.num_graphs), bool(batch.has_stress.any())
 
-    def call(params, positions, shifts, edge_index, species, volume, edge, edge_table, neighbour, batch_of):
-        graph = SimpleNamespace(
-            positions=positions,
-            shifts=shifts,
-            edge_index=edge_index,
-            species=species,
-            batch=batch_of,
-            volume=volume,
-            num_graphs=num_graphs,
-            neighbour_table=NeighbourTable(width, edge, edge_table, neighbour),
-        )
+    def call(params, *padded):
+        graph = padded_graph(width, num_graphs, *padded)
         state = {**dict(zip(names, params)), **buffers}
         out = functional_call(model, state, (graph,), {"compute_forces": True, "compute_stress": with_stress})
         return tuple(out[k] for k in OUTPUTS if k in out)
