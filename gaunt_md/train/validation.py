@@ -1,11 +1,11 @@
 """The validation pass of a compiled fit: the EMA model's energies, forces and stresses on the fixed
 validation batches through one traced and compiled force call.
 
-Validating acac's 50 frames eagerly takes 0.5-0.6 s, 8% of an epoch of gaunt-acac 2.5's settings. The
-validation batches never change, so their shapes are known before the first epoch: the most common
-kind of batch (atom count, with or without stress), if it holds at least half of them, compiles once,
-padded to the largest edge count and table width among its batches (``gaunt_md.compiled``); the others
-run eagerly. Unlike a calculator's compiled call, the weights are inputs of the graph, not constants,
+Validating acac's 50 frames eagerly took 0.82 s, about 9% of an epoch of gaunt-acac 2.5's settings,
+and 0.37 s compiled (``benchmarks/fit_epoch.py``: ethanol 3.9x, 3bpa 1.35x). The validation batches
+never change, so their shapes are known before the first epoch: the most common kind of batch (atom
+count, with or without stress), if it holds at least half of them, compiles once, padded to the
+largest edge count and table width among its batches (``gaunt_md.compiled``); the others run eagerly. Unlike a calculator's compiled call, the weights are inputs of the graph, not constants,
 since the EMA weights change every step. The first call is checked against the eager model.
 """
 
