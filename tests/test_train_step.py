@@ -1,5 +1,6 @@
 """The traced, compiled training step (gaunt_md.train.step) against the eager one."""
 
+import csv
 import json
 
 import numpy as np
@@ -67,7 +68,8 @@ def test_traced_step_gives_the_eager_loss_and_gradients_for_every_batch_of_its_s
 
 def test_fit_with_compile_trains_as_the_eager_fit(tmp_path):
     """gaunt-md fit --compile (inductor, float64) follows the eager fit: the same validation errors
-    after 2 epochs, and the log says it compiled."""
+    after 2 epochs, in every epoch's log (the compiled validation pass) and at the end, and the log
+    says it compiled."""
     write(tmp_path / "train.xyz", read(DATA / "acac" / "train_300K.xyz", ":12"))
     tiny = ["--channels", 4, "--radial-groups", 2, "--lmax", 1, "--hidden-lmax", 1, "--correlation", 2]
     args = ["fit", "--train", tmp_path / "train.xyz", "--valid-fraction", 0.25, "--epochs", 2, "--dtype", "float64"]
@@ -81,6 +83,11 @@ def test_fit_with_compile_trains_as_the_eager_fit(tmp_path):
     assert "compiled the validation pass for 30 atoms" in result.output
     for k in ("energy_rmse", "forces_rmse"):
         assert metrics["compiled"][k] == pytest.approx(metrics["eager"][k], rel=1e-6)
+    logs = {name: list(csv.DictReader((tmp_path / name / "log.csv").read_text().splitlines())) for name in metrics}
+    assert len(logs["compiled"]) == len(logs["eager"]) == 2
+    for compiled, eager in zip(logs["compiled"], logs["eager"]):
+        for k in ("valid_loss", "energy_rmse", "forces_rmse"):
+            assert float(compiled[k]) == pytest.approx(float(eager[k]), rel=1e-6)
 
 
 def test_a_failed_compilation_trains_eagerly(monkeypatch):

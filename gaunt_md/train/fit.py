@@ -43,7 +43,7 @@ from .data import FitData, load_data
 from .distributed import all_agree, barrier, start_processes, stop_processes, sum_over_ranks
 from .finetune import check_compatible, child_of, load_parent
 from .graphs import data_statistics, labelled_graph
-from .metrics import evaluate, loss_delta, refit_energy_shift, selection_loss
+from .metrics import evaluate, loss_delta, refit_energy_shift, selection_loss, stress_text
 from .step import CompiledStep, train_step
 from .validation import CompiledValidation
 
@@ -167,14 +167,13 @@ def setup(cfg: FitConfig, resume: bool, force: bool) -> Run:
         sampler=DistributedSampler(graphs["train"], num_replicas=world, rank=rank, shuffle=True, seed=seed),
         echo=(lambda *a: print(*a, flush=True)) if rank == 0 else (lambda *a: None),
     )
+    run.valid_batches = run.loader("valid")
     if cfg.compile:
+        run.compiled_valid = CompiledValidation(model, run.valid_batches, echo=run.echo)
         if world > 1:
             run.echo("compile: the compiled training step runs in one process; these processes train eagerly")
         else:
             run.compiled_step = CompiledStep(model, cfg.batch_size, echo=run.echo, delta=loss_delta(cfg))
-    run.valid_batches = run.loader("valid")
-    if cfg.compile:
-        run.compiled_valid = CompiledValidation(model, run.valid_batches, echo=run.echo)
     run.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         run.optimizer, factor=cfg.lr_factor, patience=cfg.lr_patience
     )
@@ -270,7 +269,7 @@ def validate_and_checkpoint(run: Run, epoch: int, train_loss: float, t0: float, 
     eta = min((time.perf_counter() - run.t_start) / done * (cfg.epochs - epoch - 1), budget - run.elapsed())
     run.echo(
         f"epoch {epoch + 1}/{cfg.epochs} loss {train_loss:.4g} | valid E {metrics['energy_rmse']:.2f}/{metrics['energy_mae']:.2f} "
-        f"meV/atom F {metrics['forces_rmse']:.1f}/{metrics['forces_mae']:.1f} meV/Å{_stress_text(metrics, '/')} (RMSE/MAE) | "
+        f"meV/atom F {metrics['forces_rmse']:.1f}/{metrics['forces_mae']:.1f} meV/Å{stress_text(metrics, '/')} (RMSE/MAE) | "
         f"{seconds:.1f} s, ETA {eta / 60:.1f} min" + (" *" if improved else "")
     )
 
@@ -291,13 +290,6 @@ def finish(run: Run) -> dict:
     for split, m in result.items():
         run.echo(
             f"{split}: E RMSE {m['energy_rmse']:.2f} MAE {m['energy_mae']:.2f} meV/atom | "
-            f"F RMSE {m['forces_rmse']:.1f} MAE {m['forces_mae']:.1f} meV/Å{_stress_text(m, ' MAE ', ' | S RMSE ')}"
+            f"F RMSE {m['forces_rmse']:.1f} MAE {m['forces_mae']:.1f} meV/Å{stress_text(m, ' MAE ', ' | S RMSE ')}"
         )
     return result
-
-
-def _stress_text(metrics: dict, between: str, before: str = " S ") -> str:
-    """The stress errors (GPa) for a progress line, if ``metrics`` has them."""
-    if "stress_rmse" not in metrics:
-        return ""
-    return f"{before}{metrics['stress_rmse']:.3f}{between}{metrics['stress_mae']:.3f} GPa"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import torch
 from ase import units
@@ -102,7 +102,9 @@ def refit_energy_shift(model, loader: Iterable) -> float:
     return correction
 
 
-def evaluate(model, loader: Iterable, huber_delta: float | None = None, predictor=None) -> dict[str, float]:
+def evaluate(
+    model, loader: Iterable, huber_delta: float | None = None, predictor: Callable | None = None
+) -> dict[str, float]:
     """Error metrics of ``model`` over a loader of labelled batches (stress where a batch has it); with
     ``huber_delta`` also the mean Huber penalties (:meth:`ErrorAccumulator.summary`). ``predictor(model,
     index)``: the predictions on the index-th batch, if not the model's own (a compiled pass)."""
@@ -136,3 +138,10 @@ def selection_loss(cfg: FitConfig, metrics: dict) -> float:
         + cfg.forces_weight * terms["forces"]
         + cfg.stress_weight * terms["stress"]
     )
+
+
+def stress_text(metrics: dict, between: str, before: str = " S ") -> str:
+    """The stress errors (GPa) for a progress line, if ``metrics`` has them."""
+    if "stress_rmse" not in metrics:
+        return ""
+    return f"{before}{metrics['stress_rmse']:.3f}{between}{metrics['stress_mae']:.3f} GPa"

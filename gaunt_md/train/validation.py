@@ -35,7 +35,7 @@ class CompiledValidation:
         kinds = [(int(b.positions.shape[0]), bool(b.has_stress.any())) for b in batches]
         kind, count = Counter(kinds).most_common(1)[0] if kinds else (None, 0)
         self.members = {i for i, k in enumerate(kinds) if k == kind} if 2 * count >= len(batches) else set()
-        sizes = tuple(max(graph_sizes(batches[i])[j] for i in self.members) for j in range(2)) if self.members else ()
+        sizes = tuple(map(max, zip(*(graph_sizes(batches[i]) for i in self.members))))  # largest edges, width
         self.kind, self.key = kind, shape_key([], sizes, kind) if self.members else None
         self.inputs = {i: self._graph(batches[i], model.config) for i in self.members}
 
