@@ -16,7 +16,7 @@ from .compiled import CompiledForceField, threads_for
 from .data import as_atoms, structure_graph
 from .exported import ExportedForceField
 from .model import GauntForceField
-from .runtime import resolve_device, resolve_dtype, set_threads
+from .runtime import flush_denormals, resolve_device, resolve_dtype, set_threads
 
 
 def load_model(model: GauntForceField | Committee | str | Path) -> GauntForceField | Committee:
@@ -53,7 +53,9 @@ class GauntCalculator(Calculator):
     It works on its own copy of the model, rewritten for speed by :meth:`GauntForceField.for_inference`
     (radial MLPs replaced by tables of R(r): energies move by ~1e-9 relative, forces by ~1e-8 eV/Å,
     and stay exact gradients). On CPU it keeps large allocations in the process heap between calls (see
-    ``gaunt_md.allocator``), which halves the time of large systems.
+    ``gaunt_md.allocator``), which halves the time of large systems, and flushes denormal floats to zero
+    in its process (``torch.set_flush_denormal``, ``gaunt_md.runtime.flush_denormals``): a float32 call of
+    gaunt-mlearn-Ni took 1.3x as long without (docs/performance.md, denormal numbers).
 
     A committee gives the members' mean energy, forces and stress and, as extra results, their
     calibrated spread: ``energy_std`` (eV), ``forces_std`` [N] (eV/Å, per atom) and ``stress_std``
@@ -74,10 +76,11 @@ class GauntCalculator(Calculator):
     ) -> None:
         super().__init__(**kwargs)
         self.dtype = resolve_dtype(dtype)
-        set_threads(threads)
         self.device = resolve_device(device)
         if self.device.type == "cpu":
+            flush_denormals()  # before set_threads: threads started later inherit it
             tune_cpu_allocator()
+        set_threads(threads)
         if isinstance(model, (str, Path)) and str(model).endswith(".pt2"):  # gaunt-md export: dtype, device fixed
             self.model = self.compiled = ExportedForceField(model)
             self.dtype, self.device, self.is_committee = self.model.dtype, self.model.device, False

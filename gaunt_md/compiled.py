@@ -169,6 +169,30 @@ def compile_graph(traced: torch.fx.GraphModule, inputs: tuple, backend: str):
         return torch._inductor.compile(traced, leaves)
 
 
+def compile_dynamic_graph(traced: torch.fx.GraphModule, dynamic: dict[int, int], backend: str, cpu: bool):
+    """``traced`` (a graph of aten operators from ``make_fx`` with symbolic shapes) compiled once for
+    inputs whose sizes vary along ``dynamic`` ({flat input index: dim}) and are fixed elsewhere (the
+    parameters): through TorchDynamo (``torch.compile``), which inductor's dynamic shapes need. Its
+    guards cost microseconds, nothing beside a crystal batch's step (a tenth of a second), but too much
+    for a molecule's (a few ms: there :func:`compile_graph` compiles each shape). ``backend``: "inductor",
+    or any TorchDynamo backend ("eager" captures without compiling: tests); ``cpu``: the inputs live on the CPU
+    (inductor's wrapper is then C++, as in :func:`compile_graph`). Returns ``call(*flat inputs)``."""
+    for node in traced.graph.nodes:  # Dynamo traces the graph again and derives its own
+        node.meta.pop("val", None)
+        node.meta.pop("tensor_meta", None)
+    traced.graph._codegen = torch.fx.graph.CodeGen()  # flat arguments: Dynamo cannot trace make_fx's pytree code
+    traced.recompile()
+    options = {"cpp_wrapper": True} if backend == "inductor" and cpu else None
+    compiled = torch.compile(traced, backend=backend, dynamic=False, fullgraph=True, options=options)
+
+    def call(*inputs: torch.Tensor):
+        for index, dim in dynamic.items():
+            torch._dynamo.mark_dynamic(inputs[index], dim)
+        return compiled(*inputs)
+
+    return call
+
+
 def shape_key(compiled: list[tuple], sizes: tuple[int, int], kind: tuple) -> tuple:
     """The key (atoms, padded edges, padded width, *rest of ``kind``) for a graph of ``sizes`` (edges,
     width) and ``kind`` (atoms, ...): the smallest ``compiled`` key it fits within a factor REUSE, or

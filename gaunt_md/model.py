@@ -27,6 +27,8 @@ from .nn import DegreeLinear, Dense, GauntConvolution, ManyBodyProduct, MixedMan
 from .nn.neighbours import NeighbourTable
 from .nn.radial import RadialTable, mlp
 
+NEGLIGIBLE = 1e-30  # a loaded weight below this is zero: its float32 products would be denormal (from_blob)
+
 
 class InteractionLayer(torch.nn.Module):
     """Gaunt convolution → channel mixing → many-body product → channel mixing, plus a residual."""
@@ -232,6 +234,9 @@ class GauntForceField(torch.nn.Module):
             raise ValueError(
                 f"{path} does not match the gaunt-md model architecture: {str(exc).splitlines()[0]}"
             ) from None
+        with torch.no_grad():  # weights that a fit's weight decay was taking to zero: they weigh nothing, and their
+            for p in model.parameters():  # float32 products are denormals that slow the CPU's arithmetic (runtime.py)
+                p.masked_fill_(p.abs() < NEGLIGIBLE, 0.0)
         return model  # float64 holds float32 weights exactly; callers cast down (the calculator does)
 
     def record(self) -> dict:

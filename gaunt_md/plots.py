@@ -75,7 +75,7 @@ def parity_plot(
 
 def learning_curve(log_csv: str | Path, png: str | Path) -> None:
     """Validation energy and force RMSE against epoch, from a fit's log.csv."""
-    rows = list(csv.DictReader(Path(log_csv).open()))
+    rows = list(csv.DictReader(Path(log_csv).read_text().splitlines()))
     epochs = [int(r["epoch"]) for r in rows]
     fig, axes = pyplot().subplots(1, 2, figsize=(9, 3.5))
     for ax, key in zip(axes, ("energy_rmse", "forces_rmse")):

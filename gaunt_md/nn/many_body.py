@@ -80,5 +80,5 @@ class _GridProduct(torch.nn.Module):
         grids = [self.sample @ ak.transpose(0, 1).reshape(f, -1) for ak in factors]  # [P, N C]
         product = grids[-1]
         for gk in reversed(grids[:-1]):
-            product = torch.addcmul(gk, gk, product)  # gk (1 + product) in one pass
+            product = gk * (product + 1)  # not addcmul: its backward multiplies by its scalar, a pass over the grid
         return (self.project @ product).view(-1, n, c).transpose(0, 1)

@@ -37,10 +37,11 @@ from ..config import FitConfig
 from ..errors import UNITS
 from ..model import GauntForceField
 from ..plots import learning_curve
-from ..runtime import resolve_dtype, set_threads
+from ..runtime import flush_denormals, resolve_dtype, set_threads
 from .checkpoint import append_log, load_checkpoint, save_checkpoint, start_log
 from .data import FitData, load_data
 from .distributed import all_agree, barrier, start_processes, stop_processes, sum_over_ranks
+from .dynamic import compiled_step
 from .finetune import check_compatible, child_of, load_parent
 from .graphs import data_statistics, labelled_graph
 from .metrics import evaluate, loss_delta, refit_energy_shift, selection_loss, stress_text
@@ -112,6 +113,7 @@ def setup(cfg: FitConfig, resume: bool, force: bool) -> Run:
     """Check everything, then prepare the results folder. Bad settings, data or an impossible resume
     raise before any file is touched; only then does ``force`` delete an earlier results folder."""
     cfg.check()
+    flush_denormals()  # before the threads start: they inherit it
     set_threads(cfg.threads)
     tune_cpu_allocator()  # a training step frees and reallocates its temporaries: keep them in the heap
     out = Path(cfg.output)
@@ -173,7 +175,9 @@ def setup(cfg: FitConfig, resume: bool, force: bool) -> Run:
         if world > 1:
             run.echo("compile: the compiled training step runs in one process; these processes train eagerly")
         else:
-            run.compiled_step = CompiledStep(model, cfg.batch_size, echo=run.echo, delta=loss_delta(cfg))
+            run.compiled_step = compiled_step(
+                model, graphs["train"], cfg.batch_size, echo=run.echo, delta=loss_delta(cfg)
+            )
     run.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
         run.optimizer, factor=cfg.lr_factor, patience=cfg.lr_patience
     )

@@ -7,13 +7,13 @@ graph of aten operators (``make_fx``, as ``gaunt_md.compiled`` does for force ca
 inductor, once per shape key: (atoms, structures, padded edges, padded table width, stress or not).
 Edges and table width are padded as in ``gaunt_md.compiled`` (padded edges are 3 r_max long and add
 exactly nothing); atom and structure counts are not, so a training set of one molecule (or one box
-size) meets one or two keys. A set of many sizes (crystals beside their slabs) meets many, most of
-them rare: an atom count compiles only once it has come ``SIGHTINGS`` times and in at least ``SHARE`` of
-the batches so far, at the largest edge count and table width its batches have had, so that the
-``MAX_KEYS`` compilations (a minute or two each on a CPU core) go to the shapes that recur. Each key's
-first step is checked against the eager step; a key that fails to compile or disagrees, batches that
-are not full, rare shapes and keys beyond ``MAX_KEYS`` run eagerly. The optimiser, gradient clipping
-and EMA stay eager.
+size) meets one or two keys. A set of many sizes (crystals beside their slabs) compiles one graph for
+all of them instead (``gaunt_md.train.dynamic``; ``compiled_step`` there picks). A kind of batch
+compiles once it has come ``SIGHTINGS`` times and in at least ``SHARE`` of the batches so far, at the
+largest edge count and table width its batches have had, and at most ``MAX_KEYS`` keys compile (a
+minute or two each on a CPU core). Each key's first step is checked against the eager step; a key
+that fails to compile or disagrees, batches that are not full, rare kinds and keys beyond
+``MAX_KEYS`` run eagerly. The optimiser, gradient clipping and EMA stay eager.
 """
 
 from __future__ import annotations
@@ -123,10 +123,14 @@ class CompiledStep:
 
     def _inputs(self, batch, key: tuple, weights: dict[str, float]) -> tuple:
         """Parameters, the padded graph, labels and loss weights: the traced step's inputs."""
-        graph = (*padded_inputs(batch, self.model.config, *key[1:3]), batch.batch)
+        graph = (*self._padded(batch, key), batch.batch)
         factors = torch.tensor([weights[k] for k in ("energy", "forces", "stress")], dtype=torch.float64)
         params = [p.detach() for p in self.model.parameters()]
         return (params, *graph, *(getattr(batch, k) for k in LABELS), factors.to(batch.positions.device))
+
+    def _padded(self, batch, key: tuple) -> tuple:
+        """The graph's inputs padded to the key's edges and width (``gaunt_md.compiled.padded_inputs``)."""
+        return padded_inputs(batch, self.model.config, *key[1:3])
 
     def _first_step(self, key: tuple, inputs: tuple, batch, weights: dict[str, float], with_stress: bool):
         """Trace and compile a key, check its gradients against the eager step's, keep or refuse it."""
@@ -155,10 +159,13 @@ class CompiledStep:
             return loss
         self.calls[key] = call
         self.echo(
-            f"compiled the training step for {key[0]} atoms, {key[1]} edges, width {key[2]} "
+            f"compiled the training step for {self._shapes(key)} "
             f"in {self.compile_seconds[key]:.0f} s (relative gradient difference to eager {error:.1e})"
         )
         return loss
+
+    def _shapes(self, key: tuple) -> str:
+        return f"{key[0]} atoms, {key[1]} edges, width {key[2]}"
 
     def _compile(self, key: tuple, inputs: tuple, with_stress: bool):
         traced = trace_step(self.model, self.names, inputs, key[2], self.batch_size, with_stress, self.delta)
@@ -180,9 +187,11 @@ def trace_step(
     num_graphs: int,
     with_stress: bool,
     delta: float | None = None,
+    tracing_mode: str = "real",
 ) -> torch.fx.GraphModule:
     """The loss and parameter gradients of a training batch as one graph of aten operators (both
-    backward passes included), for any inputs of the shapes of ``inputs`` (see ``CompiledStep._inputs``)."""
+    backward passes included), for any inputs of the shapes of ``inputs`` (see ``CompiledStep._inputs``);
+    with ``tracing_mode="symbolic"``, of any sizes (``gaunt_md.train.dynamic``)."""
     from torch.func import functional_call
     from torch.fx.experimental.proxy_tensor import make_fx
 
@@ -199,4 +208,8 @@ def trace_step(
 
     params, *rest = inputs
     with torch.enable_grad(), whole_tensors():
-        return make_fx(step, tracing_mode="real")([p.requires_grad_(True) for p in params], *rest)
+        # symbolic: the model's constant buffers enter the trace as real tensors beside the fake inputs
+        fx = make_fx(step, tracing_mode=tracing_mode, _allow_non_fake_inputs=tracing_mode == "symbolic")
+        return fx(
+            [p.detach().requires_grad_(True) for p in params], *rest
+        )  # not the inputs: they stay leaves without grad
