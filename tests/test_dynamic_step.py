@@ -17,6 +17,8 @@ from gaunt_md.train.graphs import labelled_graph
 from gaunt_md.train.step import CompiledStep, eager_loss_and_gradients
 from helpers import DATA, periodic_box, small_model
 
+pytestmark = pytest.mark.data  # reads ../shared/data
+
 WEIGHTS = {"energy": 1000.0, "forces": 100.0, "stress": 1.0}
 
 

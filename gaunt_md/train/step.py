@@ -210,6 +210,5 @@ def trace_step(
     with torch.enable_grad(), whole_tensors():
         # symbolic: the model's constant buffers enter the trace as real tensors beside the fake inputs
         fx = make_fx(step, tracing_mode=tracing_mode, _allow_non_fake_inputs=tracing_mode == "symbolic")
-        return fx(
-            [p.detach().requires_grad_(True) for p in params], *rest
-        )  # not the inputs: they stay leaves without grad
+        # copies, not the inputs: these stay without grad (TorchDynamo guards on it; a change would recompile)
+        return fx([p.detach().requires_grad_(True) for p in params], *rest)
