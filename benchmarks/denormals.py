@@ -1,11 +1,12 @@
-"""Float32 force calls of gaunt-mlearn-Ni 1.6 with its weights as saved, with the negligible ones zeroed, and with
+"""Float32 force calls of gaunt-mlearn-Mo 1.6 with its weights as saved, with the negligible ones zeroed, and with
 denormals flushed to zero by the CPU.
 
 A fit's Adam with weight decay drives the weights that the data leaves without gradient geometrically towards zero;
-the Ni file holds 815 weights below 1e-30 and some 5000 more below 1e-10. In float32 their products are denormal
+the Mo file holds 530 weights below 1e-30 and some 2500 more below 1e-10 (fitted before gaunt-md 0.3.13 flushed
+denormals in fits). In float32 their products are denormal
 numbers, which x86 CPUs handle by microcode assists, many times slower. ``GauntForceField.load`` zeroes weights below
 ``gaunt_md.model.NEGLIGIBLE``; ``gaunt-md fit`` runs with denormals flushed (``gaunt_md.runtime.flush_denormals``).
-This times one 107-atom test cell of mlearn Ni on one thread, in interleaved rounds, three ways: the weights as saved,
+This times the largest test cell of mlearn Mo on one thread, in interleaved rounds, three ways: the weights as saved,
 as loaded (negligible ones zeroed), and as loaded with ``torch.set_flush_denormal(True)``.
 
     python benchmarks/denormals.py      # ~1 min: benchmarks/results/denormals.json, docs/performance.md
@@ -27,7 +28,7 @@ from gaunt_md.data import structure_graph
 from gaunt_md.model import read_model_file
 
 ROOT = Path(__file__).resolve().parents[1]
-FILE = ROOT / "models" / "gaunt-mlearn-Ni-1.6.pt"
+FILE = ROOT / "models" / "gaunt-mlearn-Mo-1.6.pt"
 ROUNDS, CALLS = 8, 5
 
 
@@ -40,7 +41,7 @@ def main() -> None:
         for name, p in saved.named_parameters():
             p.copy_(raw[name])
     models = {"as saved": saved.float().eval(), "as loaded": loaded.float().eval()}
-    atoms = read(ROOT.parent / "shared" / "data" / "mlearn" / "Ni" / "test.xyz", 0)
+    atoms = max(read(ROOT.parent / "shared" / "data" / "mlearn" / "Mo" / "test.xyz", ":"), key=len)
     graph = structure_graph(atoms, loaded.config.r_max, loaded.species_of, torch.float32)
     ways = {"as saved": ("as saved", False), "as loaded": ("as loaded", False), "as loaded, FTZ": ("as loaded", True)}
     times = {way: [] for way in ways}
@@ -60,7 +61,8 @@ def main() -> None:
     (ROOT / "benchmarks" / "results" / "denormals.json").write_text(json.dumps(out, indent=2))
     print(json.dumps(out))
     lines = [
-        f"A float32 force call of gaunt-mlearn-Ni 1.6 on a 107-atom mlearn Ni test cell, one thread ({meta['time']}), "
+        f"A float32 force call of gaunt-mlearn-Mo 1.6 on a {len(atoms)}-atom mlearn Mo test cell, one thread "
+        f"({meta['time']}), "
         f"medians of {ROUNDS} interleaved rounds of {CALLS} calls. Rerun: `python benchmarks/denormals.py`.",
         "",
         "| weights | ms per call | speed-up |",

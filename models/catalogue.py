@@ -347,7 +347,8 @@ OTHER_FITS = {  # refits of the same element that were not shipped; validation E
     "offset that the strained cells' energies imply, `benchmarks/stress_offsets.py`; 2026-12-07, two seeds) and "
     "with 2.3 at the second seed: E MAE 0.46 and 0.45, F MAE 7.6 and 8.2; 0.60 and 8.0; with only the traceless "
     "part of the stress fitted: 0.71 and 8.5. The 1.5 settings with the compiled training step (gaunt-md 0.3.11, 45 "
-    "minutes, 165 epochs, 2026-12-07): 0.44 and 7.1.",
+    "minutes, 165 epochs, 2026-12-07): 0.44 and 7.1; compiled under gaunt-md 0.3.13 without the stress term (stress "
+    "weight 0, 193 epochs): 0.58 and 7.2, C11 / C12 / C44 on the DFT frames 194 / 132 / 85 GPa.",
     "Mo": "Not shipped (docs/accuracy.md, materials): the 1.4 settings under gaunt-md 0.3.8 (the ZBL prior short of "
     "the data's closest pairs, 45 minutes, 2026-12-06, 286 epochs, the kept model from epoch 65): validation E MAE "
     "2.77, F MAE 135.8 against 1.4's 2.24 and 133.3. The same 1.4 settings with 32 channels, with EMA decay 0.999 "
@@ -362,9 +363,11 @@ OTHER_FITS = {  # refits of the same element that were not shipped; validation E
     "neither error more than 2% worse).",
     "Ni": "Not shipped (docs/accuracy.md, materials): 1.6's settings with hidden_lmax 2 (45 minutes, 2026-12-06, 130 "
     "epochs): validation E MAE 0.41, F MAE 15.9 against 1.6's 0.37 and 16.4 (the rule fixed before the fit: neither "
-    "error more than 2% worse). 1.6's settings with the compiled training step (45 minutes, 136 epochs, 2026-12-07): "
+    "error more than 2% worse). 1.6's settings with the compiled training step under gaunt-md 0.3.9 (a graph per "
+    "batch shape, 45 minutes, 136 epochs, 2026-12-07): "
     "E MAE 0.40, F MAE 16.9; the same under gaunt-md 0.3.13 before its denormal flush, whose epochs slowed from 12 to 34 s "
-    "(108 epochs): E MAE 0.52, F MAE 17.2.",
+    "(108 epochs): E MAE 0.52, F MAE 17.2. 1.7's settings without the stress term (stress weight 0, 45 minutes, 201 "
+    "epochs, 2026-12-07): E MAE 0.35, F MAE 16.3 against 1.7's 0.35 and 15.7.",
 }
 for element, (what, published, settings) in MLEARN.items():
     refitted = element in REFITTED
