@@ -62,8 +62,8 @@ def main() -> None:
     print(json.dumps(out))
     lines = [
         f"A float32 force call of gaunt-mlearn-Mo 1.6 on a {len(atoms)}-atom mlearn Mo test cell, one thread "
-        f"({meta['time']}), "
-        f"medians of {ROUNDS} interleaved rounds of {CALLS} calls. Rerun: `python benchmarks/denormals.py`.",
+        f"({meta['time']}), medians of {ROUNDS} interleaved rounds of {CALLS} calls. "
+        "Rerun: `python benchmarks/denormals.py`.",
         "",
         "| weights | ms per call | speed-up |",
         "|---|---|---|",

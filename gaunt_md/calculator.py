@@ -55,7 +55,7 @@ class GauntCalculator(Calculator):
     and stay exact gradients). On CPU it keeps large allocations in the process heap between calls (see
     ``gaunt_md.allocator``), which halves the time of large systems, and flushes denormal floats to zero
     in its process (``torch.set_flush_denormal``, ``gaunt_md.runtime.flush_denormals``): a float32 call of
-    gaunt-mlearn-Ni took 1.3x as long without (docs/performance.md, denormal numbers).
+    gaunt-mlearn-Mo 1.6 took 1.2x as long without (docs/performance.md, denormal numbers).
 
     A committee gives the members' mean energy, forces and stress and, as extra results, their
     calibrated spread: ``energy_std`` (eV), ``forces_std`` [N] (eV/Å, per atom) and ``stress_std``
