@@ -9,7 +9,7 @@ autograd, stress) of a padded graph is traced into one graph of aten operators
 (``torch.fx.experimental.proxy_tensor.make_fx``, which records the backward pass too), and that graph
 is compiled by inductor (:func:`compile_graph`, C++ kernels on CPU, Triton on CUDA). An MD run of a
 molecule meets one or a few buckets; each costs one compilation (inductor caches its kernels on
-disk, so a later process with the same model and sizes compiles faster).
+disk: a later process with the same model and sizes loads the compiled graph, :func:`compile_graph`).
 
 The eager model stays the reference and the fallback: the first call of every bucket is checked
 against it, and a bucket that fails to compile or disagrees runs the eager model.
@@ -25,6 +25,8 @@ from types import SimpleNamespace
 
 import numpy as np
 import torch
+from torch._subclasses.fake_tensor import FakeTensorMode
+from torch.fx.experimental.symbolic_shapes import ShapeEnv
 
 from .blocking import whole_tensors
 from .nn.neighbours import NeighbourTable
@@ -150,8 +152,9 @@ def compile_graph(traced: torch.fx.GraphModule, inputs: tuple, backend: str):
     Dynamo's guards on every call (1.06-1.30x slower on ethanol, acac and 3bpa, docs/performance.md).
     On CPU the compiled graph's wrapper, which allocates the buffers and calls the kernels and matrix
     products in order, is C++ instead of Python (``cpp_wrapper``): force calls 1.09-1.27x and
-    training steps 1.04-1.09x faster for 9-27 atoms (``benchmarks/inductor_wrapper.py``); a compilation
-    without inductor's on-disk cache took up to 2x longer (3bpa 30 against 14 s)."""
+    training steps 1.04-1.09x faster for 9-27 atoms (``benchmarks/inductor_wrapper.py``). The compiled graph goes
+    to inductor's on-disk graph cache, from which a later process loads it (acac's first force call 3.7 against 27 s,
+    its training step 7 against 76 s; ``benchmarks/compile_cache.py``)."""
     if backend == "eager":
         return traced
     if backend != "inductor":
@@ -164,8 +167,12 @@ def compile_graph(traced: torch.fx.GraphModule, inputs: tuple, backend: str):
         for node in traced.graph.nodes:
             node.meta.pop("val", None)
             node.meta.pop("tensor_meta", None)
-    # the graph holds its own backward pass: inductor compiles it for inference
-    with torch.no_grad(), torch._inductor.config.patch(cpp_wrapper=cpu):
+    # the graph holds its own backward pass: inductor compiles it for inference. Inductor's on-disk graph
+    # cache keys a graph by the symbolic shapes of a tracing context and skips graphs compiled without one
+    # ("No shape env"): a context with an empty shape env (the shapes are static) lets a later process load
+    # the compiled graph instead of generating and building its C++ again
+    context = torch._guards.TracingContext(FakeTensorMode(shape_env=ShapeEnv()))
+    with torch.no_grad(), torch._inductor.config.patch(cpp_wrapper=cpu), torch._guards.tracing(context):
         return torch._inductor.compile(traced, leaves)
 
 

@@ -107,7 +107,14 @@ def test_inductor_compiled_forces_agree_with_eager_in_float64(monkeypatch):
     assert fast.get_potential_energy() == pytest.approx(eager.get_potential_energy(), abs=1e-8)
     ((key, call),) = fast.calc.compiled.calls.items()
     assert call is not None and fast.calc.compiled.compile_seconds[key] > 0
-    assert wrappers == [True]
+    # the same graph compiled again (as by a later process) is loaded from inductor's on-disk graph cache
+    counters = torch._dynamo.utils.counters["inductor"]
+    hits = counters["fxgraph_cache_hit"]
+    again = atoms.copy()
+    again.calc = GauntCalculator(model, device="cpu", dtype="float64", compile=True)
+    assert np.abs(again.get_forces() - fast.get_forces()).max() < 1e-12
+    assert counters["fxgraph_cache_hit"] == hits + 1
+    assert wrappers == [True, True]
 
 
 def test_small_molecules_run_on_few_threads_and_the_callers_threads_are_restored(monkeypatch):
