@@ -36,17 +36,21 @@ FORCE_CALLS = {
 MODES = ("first", "later", "later, graph cache skipped")
 
 
-def force_call_seconds(model: str, file: str, skip_graph_cache: bool) -> float:
-    """Seconds of the first compiled force call of ``model`` on frame 0 of ``file`` (in this process)."""
+def skip_graph_cache() -> None:
+    """In this process, compile as before 2026-12-07: without a tracing context, so inductor skips its graph cache."""
     import contextlib
 
     import torch
+
+    torch._guards.tracing = lambda context: contextlib.nullcontext()
+
+
+def force_call_seconds(model: str, file: str) -> float:
+    """Seconds of the first compiled force call of ``model`` on frame 0 of ``file`` (in this process)."""
     from ase.io import read
 
     from gaunt_md import GauntCalculator
 
-    if skip_graph_cache:
-        torch._guards.tracing = lambda context: contextlib.nullcontext()
     atoms = read(DATA / file, 0)
     atoms.calc = GauntCalculator(model, compile=True, threads=2)
     start = time.perf_counter()
@@ -54,48 +58,45 @@ def force_call_seconds(model: str, file: str, skip_graph_cache: bool) -> float:
     return time.perf_counter() - start
 
 
-def training_step_seconds(cache: str, skip_graph_cache: bool) -> float:
-    """The seconds ``gaunt-md fit`` reports for compiling gaunt-acac's training step (one epoch)."""
+def training_step_seconds(cache: str) -> float:
+    """The seconds ``gaunt-md fit`` reports for compiling gaunt-acac's training step (one epoch, in this process)."""
+    import contextlib
+    import io
+
+    from gaunt_md.cli import main as cli
+
     config = shipped_config("gaunt-acac")
-    out = Path(cache) / "fit"
-    config.update(output=str(out), train=str(DATA / "acac" / "train_300K.xyz"), valid=None, test=None, epochs=1)
-    config.update(e0s=str(DATA / "acac" / "isolated_atoms.xyz"), max_minutes=None, threads=1)
+    config.update(output=str(Path(cache) / "fit"), train=str(DATA / "acac" / "train_300K.xyz"), valid=None, test=None)
+    config.update(e0s=str(DATA / "acac" / "isolated_atoms.xyz"), epochs=1, max_minutes=None, threads=1)
     path = Path(cache) / "fit.yaml"
     path.write_text(json.dumps(config))
-    patch = (
-        "import contextlib, torch; torch._guards.tracing = lambda c: contextlib.nullcontext(); "
-        if skip_graph_cache
-        else ""
-    )
-    code = (
-        f"{patch}from gaunt_md.cli import main; main(['fit', '--config', {str(path)!r}, '--threads', '1', '--force'])"
-    )
-    log = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=_env(cache), check=True
-    ).stdout
-    return float(re.search(r"compiled the training step .* in ([0-9.]+) s", log).group(1))
+    log = io.StringIO()
+    with contextlib.redirect_stdout(log):
+        cli(["fit", "--config", str(path), "--threads", "1", "--force"], standalone_mode=False)
+    return float(re.search(r"compiled the training step .* in ([0-9.]+) s", log.getvalue()).group(1))
 
 
-def _env(cache: str) -> dict:
-    return {**os.environ, "TORCHINDUCTOR_CACHE_DIR": cache}
+def child(case: str, cache: str, skip: bool) -> None:
+    """One case's compilation in this (fresh) process; prints its seconds."""
+    if skip:
+        skip_graph_cache()
+    seconds = force_call_seconds(*FORCE_CALLS[case]) if case in FORCE_CALLS else training_step_seconds(cache)
+    print(json.dumps(seconds))
 
 
 def main() -> None:
-    if len(sys.argv) == 5 and sys.argv[1] == "--child":  # one force call in a fresh process
-        print(json.dumps(force_call_seconds(sys.argv[2], sys.argv[3], sys.argv[4] == "skip")))
+    if len(sys.argv) == 5 and sys.argv[1] == "--child":  # --child CASE CACHE skip|use
+        child(sys.argv[2], sys.argv[3], sys.argv[4] == "skip")
         return
     results = {}
     for case in [*FORCE_CALLS, "acac training step"]:
         with tempfile.TemporaryDirectory() as cache:
             results[case] = {}
+            env = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": cache}
             for mode in MODES:
-                skip = mode.endswith("skipped")
-                if case in FORCE_CALLS:
-                    args = [sys.executable, __file__, "--child", *FORCE_CALLS[case], "skip" if skip else "use"]
-                    run = subprocess.run(args, capture_output=True, text=True, env=_env(cache), check=True)
-                    seconds = float(run.stdout.strip().splitlines()[-1])
-                else:
-                    seconds = training_step_seconds(cache, skip)
+                args = [sys.executable, __file__, "--child", case, cache, "skip" if mode.endswith("skipped") else "use"]
+                run = subprocess.run(args, capture_output=True, text=True, env=env, check=True)
+                seconds = float(run.stdout.strip().splitlines()[-1])
                 results[case][mode] = seconds
                 print(f"{case}, {mode}: {seconds:.1f} s", flush=True)
     out = {"meta": provenance(2), "seconds": results}
