@@ -21,6 +21,13 @@ docs/accuracy.md (materials). The runs of 2026-12-06::
     python benchmarks/held_out_surfaces.py --elements Ge Mo --variants surface-weight-100 --minutes 15
     python benchmarks/held_out_surfaces.py --elements Mo --variants r-max-6 three-layers --minutes 15
 
+and of 2026-12-07 (the shipped settings again beside the new variant, gaunt-md 0.3.14)::
+
+    python benchmarks/held_out_surfaces.py --elements Ge Si --variants shipped-0.3.14 surface-repeat-3 --minutes 15
+
+(that run wrote its training file with each slab three times; ``config_type_repeats``, added the same day, builds
+the same list of frames)
+
 "shipped" is the model shipped on the day of the run (Si 1.0 until Si 1.1 came of these runs, so Si's later
 variants start from 1.1's settings, hidden_lmax 2). ``--skip-fit`` evaluates existing fits again and keeps their
 epochs and provenance (the ``--skip-fit`` line added the training-file column to runs made before it existed).
@@ -52,6 +59,10 @@ VARIANTS = {  # overrides of the shipped model's training.config (and of its "mo
     "channels-128": {"model": {"channels": 128}},  # twice the width: do the training slabs fit better?
     "r-max-6": {"model": {"r_max": 6.0}},  # more neighbour shells per layer
     "three-layers": {"model": {"num_layers": 3}},  # a wider receptive field (15 Å)
+    "shipped-0.3.14": {},  # the shipped settings again under gaunt-md 0.3.14, beside surface-repeat-3
+    # each training slab three times per epoch: more optimiser steps on the slabs, where a loss weight only scales
+    # each step (Adam divides by the running gradient scale, the clip caps the norm)
+    "surface-repeat-3": {"config_type_repeats": {"Surface": 3}},
 }
 
 

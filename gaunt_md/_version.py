@@ -1,1 +1,1 @@
-__version__ = "0.3.14"  # the one place the version is set; pyproject.toml reads it
+__version__ = "0.3.15"  # the one place the version is set; pyproject.toml reads it

@@ -139,6 +139,8 @@ def test_a_stress_fit_reports_stress_and_its_model_stress_is_the_strain_derivati
         (["--config-type-weights", "{Strainde: 0.5}"], "config_type_weights names 'Strainde', not a config_type"),
         (["--config-type-weights", "{Strained: -1}"], "config_type_weights must be numbers ≥ 0"),
         (["--config-type-weights", "Strained"], "is not a mapping"),
+        (["--config-type-repeats", "{Strainde: 2}"], "config_type_repeats names 'Strainde', not a config_type"),
+        (["--config-type-repeats", "{Strained: 0}"], "config_type_repeats integers ≥ 1"),
         (["--stress-key", "virial"], "no frame of"),
     ],
 )
@@ -159,6 +161,20 @@ def test_the_selection_loss_weighs_energies_as_stage_two_does():
     assert selection_loss(cfg, stage_two) < selection_loss(cfg, stage_one)
     expected = 1000 * 0.03023**2 + 100 * 0.1009**2 + 1.0 * 0.236**2
     assert selection_loss(cfg, stage_one) == pytest.approx(expected, rel=1e-12)
+
+
+def test_config_type_repeats_repeat_the_training_frames_of_that_type_after_the_split(si_files):
+    from gaunt_md.config import FitConfig
+    from gaunt_md.train.data import load_data
+
+    keys = dict(energy_key="REF_energy", forces_key="REF_forces", stress_key="REF_stress", valid_fraction=0.34)
+    plain = load_data(FitConfig(train=str(si_files / "train.xyz"), **keys))
+    repeated = load_data(FitConfig(train=str(si_files / "train.xyz"), config_type_repeats={"Surface": 3}, **keys))
+    assert [f.config_type for f in plain.valid] == [f.config_type for f in repeated.valid]  # the same split
+    assert [f.energy for f in plain.valid] == [f.energy for f in repeated.valid]
+    expected = [f.energy for f in plain.train for _ in range(3 if f.config_type == "Surface" else 1)]
+    assert [f.energy for f in repeated.train] == expected
+    assert len(repeated.train) > len(plain.train) and {f.config_type for f in plain.train} == {"Strained", "Surface"}
 
 
 def test_the_stress_offset_is_removed_from_every_stress_label(si_files, tmp_path):

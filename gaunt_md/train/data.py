@@ -51,12 +51,18 @@ def load_data(cfg: FitConfig) -> FitData:
                 f"the {name} data has element(s) {', '.join(chemical_symbols[z] for z in extra)} not in the training data"
             )
     types = {f.config_type for f in train}
-    unknown = sorted(set(cfg.config_type_weights) - types)
-    if unknown:
-        raise ValueError(
-            f"config_type_weights names {', '.join(map(repr, unknown))}, not a config_type of the training data "
-            f"(it has {', '.join(map(repr, sorted(types)))})"
-        )
+    for name, mapping in (
+        ("config_type_weights", cfg.config_type_weights),
+        ("config_type_repeats", cfg.config_type_repeats),
+    ):
+        unknown = sorted(set(mapping) - types)
+        if unknown:
+            raise ValueError(
+                f"{name} names {', '.join(map(repr, unknown))}, not a config_type of the training data "
+                f"(it has {', '.join(map(repr, sorted(types)))})"
+            )
+    # after the split and the bootstrap: a repeated frame is still one frame of validation_split's draw
+    train = [f for f in train for _ in range(cfg.config_type_repeats.get(f.config_type, 1))]
     reach = float(ZBLRepulsion(elements, cfg.model["r_max"]).r_off.max())  # no pair prior reaches further (Å)
     closest = closest_pairs((f.atoms for f in labelled), reach)
     return FitData(train, valid, test, elements, _e0s(cfg, train, elements), closest)
