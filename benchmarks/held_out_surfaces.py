@@ -21,12 +21,13 @@ docs/accuracy.md (materials). The runs of 2026-12-06::
     python benchmarks/held_out_surfaces.py --elements Ge Mo --variants surface-weight-100 --minutes 15
     python benchmarks/held_out_surfaces.py --elements Mo --variants r-max-6 three-layers --minutes 15
 
-and of 2026-12-07 (the shipped settings again beside the new variant, gaunt-md 0.3.14)::
+and of 2026-12-07 (the shipped settings again beside the new variant)::
 
     python benchmarks/held_out_surfaces.py --elements Ge Si --variants shipped-0.3.14 surface-repeat-3 --minutes 15
+    python benchmarks/held_out_surfaces.py --elements Mo --variants shipped-0.3.14 surface-repeat-3 --minutes 15
 
-(that run wrote its training file with each slab three times; ``config_type_repeats``, added the same day, builds
-the same list of frames)
+(the first under gaunt-md 0.3.14, writing its training file with each slab three times; ``config_type_repeats``,
+added in 0.3.15 for the second, builds the same list of frames)
 
 "shipped" is the model shipped on the day of the run (Si 1.0 until Si 1.1 came of these runs, so Si's later
 variants start from 1.1's settings, hidden_lmax 2). ``--skip-fit`` evaluates existing fits again and keeps their
