@@ -1,4 +1,4 @@
-"""Training on stress: the stress key's conventions, masking, config_type weights, stress metrics."""
+"""Training on stress: the stress key's conventions, masking, config_type weights and repeats, stress metrics."""
 
 import csv
 import json
