@@ -25,6 +25,7 @@ and of 2026-12-07 (the shipped settings again beside the new variant)::
 
     python benchmarks/held_out_surfaces.py --elements Ge Si --variants shipped-0.3.14 surface-repeat-3 --minutes 15
     python benchmarks/held_out_surfaces.py --elements Mo --variants shipped-0.3.14 surface-repeat-3 --minutes 15
+    python benchmarks/held_out_surfaces.py --elements Ge Si --variants surface-repeat-2 --minutes 15
 
 (the first under gaunt-md 0.3.14, writing its training file with each slab three times; ``config_type_repeats``,
 added in 0.3.15 for the second, builds the same list of frames)
@@ -64,6 +65,7 @@ VARIANTS = {  # overrides of the shipped model's training.config (and of its "mo
     # each training slab three times per epoch: more optimiser steps on the slabs, where a loss weight only scales
     # each step (Adam divides by the running gradient scale, the clip caps the norm)
     "surface-repeat-3": {"config_type_repeats": {"Surface": 3}},
+    "surface-repeat-2": {"config_type_repeats": {"Surface": 2}},  # milder: do the hot AIMD frames lose less?
 }
 
 
