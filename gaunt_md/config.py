@@ -185,9 +185,7 @@ class FitConfig:
     config_type_weights: dict = option(
         {}, "loss weight of the frames of each config_type, e.g. '{Elastic: 0.1}' (others: 1)", dict
     )
-    config_type_repeats: dict = option(
-        {}, "times each training frame of a config_type enters an epoch, e.g. '{Surface: 3}' (others: 1)", dict
-    )
+    config_type_repeats: dict = option({}, "copies per epoch of a config_type's training frames: '{Surface: 3}'", dict)
     stage_two_fraction: float = option(0.8, "fraction of the epochs (or of max_minutes) after which stage two starts")
     stage_two_energy_weight: float = option(1000.0, "energy loss weight in stage two ((eV/atom)^-2)")
     stage_two_lr: float = option(0.001, "stage two lowers the learning rate to at most this")
@@ -245,7 +243,7 @@ class FitConfig:
         if self.loss not in LOSSES or self.huber_delta <= 0:
             raise ValueError(f"loss must be mse or huber and huber_delta > 0 (got {self.loss!r}, {self.huber_delta})")
         bad = {k: w for k, w in self.config_type_weights.items() if not isinstance(w, (int, float)) or w < 0}
-        bad |= {k: n for k, n in self.config_type_repeats.items() if not isinstance(n, int) or n < 1}
+        bad |= {k: n for k, n in self.config_type_repeats.items() if type(n) is not int or n < 1}
         if bad:
             raise ValueError(f"config_type_weights must be numbers ≥ 0 and config_type_repeats integers ≥ 1, got {bad}")
         if self.lr_schedule not in ("plateau", "cosine"):

@@ -141,6 +141,7 @@ def test_a_stress_fit_reports_stress_and_its_model_stress_is_the_strain_derivati
         (["--config-type-weights", "Strained"], "is not a mapping"),
         (["--config-type-repeats", "{Strainde: 2}"], "config_type_repeats names 'Strainde', not a config_type"),
         (["--config-type-repeats", "{Strained: 0}"], "config_type_repeats integers ≥ 1"),
+        (["--config-type-repeats", "{Strained: 1.5}"], "config_type_repeats integers ≥ 1"),
         (["--stress-key", "virial"], "no frame of"),
     ],
 )

@@ -15,9 +15,10 @@ from ..nn.pair_repulsion import ZBLRepulsion
 
 @dataclass
 class FitData:
-    """Training, validation and test frames, the elements of the training set (atomic numbers), the
-    isolated-atom energies {Z: eV} and the closest approach of each pair of elements in the training
-    file ({"H-O": Å}, training and validation frames, before any bootstrap: the ZBL prior stays zero there)."""
+    """Training (those of ``config_type_repeats`` repeated), validation and test frames, the elements of
+    the training set (atomic numbers), the isolated-atom energies {Z: eV} and the closest approach of
+    each pair of elements in the training file ({"H-O": Å}, training and validation frames, before any
+    bootstrap: the ZBL prior stays zero there)."""
 
     train: list[Frame]
     valid: list[Frame]
