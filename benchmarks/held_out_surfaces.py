@@ -30,6 +30,11 @@ and of 2026-12-07 (the shipped settings again beside the new variant)::
 (the first under gaunt-md 0.3.14, writing its training file with each slab three times; ``config_type_repeats``,
 added in 0.3.15 for the second, builds the same list of frames)
 
+and later the same day, with the compiled training step::
+
+    python benchmarks/held_out_surfaces.py --elements Ge --variants surface-repeat-3-compiled --minutes 15
+    python benchmarks/held_out_surfaces.py --elements Si --variants shipped-2026-12-08 --minutes 15
+
 "shipped" is the model shipped on the day of the run (Si 1.0 until Si 1.1 came of these runs, so Si's later
 variants start from 1.1's settings, hidden_lmax 2). ``--skip-fit`` evaluates existing fits again and keeps their
 epochs and provenance (the ``--skip-fit`` line added the training-file column to runs made before it existed).
@@ -66,6 +71,9 @@ VARIANTS = {  # overrides of the shipped model's training.config (and of its "mo
     # each step (Adam divides by the running gradient scale, the clip caps the norm)
     "surface-repeat-3": {"config_type_repeats": {"Surface": 3}},
     "surface-repeat-2": {"config_type_repeats": {"Surface": 2}},  # milder: do the hot AIMD frames lose less?
+    # the slabs three times with the compiled step (about 1.6x the epochs of Ge's eager 15 minutes)
+    "surface-repeat-3-compiled": {"config_type_repeats": {"Surface": 3}, "compile": True},
+    "shipped-2026-12-08": {},  # the shipped settings as of that day: Si 1.2's energy weights, cosine, compiled
 }
 
 
