@@ -380,9 +380,9 @@ OTHER_FITS = {  # refits of the same element that were not shipped; validation E
     "2.72, F MAE 137.6, so 1.5's margin over 1.4 is within the scatter of seeds. 1.6's settings with the compiled "
     "training step, on the 291 independent decision frames against 1.6's E MAE 2.93 and F MAE 73.4: 45 minutes "
     "under gaunt-md 0.3.13 (386 epochs, 2026-12-07) 2.59 and 78.1; 15 minutes under gaunt-md 0.3.15 (124 epochs, "
-    "2026-12-08) 3.76 and 79.6.",
+    "2026-12-07) 3.76 and 79.6.",
     "Li": "Not shipped (docs/accuracy.md, materials): 1.1's settings with the compiled training step in 15 minutes "
-    "instead of 45 eager ones (gaunt-md 0.3.15, 108 epochs, 2026-12-08): validation E MAE 0.34, F MAE 8.7 against "
+    "instead of 45 eager ones (gaunt-md 0.3.15, 108 epochs, 2026-12-07): validation E MAE 0.34, F MAE 8.7 against "
     "1.1's 0.28 and 7.9 (the rule: neither error more than 2% worse).",
     "Si": "Not shipped (docs/accuracy.md, materials): 1.1's settings with the cosine schedule (15 minutes, "
     "2026-12-07, 65 epochs): validation E MAE 2.15, F MAE 46.8 against 1.1's 2.04 and 48.4 (the refits' rule: "
